@@ -1,0 +1,148 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An IPv4 or IPv6 address as raw network-order bytes, independent of any socket library
+/// so that the sans-IO core can key tokens, rate limits and routing restrictions on it.
+public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
+    case v4(UInt32)
+    /// 16 bytes, network order.
+    case v6(high: UInt64, low: UInt64)
+
+    public init?(bytes: some Collection<UInt8>) {
+        let array = Array(bytes)
+        switch array.count {
+        case 4:
+            self = .v4(array.reduce(0) { $0 << 8 | UInt32($1) })
+        case 16:
+            let high = array[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            let low = array[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            self = .v6(high: high, low: low)
+        default:
+            return nil
+        }
+    }
+
+    /// Parses dotted IPv4 or textual IPv6 (no brackets, no zone).
+    public init?(_ text: String) {
+        var v4 = in_addr()
+        if inet_pton(AF_INET, text, &v4) == 1 {
+            self = .v4(UInt32(bigEndian: v4.s_addr))
+            return
+        }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, text, &v6) == 1 {
+            let bytes = withUnsafeBytes(of: &v6) { Array($0) }
+            self.init(bytes: bytes)
+            return
+        }
+        return nil
+    }
+
+    public var bytes: [UInt8] {
+        switch self {
+        case .v4(let value):
+            return [UInt8(value >> 24), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)]
+        case .v6(let high, let low):
+            var out = [UInt8]()
+            out.reserveCapacity(16)
+            for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: high >> UInt64(shift))) }
+            for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: low >> UInt64(shift))) }
+            return out
+        }
+    }
+
+    public var isIPv4: Bool { if case .v4 = self { return true } else { return false } }
+
+    public var isLoopback: Bool {
+        switch self {
+        case .v4(let value): return value >> 24 == 127
+        case .v6(let high, let low): return high == 0 && low == 1
+        }
+    }
+
+    /// Loopback, private, link-local and unique-local ranges: exempt from BEP 42 id checks
+    /// and from the one-node-per-IP rule on test networks.
+    public var isLocal: Bool {
+        switch self {
+        case .v4(let value):
+            let a = value >> 24, b = (value >> 16) & 0xff
+            return a == 127 || a == 10 || (a == 172 && (16...31).contains(b)) || (a == 192 && b == 168)
+                || (a == 169 && b == 254) || value == 0
+        case .v6(let high, _):
+            let first16 = high >> 48
+            return isLoopback || (first16 & 0xffc0) == 0xfe80 || (first16 & 0xfe00) == 0xfc00
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .v4:
+            return bytes.map(String.init).joined(separator: ".")
+        case .v6:
+            var raw = in6_addr()
+            let source = bytes
+            withUnsafeMutableBytes(of: &raw) { buffer in
+                for index in 0..<16 { buffer[index] = source[index] }
+            }
+            var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+            guard inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count)) != nil else { return HexEncoding.encode(source) }
+            return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+    }
+}
+
+/// A UDP endpoint: address and port. Encodes to the compact form of BEP 5 (6 bytes)
+/// and BEP 32 (18 bytes).
+public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
+    public var address: IPAddress
+    public var port: UInt16
+
+    public init(address: IPAddress, port: UInt16) {
+        self.address = address
+        self.port = port
+    }
+
+    /// Parses `HOST:PORT`, `[IPV6]:PORT` or `localhost:PORT`. No DNS: SubnetDHT only ever
+    /// needs literal addresses, and a resolver would make the core depend on the network.
+    public init?(_ text: String) {
+        var hostPart: Substring
+        let portPart: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            hostPart = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":") else { return nil }
+            portPart = rest.dropFirst()
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            hostPart = text[..<colon]
+            portPart = text[text.index(after: colon)...]
+            if hostPart.contains(":") { return nil }
+        }
+        if hostPart == "localhost" { hostPart = "127.0.0.1" }
+        guard let port = UInt16(portPart), let address = IPAddress(String(hostPart)) else { return nil }
+        self.init(address: address, port: port)
+    }
+
+    /// Decodes 6 bytes (IPv4) or 18 bytes (IPv6) of compact peer info.
+    public init?(compact bytes: some Collection<UInt8>) {
+        let array = Array(bytes)
+        guard array.count == 6 || array.count == 18 else { return nil }
+        guard let address = IPAddress(bytes: array[0..<(array.count - 2)]) else { return nil }
+        let port = UInt16(array[array.count - 2]) << 8 | UInt16(array[array.count - 1])
+        self.init(address: address, port: port)
+    }
+
+    public var compact: [UInt8] {
+        address.bytes + [UInt8(port >> 8), UInt8(port & 0xff)]
+    }
+
+    public var description: String {
+        address.isIPv4 ? "\(address):\(port)" : "[\(address)]:\(port)"
+    }
+}
