@@ -1,1 +1,29 @@
-print("subnet-dht")
+import ArgumentParser
+import SubnetDHT
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct SubnetDHTCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "subnet-dht",
+        abstract: "A Mainline-compatible DHT node for subnets.",
+        subcommands: [Run.self, Ping.self, Put.self, Get.self, Lookup.self])
+
+    static func main() async {
+        // Line-buffered stdout: scripts read the `listening` line while the node keeps running.
+        setvbuf(stdout, nil, _IOLBF, 0)
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+}

@@ -1,0 +1,189 @@
+import NIOCore
+import NIOPosix
+
+public enum DHTNodeError: Error, CustomStringConvertible, Equatable {
+    case shutDown
+    case bindFailed(String)
+    case invalidAddress(String)
+    case unexpectedResult
+
+    public var description: String {
+        switch self {
+        case .shutDown: "the node has shut down"
+        case .bindFailed(let reason): "could not bind the UDP socket: \(reason)"
+        case .invalidAddress(let text): "not a HOST:PORT address: \(text)"
+        case .unexpectedResult: "internal error: operation returned an unexpected result kind"
+        }
+    }
+}
+
+/// A Mainline DHT node on a real UDP socket: the public, `async` face of SubnetDHT.
+///
+///     let node = try await DHTNode.start(DHTNode.Configuration(host: "127.0.0.1", port: 6881))
+///     try await node.bootstrap(from: [peer])
+///     let item = try await node.getMutable(publicKey: key)
+public final class DHTNode: Sendable {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        /// The node's long-lived identity; its public key names the node's records.
+        public var signingKey: SigningKey
+        /// Overrides the default id, SHA1 of the public key.
+        public var nodeID: NodeID?
+        public var settings: DHTSettings
+
+        public init(host: String = "127.0.0.1", port: Int = 0, signingKey: SigningKey = .generate(),
+                    nodeID: NodeID? = nil, settings: DHTSettings? = nil) {
+            self.host = host
+            self.port = port
+            self.signingKey = signingKey
+            self.nodeID = nodeID
+            // Loopback and private test networks share addresses; the one-per-IP rule is for the open Internet.
+            self.settings = settings ?? (IPAddress(host)?.isLocal == true ? .loopbackTestNetwork : DHTSettings())
+        }
+    }
+
+    public let localID: NodeID
+    public let signingKey: SigningKey
+    /// The address the socket is bound to (with the real port when 0 was asked for).
+    public let localEndpoint: Endpoint
+    private let shell: UDPShell
+    private let channel: any Channel
+
+    private init(localID: NodeID, signingKey: SigningKey, localEndpoint: Endpoint, shell: UDPShell, channel: any Channel) {
+        self.localID = localID
+        self.signingKey = signingKey
+        self.localEndpoint = localEndpoint
+        self.shell = shell
+        self.channel = channel
+    }
+
+    public var publicKey: PublicKey { signingKey.publicKey }
+
+    /// Binds the socket and starts serving. Call `bootstrap(from:)` to join a network.
+    public static func start(_ configuration: Configuration,
+                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> DHTNode {
+        let localID = configuration.nodeID ?? .defaultID(for: configuration.signingKey.publicKey)
+        let eventLoop = group.next()
+        let core = DHTCore(localID: localID, settings: configuration.settings, now: SystemClock.now())
+        let shell = UDPShell(core: core, eventLoop: eventLoop)
+        let channel: any Channel
+        do {
+            channel = try await DatagramBootstrap(group: eventLoop)
+                .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                // Room for datagrams over the 1,500-byte limit, so they are seen whole and counted, not truncated.
+                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(DatagramInboundHandler(shell: shell))
+                    }
+                }
+                .bind(host: configuration.host, port: configuration.port)
+                .get()
+        } catch {
+            throw DHTNodeError.bindFailed("\(configuration.host):\(configuration.port): \(error)")
+        }
+        guard let bound = channel.localAddress.flatMap(Endpoint.init) else {
+            try? await channel.close()
+            throw DHTNodeError.bindFailed("no local address")
+        }
+        try await eventLoop.submit { shell.attach(channel) }.get()
+        return DHTNode(localID: localID, signingKey: configuration.signingKey, localEndpoint: bound, shell: shell, channel: channel)
+    }
+
+    /// Joins the network through `endpoints` (a lookup of our own id) and returns what it found.
+    @discardableResult
+    public func bootstrap(from endpoints: [Endpoint]) async throws -> LookupResult {
+        try lookupResult(await shell.perform { core, now in core.bootstrap(from: endpoints, now: now) })
+    }
+
+    /// Pings `endpoint` and returns its node id.
+    public func ping(_ endpoint: Endpoint) async throws -> NodeID {
+        guard case .ping(let result) = try await shell.perform({ core, now in core.startPing(endpoint, now: now) }) else {
+            throw DHTNodeError.unexpectedResult
+        }
+        return try result.get()
+    }
+
+    /// The k nodes closest to `target`.
+    public func findNode(_ target: NodeID) async throws -> LookupResult {
+        try lookupResult(await shell.perform { core, now in core.startLookup(target: target, kind: .findNode, now: now) })
+    }
+
+    /// BEP 5 peers announced for `infoHash`.
+    public func getPeers(_ infoHash: NodeID) async throws -> LookupResult {
+        try lookupResult(await shell.perform { core, now in core.startLookup(target: infoHash, kind: .getPeers, now: now) })
+    }
+
+    /// Announces this node (or `port`) as a peer for `infoHash` to the closest nodes.
+    public func announcePeer(_ infoHash: NodeID, port: UInt16? = nil) async throws -> StoreResult {
+        let plan = StorePlan.announcePeer(port: port ?? localEndpoint.port, impliedPort: port == nil)
+        return try storeResult(await shell.perform { core, now in core.startStore(target: infoHash, plan: plan, now: now) })
+    }
+
+    /// Stores a BEP 44 mutable item signed by `key` (the node's own key by default). With `seq`
+    /// nil the item gets one above the highest seq the network holds.
+    public func putMutable(_ value: BValue, salt: [UInt8] = [], seq: Int64? = nil, cas: Int64? = nil,
+                           key: SigningKey? = nil) async throws -> StoreResult {
+        let signer = key ?? signingKey
+        let target = BEP44.mutableTarget(publicKey: signer.publicKey.bytes, salt: salt)
+        let plan = StorePlan.putMutable(signingKey: signer, salt: salt, value: value, seq: seq, cas: cas)
+        return try storeResult(await shell.perform { core, now in core.startStore(target: target, plan: plan, now: now) })
+    }
+
+    /// The newest valid BEP 44 mutable item of `publicKey` and `salt`, or nil when none is found.
+    public func getMutable(publicKey: PublicKey, salt: [UInt8] = []) async throws -> MutableItem? {
+        let target = BEP44.mutableTarget(publicKey: publicKey.bytes, salt: salt)
+        let kind = LookupKind.getMutable(publicKey: publicKey.bytes, salt: salt)
+        return try lookupResult(await shell.perform { core, now in core.startLookup(target: target, kind: kind, now: now) }).mutableItem
+    }
+
+    /// Stores a BEP 44 immutable item; returns its target (SHA1 of the bencoded value).
+    public func putImmutable(_ value: BValue) async throws -> (target: NodeID, result: StoreResult) {
+        let target = BEP44.immutableTarget(encodedValue: Bencode.encode(value))
+        let result = try storeResult(await shell.perform { core, now in
+            core.startStore(target: target, plan: .putImmutable(value), now: now)
+        })
+        return (target, result)
+    }
+
+    /// The immutable item stored under `target`, verified against it, or nil.
+    public func getImmutable(_ target: NodeID) async throws -> BValue? {
+        try lookupResult(await shell.perform { core, now in core.startLookup(target: target, kind: .getImmutable, now: now) }).immutableValue
+    }
+
+    /// Routing-table size, pending requests and counters, read on the node's loop.
+    public func status() async -> NodeStatus {
+        await shell.withCore { core, _ in
+            NodeStatus(routingTableSize: core.routingTableSize, pendingRequests: core.pendingRequestCount,
+                       statistics: core.statistics)
+        }
+    }
+
+    /// The routing table's contacts.
+    public func contacts() async -> [Contact] {
+        await shell.withCore { core, _ in core.contacts }
+    }
+
+    /// Closes the socket; operations still waiting fail with `DHTNodeError.shutDown`.
+    public func shutdown() async {
+        try? await shell.eventLoop.submit { self.shell.close() }.get()
+        try? await channel.close()
+    }
+
+    private func lookupResult(_ result: OperationResult) throws -> LookupResult {
+        guard case .lookup(let lookup) = result else { throw DHTNodeError.unexpectedResult }
+        return lookup
+    }
+
+    private func storeResult(_ result: OperationResult) throws -> StoreResult {
+        guard case .store(let store) = result else { throw DHTNodeError.unexpectedResult }
+        return store
+    }
+}
+
+public struct NodeStatus: Sendable {
+    public var routingTableSize: Int
+    public var pendingRequests: Int
+    public var statistics: CoreStatistics
+}

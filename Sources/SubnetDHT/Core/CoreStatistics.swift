@@ -1,0 +1,19 @@
+/// Counters the core keeps about what it received and sent; read by tests, the CLI and
+/// (later) the metrics exporter.
+public struct CoreStatistics: Sendable, Equatable {
+    public var datagramsReceived = 0
+    public var datagramsSent = 0
+    /// Not valid bencode or KRPC.
+    public var malformedDropped = 0
+    /// Larger than `KRPCCodec.maxDatagramSize`.
+    public var oversizedDropped = 0
+    /// Carrying another network id (PROTOCOL.md section 6).
+    public var wrongNetworkDropped = 0
+    /// Responses that match no request of ours (late, spoofed or duplicated).
+    public var unmatchedResponses = 0
+    public var queriesAnswered = 0
+    public var errorsSent = 0
+    public var timeouts = 0
+
+    public init() {}
+}

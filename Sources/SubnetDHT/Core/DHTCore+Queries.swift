@@ -1,0 +1,120 @@
+/// Serving incoming queries: BEP 5 (ping, find_node, get_peers, announce_peer) and
+/// BEP 44 (get, put).
+extension DHTCore {
+    mutating func handleQuery(_ query: Query, message: KRPCMessage, from source: Endpoint, now: Timestamp) {
+        // BEP 43: a read-only node asks but never answers.
+        guard !settings.readOnly else { return }
+        if !message.readOnly, query.senderID != localID, acceptableForRouting(id: query.senderID, endpoint: source) {
+            let outcome = routing.recordQuery(from: query.senderID, at: source, now: now)
+            if case .cached(let candidate?) = outcome {
+                sendQuery(.ping, to: candidate.endpoint, expectedID: candidate.id, purpose: .maintenancePing, now: now)
+            }
+        }
+        let reply: Result<ResponseBody, KRPCError>
+        switch query.method {
+        case .ping:
+            reply = .success(ResponseBody(id: localID))
+        case .findNode(let target, let want):
+            reply = .success(withNodes(ResponseBody(id: localID), near: target, want: want, requester: source))
+        case .getPeers(let infoHash, let want):
+            reply = .success(answerGetPeers(infoHash: infoHash, want: want, from: source, now: now))
+        case .announcePeer(let infoHash, let port, let implied, let token):
+            reply = answerAnnouncePeer(infoHash: infoHash, port: port, impliedPort: implied, token: token, from: source, now: now)
+        case .get(let target, let seq, let want):
+            reply = .success(answerGet(target: target, seq: seq, want: want, from: source, now: now))
+        case .put(let arguments):
+            reply = answerPut(arguments, from: source, now: now)
+        case .unknown(let name):
+            reply = .failure(.methodUnknown(name))
+        }
+        switch reply {
+        case .success(let body): sendResponse(body, transactionID: message.transactionID, to: source)
+        case .failure(let error): sendError(error, transactionID: message.transactionID, to: source)
+        }
+    }
+
+    /// Adds the k closest contacts in the families asked for (BEP 32); without `want`,
+    /// the requester's own family.
+    func withNodes(_ body: ResponseBody, near target: NodeID, want: AddressFamilies?, requester: Endpoint) -> ResponseBody {
+        var body = body
+        let families = want ?? (requester.address.isIPv4 ? .ipv4 : .ipv6)
+        // Ask for more than k so that a mixed table still yields k of each family.
+        let closest = routing.closest(to: target, count: settings.k * 2)
+        if families.contains(.ipv4) {
+            body.nodes = Array(closest.lazy.filter { $0.endpoint.address.isIPv4 }
+                .map { NodeInfo(id: $0.id, endpoint: $0.endpoint) }.prefix(settings.k))
+        }
+        if families.contains(.ipv6) {
+            body.nodes6 = Array(closest.lazy.filter { !$0.endpoint.address.isIPv4 }
+                .map { NodeInfo(id: $0.id, endpoint: $0.endpoint) }.prefix(settings.k))
+        }
+        return body
+    }
+
+    private mutating func answerGetPeers(infoHash: NodeID, want: AddressFamilies?, from source: Endpoint, now: Timestamp) -> ResponseBody {
+        var body = ResponseBody(id: localID, token: tokens.token(for: source.address, target: infoHash, now: now))
+        let peers = peerStore.peers(for: infoHash, family: source.address.isIPv4, limit: settings.storage.maxPeersReturned, now: now)
+        if !peers.isEmpty { body.values = peers }
+        return withNodes(body, near: infoHash, want: want, requester: source)
+    }
+
+    private mutating func answerAnnouncePeer(infoHash: NodeID, port: UInt16, impliedPort: Bool, token: [UInt8],
+                                             from source: Endpoint, now: Timestamp) -> Result<ResponseBody, KRPCError> {
+        guard tokens.isValid(token, for: source.address, target: infoHash, now: now) else {
+            return .failure(.protocolError("bad token"))
+        }
+        let peer = Endpoint(address: source.address, port: impliedPort ? source.port : port)
+        peerStore.announce(infoHash: infoHash, peer: peer, now: now)
+        return .success(ResponseBody(id: localID))
+    }
+
+    private mutating func answerGet(target: NodeID, seq: Int64?, want: AddressFamilies?, from source: Endpoint, now: Timestamp) -> ResponseBody {
+        var body = ResponseBody(id: localID, token: tokens.token(for: source.address, target: target, now: now))
+        if let item = itemStore.mutable(target, now: now) {
+            body.publicKey = item.publicKey
+            body.seq = item.seq
+            // BEP 44: a requester that already has this seq gets no value back.
+            if seq.map({ item.seq > $0 }) ?? true, let value = try? Bencode.decode(item.value) {
+                body.value = value
+                body.signature = item.signature
+            }
+        } else if let item = itemStore.immutable(target, now: now), let value = try? Bencode.decode(item.value) {
+            body.value = value
+        }
+        return withNodes(body, near: target, want: want, requester: source)
+    }
+
+    /// BEP 44 put, checked in the order libtorrent uses: sizes, token, signature, then storage rules.
+    private mutating func answerPut(_ arguments: PutArguments, from source: Endpoint, now: Timestamp) -> Result<ResponseBody, KRPCError> {
+        let encodedValue = Bencode.encode(arguments.value)
+        guard encodedValue.count <= settings.storage.maxValueSize else { return .failure(.valueTooBig) }
+        guard arguments.salt.count <= 64 else { return .failure(.saltTooBig) }
+        guard let publicKeyBytes = arguments.publicKey else {
+            let target = SHA1Hash.id(encodedValue)
+            guard tokens.isValid(arguments.token, for: source.address, target: target, now: now) else {
+                return .failure(.protocolError("bad token"))
+            }
+            itemStore.putImmutable(target: target, value: encodedValue, now: now)
+            return .success(ResponseBody(id: localID))
+        }
+        guard let publicKey = PublicKey(bytes: publicKeyBytes) else { return .failure(.protocolError("k must be 32 bytes")) }
+        guard let signature = arguments.signature, signature.count == 64 else {
+            return .failure(.protocolError("sig must be 64 bytes"))
+        }
+        guard let seq = arguments.seq, seq >= 0 else { return .failure(.protocolError("missing or negative seq")) }
+        let target = BEP44.mutableTarget(publicKey: publicKeyBytes, salt: arguments.salt)
+        guard tokens.isValid(arguments.token, for: source.address, target: target, now: now) else {
+            return .failure(.protocolError("bad token"))
+        }
+        let buffer = BEP44.signedBuffer(salt: arguments.salt, seq: seq, encodedValue: encodedValue)
+        guard publicKey.verify(signature: signature, message: buffer) else { return .failure(.invalidSignature) }
+        let item = StoredMutableItem(publicKey: publicKeyBytes, salt: arguments.salt, seq: seq,
+                                     signature: signature, value: encodedValue, storedAt: now)
+        do {
+            try itemStore.putMutable(target: target, item: item, cas: arguments.cas, now: now)
+        } catch {
+            return .failure(KRPCError(code: error.code, message: error.message))
+        }
+        return .success(ResponseBody(id: localID))
+    }
+}

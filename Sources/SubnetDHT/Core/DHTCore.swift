@@ -1,0 +1,442 @@
+/// What to store once a store operation's lookup has found the closest nodes and their tokens.
+public enum StorePlan: Sendable {
+    case announcePeer(port: UInt16, impliedPort: Bool)
+    case putImmutable(BValue)
+    /// `seq` nil means one above the highest seq the lookup found (1 when none).
+    case putMutable(signingKey: SigningKey, salt: [UInt8], value: BValue, seq: Int64?, cas: Int64?)
+}
+
+/// The sans-IO Mainline DHT node: datagrams, timer ticks and API calls go in with the
+/// current time; datagrams to send and finished operations come out as `CoreEffect`s,
+/// collected with `takeEffects()`. It owns the routing table, the stores, the write tokens
+/// and every lookup in flight, and never touches a socket, thread or clock, so the same
+/// code runs under the NIO shell and on the in-memory network with a virtual clock.
+public struct DHTCore {
+    public let localID: NodeID
+    public let settings: DHTSettings
+    public private(set) var statistics = CoreStatistics()
+
+    var routing: RoutingTable
+    var peerStore: PeerStore
+    var itemStore: ItemStore
+    var tokens: WriteTokens
+    var pending: PendingRequests
+    var operations: [OperationID: Operation] = [:]
+    var generator: SplitMix64
+    private var effects: [CoreEffect] = []
+    private var nextOperationNumber: UInt64 = 1
+    private var nextMaintenance: Timestamp
+
+    /// A store or lookup in progress.
+    struct Operation {
+        var lookup: IterativeLookup?
+        var plan: StorePlan?
+        var store: StoreProgress?
+        /// Internal operations (bucket refresh) report nothing to the shell.
+        var isInternal = false
+    }
+
+    struct StoreProgress {
+        var waiting: [Endpoint: NodeInfo] = [:]
+        var accepted: [NodeInfo] = []
+        var rejected: [(NodeInfo, KRPCError)] = []
+        var unanswered: [NodeInfo] = []
+        var seq: Int64?
+    }
+
+    public init(localID: NodeID, settings: DHTSettings = DHTSettings(), seed: UInt64? = nil, now: Timestamp) {
+        self.localID = localID
+        var settings = settings
+        settings.routing.bucketSize = settings.k
+        self.settings = settings
+        var generator = seed.map(SplitMix64.init(seed:)) ?? SplitMix64()
+        routing = RoutingTable(localID: localID, settings: settings.routing)
+        peerStore = PeerStore(settings: settings.storage)
+        itemStore = ItemStore(settings: settings.storage)
+        tokens = WriteTokens(now: now)
+        pending = PendingRequests(using: &generator)
+        self.generator = generator
+        nextMaintenance = now + settings.maintenanceInterval
+    }
+
+    // MARK: - Shell interface
+
+    /// Effects produced since the last call, in order.
+    public mutating func takeEffects() -> [CoreEffect] {
+        defer { effects.removeAll(keepingCapacity: true) }
+        return effects
+    }
+
+    /// When the shell must call `tick` next at the latest.
+    public var nextWakeup: Timestamp {
+        guard let deadline = pending.nextDeadline else { return nextMaintenance }
+        return min(deadline, nextMaintenance)
+    }
+
+    public var routingTableSize: Int { routing.count }
+    public var contacts: [Contact] { routing.allContacts }
+    public var pendingRequestCount: Int { pending.count }
+    public var operationCount: Int { operations.count }
+
+    /// Handles one received datagram.
+    public mutating func receive(_ datagram: [UInt8], from source: Endpoint, now: Timestamp) {
+        statistics.datagramsReceived += 1
+        let message: KRPCMessage
+        do {
+            message = try KRPCCodec.decode(datagram)
+        } catch {
+            if case .tooLarge = error.reason {
+                statistics.oversizedDropped += 1
+                return
+            }
+            statistics.malformedDropped += 1
+            if error.isQuery, let transactionID = error.transactionID, !settings.readOnly {
+                sendError(.protocolError(error.message), transactionID: transactionID, to: source)
+            }
+            return
+        }
+        guard (message.networkID ?? 0) == settings.networkID else {
+            statistics.wrongNetworkDropped += 1
+            return
+        }
+        switch message.body {
+        case .query(let query):
+            handleQuery(query, message: message, from: source, now: now)
+        case .response(let body):
+            handleResponse(body, message: message, from: source, now: now)
+        case .error(let error):
+            handleErrorReply(error, message: message, from: source, now: now)
+        }
+        advanceAll(now: now)
+    }
+
+    /// Handles timeouts and periodic upkeep. Call at `nextWakeup` (calling earlier is harmless).
+    public mutating func tick(now: Timestamp) {
+        for request in pending.takeExpired(now: now) {
+            handleTimeout(request, now: now)
+        }
+        if now >= nextMaintenance {
+            nextMaintenance = now + settings.maintenanceInterval
+            performMaintenance(now: now)
+        }
+        advanceAll(now: now)
+    }
+
+    // MARK: - Operations
+
+    /// Joins the network: a lookup of our own id seeded with `endpoints` (and whatever the
+    /// routing table already holds), which fills the buckets near us.
+    public mutating func bootstrap(from endpoints: [Endpoint], now: Timestamp) -> OperationID {
+        startLookup(target: localID, kind: .findNode, extraSeeds: endpoints, now: now)
+    }
+
+    public mutating func startPing(_ endpoint: Endpoint, now: Timestamp) -> OperationID {
+        let id = makeOperationID()
+        operations[id] = Operation()
+        sendQuery(.ping, to: endpoint, expectedID: nil, purpose: .userPing(id), now: now)
+        return id
+    }
+
+    public mutating func startLookup(target: NodeID, kind: LookupKind, extraSeeds: [Endpoint] = [], now: Timestamp) -> OperationID {
+        let id = makeOperationID()
+        operations[id] = Operation(lookup: makeLookup(target: target, kind: kind, extraSeeds: extraSeeds))
+        advance(id, now: now)
+        return id
+    }
+
+    /// A lookup of `target` that collects write tokens, then stores `plan` on the closest nodes.
+    public mutating func startStore(target: NodeID, plan: StorePlan, now: Timestamp) -> OperationID {
+        let kind: LookupKind
+        switch plan {
+        case .announcePeer: kind = .getPeers
+        case .putImmutable: kind = .getImmutable
+        case .putMutable(let key, let salt, _, _, _): kind = .getMutable(publicKey: key.publicKey.bytes, salt: salt)
+        }
+        let id = makeOperationID()
+        let lookup = makeLookup(target: target, kind: kind, extraSeeds: [], stopsAtFirstValue: false)
+        operations[id] = Operation(lookup: lookup, plan: plan)
+        advance(id, now: now)
+        return id
+    }
+
+    private mutating func makeOperationID() -> OperationID {
+        defer { nextOperationNumber += 1 }
+        return OperationID(rawValue: nextOperationNumber)
+    }
+
+    private func makeLookup(target: NodeID, kind: LookupKind, extraSeeds: [Endpoint], stopsAtFirstValue: Bool = true) -> IterativeLookup {
+        var lookup = IterativeLookup(target: target, kind: kind, localID: localID, k: settings.k,
+                                     candidateLimit: settings.lookupCandidateLimit, stopsAtFirstValue: stopsAtFirstValue)
+        let known = routing.closest(to: target, count: settings.k * 2).map { NodeInfo(id: $0.id, endpoint: $0.endpoint) }
+        lookup.seed(nodes: known, endpoints: extraSeeds.filter { seed in !known.contains { $0.endpoint == seed } })
+        return lookup
+    }
+
+    // MARK: - Driving lookups and stores
+
+    private mutating func advanceAll(now: Timestamp) {
+        for id in Array(operations.keys) { advance(id, now: now) }
+    }
+
+    /// Sends the next queries of a lookup, or moves a finished lookup to its store phase or result.
+    mutating func advance(_ id: OperationID, now: Timestamp) {
+        guard var operation = operations[id], var lookup = operation.lookup else { return }
+        if operation.store != nil { return }
+        for candidate in lookup.nextQueries(alpha: settings.alpha) {
+            sendQuery(lookupQuery(for: lookup), to: candidate.endpoint, expectedID: candidate.id,
+                      purpose: .lookup(id), now: now)
+        }
+        operation.lookup = lookup
+        operations[id] = operation
+        guard lookup.isFinished else { return }
+        if let plan = operation.plan {
+            startStorePhase(id, plan: plan, lookup: lookup, now: now)
+        } else {
+            finish(id, .lookup(lookup.result()))
+        }
+    }
+
+    private func lookupQuery(for lookup: IterativeLookup) -> QueryMethod {
+        switch lookup.kind {
+        case .findNode: .findNode(target: lookup.target, want: nil)
+        case .getPeers: .getPeers(infoHash: lookup.target, want: nil)
+        case .getImmutable, .getMutable: .get(target: lookup.target, seq: nil, want: nil)
+        }
+    }
+
+    private mutating func startStorePhase(_ id: OperationID, plan: StorePlan, lookup: IterativeLookup, now: Timestamp) {
+        var progress = StoreProgress()
+        let targets = lookup.closestResponded.prefix(settings.storeReplicas)
+        var query: QueryMethod?
+        switch plan {
+        case .announcePeer(let port, let implied):
+            query = .announcePeer(infoHash: lookup.target, port: port, impliedPort: implied, token: [])
+        case .putImmutable(let value):
+            query = .put(PutArguments(token: [], value: value))
+        case .putMutable(let key, let salt, let value, let seq, let cas):
+            let chosenSeq = seq ?? ((lookup.mutableItem?.seq ?? 0) + 1)
+            let buffer = BEP44.signedBuffer(salt: salt, seq: chosenSeq, encodedValue: Bencode.encode(value))
+            progress.seq = chosenSeq
+            query = .put(PutArguments(token: [], value: value, publicKey: key.publicKey.bytes,
+                                      signature: key.sign(buffer), seq: chosenSeq, cas: cas, salt: salt))
+        }
+        for candidate in targets {
+            guard let nodeID = candidate.id, let token = candidate.token, var method = query else { continue }
+            method.replaceToken(token)
+            let node = NodeInfo(id: nodeID, endpoint: candidate.endpoint)
+            progress.waiting[candidate.endpoint] = node
+            sendQuery(method, to: candidate.endpoint, expectedID: nodeID, purpose: .store(id), now: now)
+        }
+        operations[id]?.store = progress
+        finishStoreIfDone(id)
+    }
+
+    private mutating func finishStoreIfDone(_ id: OperationID) {
+        guard let operation = operations[id], let progress = operation.store, progress.waiting.isEmpty,
+            let lookup = operation.lookup else { return }
+        finish(id, .store(StoreResult(lookup: lookup.result(), accepted: progress.accepted, rejected: progress.rejected,
+                                      unanswered: progress.unanswered, seq: progress.seq)))
+    }
+
+    private mutating func finish(_ id: OperationID, _ result: OperationResult) {
+        guard let operation = operations.removeValue(forKey: id) else { return }
+        if !operation.isInternal { effects.append(.event(.operationFinished(id, result))) }
+    }
+
+    // MARK: - Responses, errors, timeouts
+
+    private mutating func handleResponse(_ body: ResponseBody, message: KRPCMessage, from source: Endpoint, now: Timestamp) {
+        guard let request = pending.take(transactionID: message.transactionID, from: source) else {
+            statistics.unmatchedResponses += 1
+            return
+        }
+        noteResponder(id: body.id, endpoint: source, now: now)
+        switch request.purpose {
+        case .lookup(let id):
+            guard var operation = operations[id], var lookup = operation.lookup else { return }
+            let (item, immutable) = verifiedItem(in: body, for: lookup)
+            lookup.handleResponse(from: source, body: body, verifiedItem: item, immutableValue: immutable)
+            operation.lookup = lookup
+            operations[id] = operation
+        case .store(let id):
+            guard var progress = operations[id]?.store, let node = progress.waiting.removeValue(forKey: source) else { return }
+            progress.accepted.append(node)
+            operations[id]?.store = progress
+            finishStoreIfDone(id)
+        case .userPing(let id):
+            finish(id, .ping(.success(body.id)))
+        case .maintenancePing:
+            break
+        }
+    }
+
+    private mutating func handleErrorReply(_ error: KRPCError, message: KRPCMessage, from source: Endpoint, now: Timestamp) {
+        guard let request = pending.take(transactionID: message.transactionID, from: source) else {
+            statistics.unmatchedResponses += 1
+            return
+        }
+        switch request.purpose {
+        case .lookup(let id):
+            operations[id]?.lookup?.handleFailure(from: source)
+        case .store(let id):
+            guard var progress = operations[id]?.store, let node = progress.waiting.removeValue(forKey: source) else { return }
+            progress.rejected.append((node, error))
+            operations[id]?.store = progress
+            finishStoreIfDone(id)
+        case .userPing(let id):
+            finish(id, .ping(.failure(.error(error))))
+        case .maintenancePing:
+            break
+        }
+    }
+
+    private mutating func handleTimeout(_ request: PendingRequest, now: Timestamp) {
+        statistics.timeouts += 1
+        if request.attempt < settings.maxAttempts, request.purpose != .maintenancePing {
+            if case .lookup(let id) = request.purpose { operations[id]?.lookup?.noteRetry() }
+            resend(request, now: now)
+            return
+        }
+        if let id = request.expectedID { routing.recordFailure(id: id, now: now) }
+        switch request.purpose {
+        case .lookup(let id):
+            operations[id]?.lookup?.handleFailure(from: request.endpoint)
+        case .store(let id):
+            guard var progress = operations[id]?.store, let node = progress.waiting.removeValue(forKey: request.endpoint) else { return }
+            progress.unanswered.append(node)
+            operations[id]?.store = progress
+            finishStoreIfDone(id)
+        case .userPing(let id):
+            finish(id, .ping(.failure(.timedOut)))
+        case .maintenancePing:
+            break
+        }
+    }
+
+    /// A node answered one of our queries: it is reachable, so it may enter the routing table.
+    private mutating func noteResponder(id: NodeID, endpoint: Endpoint, now: Timestamp) {
+        guard acceptableForRouting(id: id, endpoint: endpoint) else { return }
+        let outcome = routing.recordResponse(from: id, at: endpoint, now: now)
+        pingCandidate(of: outcome, now: now)
+    }
+
+    func acceptableForRouting(id: NodeID, endpoint: Endpoint) -> Bool {
+        guard settings.enforceSecureNodeIDs else { return true }
+        return SecureNodeID.isValid(id, for: endpoint.address)
+    }
+
+    private mutating func pingCandidate(of outcome: InsertOutcome, now: Timestamp) {
+        guard case .cached(let candidate?) = outcome else { return }
+        sendQuery(.ping, to: candidate.endpoint, expectedID: candidate.id, purpose: .maintenancePing, now: now)
+    }
+
+    /// The item in a `get` response, if it is the one asked for and its signature or hash checks out.
+    private func verifiedItem(in body: ResponseBody, for lookup: IterativeLookup) -> (MutableItem?, BValue?) {
+        guard let value = body.value else { return (nil, nil) }
+        switch lookup.kind {
+        case .getImmutable:
+            return (nil, SHA1Hash.id(Bencode.encode(value)) == lookup.target ? value : nil)
+        case .getMutable(let publicKey, let salt):
+            guard body.publicKey == publicKey, let signature = body.signature, let seq = body.seq,
+                let key = PublicKey(bytes: publicKey) else { return (nil, nil) }
+            let buffer = BEP44.signedBuffer(salt: salt, seq: seq, encodedValue: Bencode.encode(value))
+            guard key.verify(signature: signature, message: buffer) else { return (nil, nil) }
+            return (MutableItem(publicKey: publicKey, salt: salt, seq: seq, value: value, signature: signature), nil)
+        case .findNode, .getPeers:
+            return (nil, nil)
+        }
+    }
+
+    // MARK: - Sending
+
+    mutating func sendQuery(_ method: QueryMethod, to endpoint: Endpoint, expectedID: NodeID?, purpose: RequestPurpose, now: Timestamp) {
+        let transactionID = pending.allocateID()
+        let message = KRPCMessage(
+            transactionID: PendingRequests.encode(transactionID),
+            body: .query(Query(senderID: localID, method: method)),
+            clientVersion: settings.clientVersion,
+            readOnly: settings.readOnly,
+            networkID: settings.networkID == 0 ? nil : settings.networkID)
+        pending.insert(PendingRequest(transactionID: transactionID, endpoint: endpoint, expectedID: expectedID,
+                                      purpose: purpose, message: message, attempt: 1,
+                                      deadline: now + settings.requestTimeout, sentAt: now))
+        emit(KRPCCodec.encode(message), to: endpoint)
+    }
+
+    private mutating func resend(_ request: PendingRequest, now: Timestamp) {
+        var retry = request
+        retry.transactionID = pending.allocateID()
+        retry.message.transactionID = PendingRequests.encode(retry.transactionID)
+        retry.attempt += 1
+        retry.deadline = now + settings.requestTimeout
+        retry.sentAt = now
+        pending.insert(retry)
+        emit(KRPCCodec.encode(retry.message), to: retry.endpoint)
+    }
+
+    mutating func sendResponse(_ body: ResponseBody, transactionID: [UInt8], to destination: Endpoint) {
+        var message = KRPCMessage(transactionID: transactionID, body: .response(body), clientVersion: settings.clientVersion,
+                                  requesterAddress: destination,
+                                  networkID: settings.networkID == 0 ? nil : settings.networkID)
+        var bytes = KRPCCodec.encode(message)
+        // Keep within the response budget: node lists are hints and go first.
+        if bytes.count > settings.maxResponseSize, case .response(var trimmed) = message.body {
+            trimmed.nodes6 = nil
+            message.body = .response(trimmed)
+            bytes = KRPCCodec.encode(message)
+            if bytes.count > settings.maxResponseSize {
+                trimmed.nodes = nil
+                message.body = .response(trimmed)
+                bytes = KRPCCodec.encode(message)
+            }
+        }
+        statistics.queriesAnswered += 1
+        emit(bytes, to: destination)
+    }
+
+    mutating func sendError(_ error: KRPCError, transactionID: [UInt8], to destination: Endpoint) {
+        let message = KRPCMessage(transactionID: transactionID, body: .error(error), clientVersion: settings.clientVersion,
+                                  networkID: settings.networkID == 0 ? nil : settings.networkID)
+        statistics.errorsSent += 1
+        emit(KRPCCodec.encode(message), to: destination)
+    }
+
+    private mutating func emit(_ bytes: [UInt8], to endpoint: Endpoint) {
+        statistics.datagramsSent += 1
+        effects.append(.send(bytes, to: endpoint))
+    }
+
+    // MARK: - Upkeep
+
+    private mutating func performMaintenance(now: Timestamp) {
+        peerStore.expire(now: now)
+        itemStore.expire(now: now)
+        for contact in routing.questionableContacts(now: now).prefix(settings.pingsPerMaintenance) {
+            sendQuery(.ping, to: contact.endpoint, expectedID: contact.id, purpose: .maintenancePing, now: now)
+        }
+        // Refresh stale buckets with internal lookups, at most a few at a time.
+        guard routing.count > 0, operations.values.filter(\.isInternal).count < 2 else { return }
+        for target in routing.refreshTargets(now: now, using: &generator).prefix(2) {
+            let id = makeOperationID()
+            var operation = Operation(lookup: makeLookup(target: target, kind: .findNode, extraSeeds: []))
+            operation.isInternal = true
+            operations[id] = operation
+            advance(id, now: now)
+        }
+    }
+}
+
+extension QueryMethod {
+    /// Stores reuse one prepared query per phase; each target gets its own token.
+    mutating func replaceToken(_ token: [UInt8]) {
+        switch self {
+        case .announcePeer(let infoHash, let port, let implied, _):
+            self = .announcePeer(infoHash: infoHash, port: port, impliedPort: implied, token: token)
+        case .put(var arguments):
+            arguments.token = token
+            self = .put(arguments)
+        default:
+            break
+        }
+    }
+}

@@ -1,0 +1,45 @@
+/// Every limit and interval of the core in one place, each with its default and the reason
+/// for it (the shape of SWIM.Settings). Services and the command line only override fields.
+public struct DHTSettings: Sendable {
+    /// Kademlia k: bucket size and the number of closest nodes a lookup converges on (BEP 5 uses 8).
+    public var k = 8
+    /// Lookup parallelism: 3 in-flight queries, as in the Kademlia paper and libtorrent.
+    public var alpha = 3
+    /// How long one request may go unanswered; 2 s covers intercontinental paths with loss.
+    public var requestTimeout: Duration = .seconds(2)
+    /// Sends per request before a node counts as failed: one retry absorbs a single lost datagram.
+    public var maxAttempts = 2
+    /// Candidates a lookup remembers; far ones beyond this are never queried, so memory stays bounded.
+    public var lookupCandidateLimit = 64
+    /// How many of the closest nodes a put or announce stores to (BEP 44 and BEP 5 both use k).
+    public var storeReplicas = 8
+    /// Period of routing-table upkeep (refresh, questionable pings, storage expiry).
+    public var maintenanceInterval: Duration = .seconds(5)
+    /// Questionable contacts pinged per upkeep round, so upkeep never floods the network.
+    public var pingsPerMaintenance = 4
+    /// PROTOCOL.md section 6: 0 is Mainline; other values keep subnets apart.
+    public var networkID: Int64 = 0
+    /// BEP 43: a client that only asks (the CLI's one-shot commands) stays out of others' tables.
+    public var readOnly = false
+    /// BEP 42: refuse routing-table entries whose id does not match their public IP.
+    /// Off by default, as in libtorrent, because most Mainline nodes still ignore BEP 42.
+    public var enforceSecureNodeIDs = false
+    /// Routing settings (bucket size, one node per IP, timeouts); `k` above is copied into it.
+    public var routing = RoutingSettings()
+    /// Storage limits for BEP 5 peers and BEP 44 items.
+    public var storage = StorageSettings()
+    /// Client version sent in `v`: "SD" and a 2-byte version, as BEP 5 suggests.
+    public var clientVersion: [UInt8] = [UInt8(ascii: "S"), UInt8(ascii: "D"), 0, 1]
+    /// Responses are built to fit in 1,400 bytes (PROTOCOL.md section 1).
+    public var maxResponseSize = 1400
+
+    public init() {}
+
+    /// Settings for a test network on loopback: the one-node-per-IP rule would admit only one
+    /// peer, since every node there shares 127.0.0.1.
+    public static var loopbackTestNetwork: DHTSettings {
+        var settings = DHTSettings()
+        settings.routing.restrictIPs = false
+        return settings
+    }
+}

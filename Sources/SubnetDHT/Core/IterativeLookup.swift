@@ -1,0 +1,178 @@
+/// What a lookup asks each node, which decides what it collects on the way.
+public enum LookupKind: Hashable, Sendable {
+    case findNode
+    case getPeers
+    case getImmutable
+    case getMutable(publicKey: [UInt8], salt: [UInt8])
+}
+
+/// An iterative Kademlia lookup as an explicit state machine: it never sends anything
+/// itself. The core asks it which nodes to query next (at most alpha in flight), feeds it
+/// responses and timeouts, and reads its result once `isFinished`.
+struct IterativeLookup {
+    enum CandidateState: Equatable {
+        case fresh
+        case inFlight
+        case responded
+        case failed
+    }
+
+    struct Candidate {
+        var endpoint: Endpoint
+        /// Nil for bootstrap endpoints whose id we learn from their answer.
+        var id: NodeID?
+        var state: CandidateState
+        /// Hops from the seeds: seeds are 0, nodes they name are 1, and so on.
+        var depth: Int
+        /// Write token from `get_peers` / `get`, needed for the store phase.
+        var token: [UInt8]?
+    }
+
+    let target: NodeID
+    let kind: LookupKind
+    private let k: Int
+    private let candidateLimit: Int
+    private(set) var candidates: [Candidate] = []
+    private(set) var inFlight = 0
+    private(set) var messagesSent = 0
+    private(set) var responses = 0
+    private(set) var peers: [Endpoint] = []
+    private var peerSet: Set<Endpoint> = []
+    private(set) var immutableValue: BValue?
+    private(set) var mutableItem: MutableItem?
+    /// Our own id and address never become candidates.
+    private let localID: NodeID
+    /// A plain immutable get ends at the first valid value; a put's lookup must go on to
+    /// collect tokens from the closest nodes.
+    private let stopsAtFirstValue: Bool
+
+    init(target: NodeID, kind: LookupKind, localID: NodeID, k: Int, candidateLimit: Int, stopsAtFirstValue: Bool = true) {
+        self.target = target
+        self.kind = kind
+        self.localID = localID
+        self.stopsAtFirstValue = stopsAtFirstValue
+        self.k = k
+        self.candidateLimit = max(candidateLimit, k)
+    }
+
+    /// Adds starting points: routing-table contacts (ids known) or bootstrap endpoints (ids unknown).
+    mutating func seed(nodes: [NodeInfo], endpoints: [Endpoint]) {
+        for node in nodes { insert(endpoint: node.endpoint, id: node.id, depth: 0) }
+        for endpoint in endpoints { insert(endpoint: endpoint, id: nil, depth: 0) }
+    }
+
+    /// Picks the next nodes to query, closest first, keeping at most `alpha` in flight,
+    /// and marks them in flight. Candidates beyond the k closest still unanswered are not
+    /// queried once the k closest have all answered (that is convergence).
+    mutating func nextQueries(alpha: Int) -> [Candidate] {
+        guard !isFinished else { return [] }
+        var picked = [Candidate]()
+        var index = 0
+        var closerLiveSeen = 0
+        while index < candidates.count, inFlight < alpha {
+            let candidate = candidates[index]
+            if candidate.state == .fresh {
+                if closerLiveSeen >= k && candidate.id != nil { break }
+                candidates[index].state = .inFlight
+                inFlight += 1
+                messagesSent += 1
+                picked.append(candidates[index])
+            }
+            if candidates[index].state != .failed { closerLiveSeen += 1 }
+            index += 1
+        }
+        return picked
+    }
+
+    /// A query to `endpoint` is sent again after a timeout (counts as another message).
+    mutating func noteRetry() { messagesSent += 1 }
+
+    /// A node answered. Records its id, token and contribution, adds the nodes it named.
+    mutating func handleResponse(from endpoint: Endpoint, body: ResponseBody, verifiedItem: MutableItem?, immutableValue: BValue?) {
+        guard let index = candidates.firstIndex(where: { $0.endpoint == endpoint }) else { return }
+        if candidates[index].state == .inFlight { inFlight -= 1 }
+        guard candidates[index].state != .responded else { return }
+        responses += 1
+        var candidate = candidates.remove(at: index)
+        candidate.state = .responded
+        candidate.id = body.id
+        candidate.token = body.token
+        insertSorted(candidate)
+        let depth = candidate.depth + 1
+        for node in body.allNodes { insert(endpoint: node.endpoint, id: node.id, depth: depth) }
+        for peer in body.values ?? [] where peerSet.insert(peer).inserted { peers.append(peer) }
+        if let immutableValue, self.immutableValue == nil { self.immutableValue = immutableValue }
+        if let verifiedItem, verifiedItem.seq > (mutableItem?.seq ?? Int64.min) { mutableItem = verifiedItem }
+    }
+
+    /// A node failed (timed out after its retries, or answered with an error).
+    mutating func handleFailure(from endpoint: Endpoint) {
+        guard let index = candidates.firstIndex(where: { $0.endpoint == endpoint }) else { return }
+        if candidates[index].state == .inFlight { inFlight -= 1 }
+        candidates[index].state = .failed
+    }
+
+    /// Done when nothing is in flight and no fresh candidate is worth asking, or as soon as
+    /// an immutable item is found (its value is self-certifying: nothing better can come).
+    var isFinished: Bool {
+        if stopsAtFirstValue, immutableValue != nil { return true }
+        guard inFlight == 0 else { return false }
+        var live = 0
+        for candidate in candidates where candidate.state != .failed {
+            if candidate.state == .fresh { return false }
+            live += 1
+            if live >= k { return true }
+        }
+        return true
+    }
+
+    /// The closest nodes that answered, nearest first.
+    var closestResponded: [Candidate] {
+        Array(candidates.lazy.filter { $0.state == .responded && $0.id != nil }.prefix(k))
+    }
+
+    /// Hops to the deepest node that answered, plus one for the first round.
+    var rounds: Int {
+        candidates.filter { $0.state == .responded }.map { $0.depth + 1 }.max() ?? 0
+    }
+
+    func result() -> LookupResult {
+        LookupResult(
+            target: target,
+            closest: closestResponded.compactMap { candidate in candidate.id.map { NodeInfo(id: $0, endpoint: candidate.endpoint) } },
+            rounds: rounds,
+            messagesSent: messagesSent,
+            responses: responses,
+            peers: peers,
+            immutableValue: immutableValue,
+            mutableItem: mutableItem)
+    }
+
+    // MARK: - Candidate list
+
+    private mutating func insert(endpoint: Endpoint, id: NodeID?, depth: Int) {
+        if id == localID { return }
+        if candidates.contains(where: { $0.endpoint == endpoint || ($0.id != nil && $0.id == id) }) { return }
+        insertSorted(Candidate(endpoint: endpoint, id: id, state: .fresh, depth: depth, token: nil))
+        // Bound memory: drop the farthest candidate that is not in flight or answered.
+        if candidates.count > candidateLimit,
+            let drop = candidates.lastIndex(where: { $0.state == .fresh || $0.state == .failed }) {
+            candidates.remove(at: drop)
+        }
+    }
+
+    /// Known ids sorted by XOR distance; unknown ids (bootstrap endpoints) after them.
+    private mutating func insertSorted(_ candidate: Candidate) {
+        let position: Int
+        if let id = candidate.id {
+            let distance = id.distance(to: target)
+            position = candidates.firstIndex { other in
+                guard let otherID = other.id else { return true }
+                return distance < otherID.distance(to: target)
+            } ?? candidates.count
+        } else {
+            position = candidates.count
+        }
+        candidates.insert(candidate, at: position)
+    }
+}

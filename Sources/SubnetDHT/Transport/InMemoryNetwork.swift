@@ -1,0 +1,150 @@
+import Collections
+
+/// Many `DHTCore`s in one process, joined by a simulated network with latency and loss and
+/// driven by a virtual clock: multi-node tests and the scale simulation run here in
+/// milliseconds, deterministically for a given seed. Single-threaded by design.
+public final class InMemoryNetwork {
+    /// The virtual clock.
+    public private(set) var now: Timestamp
+    /// One-way delay of every datagram.
+    public var latency: Duration
+    /// Fraction of datagrams dropped, 0 to 1.
+    public var lossRate: Double
+    public private(set) var datagramsDelivered = 0
+    public private(set) var datagramsDropped = 0
+
+    private var cores: [Endpoint: DHTCore] = [:]
+    private var events = Heap<ScheduledEvent>()
+    private var scheduledWakeups: [Endpoint: Timestamp] = [:]
+    private var results: [Endpoint: [OperationID: OperationResult]] = [:]
+    private var sequence: UInt64 = 0
+    private var generator: SplitMix64
+
+    private struct ScheduledEvent: Comparable {
+        enum Kind {
+            case deliver([UInt8], from: Endpoint, to: Endpoint)
+            case wake(Endpoint)
+        }
+        var time: Timestamp
+        /// Breaks ties in insertion order, so runs are reproducible.
+        var sequence: UInt64
+        var kind: Kind
+
+        static func < (lhs: ScheduledEvent, rhs: ScheduledEvent) -> Bool {
+            (lhs.time, lhs.sequence) < (rhs.time, rhs.sequence)
+        }
+        static func == (lhs: ScheduledEvent, rhs: ScheduledEvent) -> Bool { lhs.sequence == rhs.sequence }
+    }
+
+    public init(start: Timestamp = Timestamp(seconds: 1_700_000_000), latency: Duration = .milliseconds(5),
+                lossRate: Double = 0, seed: UInt64 = 1) {
+        now = start
+        self.latency = latency
+        self.lossRate = lossRate
+        generator = SplitMix64(seed: seed)
+    }
+
+    public var endpoints: [Endpoint] { Array(cores.keys) }
+
+    /// Adds a node listening at `endpoint`.
+    public func add(_ core: DHTCore, at endpoint: Endpoint) {
+        cores[endpoint] = core
+        schedule(endpoint)
+    }
+
+    /// Removes a node without notice, as a crash would: datagrams to it are lost.
+    public func remove(_ endpoint: Endpoint) {
+        cores[endpoint] = nil
+        scheduledWakeups[endpoint] = nil
+    }
+
+    public func core(at endpoint: Endpoint) -> DHTCore? { cores[endpoint] }
+
+    /// Runs `body` on the node at `endpoint` (to start an operation, say) and carries out its effects.
+    @discardableResult
+    public func with<T>(_ endpoint: Endpoint, _ body: (inout DHTCore, Timestamp) -> T) -> T {
+        guard var core = cores[endpoint] else { preconditionFailure("no node at \(endpoint)") }
+        let value = body(&core, now)
+        cores[endpoint] = core
+        collectEffects(of: endpoint)
+        return value
+    }
+
+    /// The result of an operation, once it has finished; consumed by this call.
+    public func takeResult(of operation: OperationID, at endpoint: Endpoint) -> OperationResult? {
+        results[endpoint]?.removeValue(forKey: operation)
+    }
+
+    /// Processes events in time order until `condition` holds or `limit` of virtual time passes.
+    /// Returns whether the condition held.
+    @discardableResult
+    public func run(for limit: Duration, until condition: () -> Bool = { false }) -> Bool {
+        let end = now + limit
+        while !condition() {
+            guard let next = events.min, next.time <= end else {
+                now = end
+                return condition()
+            }
+            events.removeMin()
+            now = next.time
+            process(next.kind)
+        }
+        return true
+    }
+
+    /// Runs until `operation` at `endpoint` finishes (or `limit` passes) and returns its result.
+    public func await(_ operation: OperationID, at endpoint: Endpoint, limit: Duration = .seconds(120)) -> OperationResult? {
+        run(for: limit) { results[endpoint]?[operation] != nil }
+        return takeResult(of: operation, at: endpoint)
+    }
+
+    private func process(_ kind: ScheduledEvent.Kind) {
+        switch kind {
+        case .deliver(let bytes, let source, let destination):
+            guard var core = cores[destination] else { return }
+            datagramsDelivered += 1
+            core.receive(bytes, from: source, now: now)
+            cores[destination] = core
+            collectEffects(of: destination)
+        case .wake(let endpoint):
+            guard scheduledWakeups[endpoint] == now, var core = cores[endpoint] else { return }
+            scheduledWakeups[endpoint] = nil
+            core.tick(now: now)
+            cores[endpoint] = core
+            collectEffects(of: endpoint)
+        }
+    }
+
+    private func collectEffects(of endpoint: Endpoint) {
+        guard var core = cores[endpoint] else { return }
+        let effects = core.takeEffects()
+        cores[endpoint] = core
+        for effect in effects {
+            switch effect {
+            case .send(let bytes, let destination):
+                if lossRate > 0, Double.random(in: 0..<1, using: &generator) < lossRate {
+                    datagramsDropped += 1
+                    continue
+                }
+                push(now + latency, .deliver(bytes, from: endpoint, to: destination))
+            case .event(.operationFinished(let id, let result)):
+                results[endpoint, default: [:]][id] = result
+            }
+        }
+        schedule(endpoint)
+    }
+
+    /// Keeps one pending wake-up per node at its core's `nextWakeup`.
+    private func schedule(_ endpoint: Endpoint) {
+        guard let core = cores[endpoint] else { return }
+        let wake = max(core.nextWakeup, now)
+        if let existing = scheduledWakeups[endpoint], existing <= wake, existing >= now { return }
+        scheduledWakeups[endpoint] = wake
+        push(wake, .wake(endpoint))
+    }
+
+    private func push(_ time: Timestamp, _ kind: ScheduledEvent.Kind) {
+        sequence += 1
+        events.insert(ScheduledEvent(time: time, sequence: sequence, kind: kind))
+    }
+}

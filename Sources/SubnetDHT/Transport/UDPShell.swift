@@ -1,0 +1,121 @@
+import NIOCore
+import NIOPosix
+
+/// Owns one `DHTCore` on one NIO event loop: datagrams from the socket and timer firings go
+/// into the core, its effects go out to the socket or resume waiting callers. Every method
+/// runs on `eventLoop` (checked in debug builds); that confinement is what makes the
+/// `@unchecked Sendable` sound. One loop per node, because on small machines a cross-thread
+/// hop per datagram costs more than handling the datagram.
+final class UDPShell: @unchecked Sendable {
+    let eventLoop: any EventLoop
+    private var core: DHTCore
+    private var channel: (any Channel)?
+    private var waiters: [OperationID: CheckedContinuation<OperationResult, any Error>] = [:]
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: Timestamp?
+    private var closed = false
+
+    init(core: DHTCore, eventLoop: any EventLoop) {
+        self.core = core
+        self.eventLoop = eventLoop
+    }
+
+    func attach(_ channel: any Channel) {
+        eventLoop.preconditionInEventLoop()
+        self.channel = channel
+        rescheduleTimer()
+    }
+
+    /// Runs `body` against the core on the loop and carries out the effects it produced.
+    func withCore<T: Sendable>(_ body: @escaping @Sendable (inout DHTCore, Timestamp) -> T) async -> T {
+        await eventLoop.submit { () -> T in
+            let value = body(&self.core, SystemClock.now())
+            self.flushEffects()
+            return value
+        }.get()
+    }
+
+    /// Starts an operation on the core and waits for its result.
+    func perform(_ start: @escaping @Sendable (inout DHTCore, Timestamp) -> OperationID) async throws -> OperationResult {
+        try await withCheckedThrowingContinuation { continuation in
+            eventLoop.execute {
+                guard !self.closed else {
+                    continuation.resume(throwing: DHTNodeError.shutDown)
+                    return
+                }
+                let id = start(&self.core, SystemClock.now())
+                self.waiters[id] = continuation
+                self.flushEffects()
+            }
+        }
+    }
+
+    func receive(_ bytes: [UInt8], from source: Endpoint) {
+        core.receive(bytes, from: source, now: SystemClock.now())
+        flushEffects()
+    }
+
+    func close() {
+        eventLoop.preconditionInEventLoop()
+        closed = true
+        timer?.cancel()
+        timer = nil
+        for (_, waiter) in waiters { waiter.resume(throwing: DHTNodeError.shutDown) }
+        waiters.removeAll()
+    }
+
+    private func flushEffects() {
+        let effects = core.takeEffects()
+        var wrote = false
+        for effect in effects {
+            switch effect {
+            case .send(let bytes, let destination):
+                guard let channel, !closed, let address = try? destination.socketAddress else { continue }
+                let buffer = channel.allocator.buffer(bytes: bytes)
+                channel.write(AddressedEnvelope(remoteAddress: address, data: buffer), promise: nil)
+                wrote = true
+            case .event(.operationFinished(let id, let result)):
+                waiters.removeValue(forKey: id)?.resume(returning: result)
+            }
+        }
+        if wrote { channel?.flush() }
+        rescheduleTimer()
+    }
+
+    /// Keeps one timer armed for the core's next wake-up.
+    private func rescheduleTimer() {
+        guard !closed else { return }
+        let deadline = core.nextWakeup
+        if let timerDeadline, timerDeadline == deadline, timer != nil { return }
+        timer?.cancel()
+        timerDeadline = deadline
+        let delay = max(0, deadline.milliseconds - SystemClock.now().milliseconds)
+        timer = eventLoop.scheduleTask(in: .milliseconds(delay)) { [self] in
+            timer = nil
+            timerDeadline = nil
+            core.tick(now: SystemClock.now())
+            flushEffects()
+        }
+    }
+}
+
+/// Feeds received datagrams into the shell. Inbound only: the shell writes to the channel itself.
+final class DatagramInboundHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    private let shell: UDPShell
+
+    init(shell: UDPShell) { self.shell = shell }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        guard let source = Endpoint(envelope.remoteAddress) else { return }
+        var buffer = envelope.data
+        // Oversized datagrams are still handed on so the core counts them; reading is bounded by the socket.
+        let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+        shell.receive(bytes, from: source)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // ICMP port-unreachable and the like surface here; a DHT shrugs them off (the request times out).
+    }
+}

@@ -1,0 +1,152 @@
+/// Address families a requester wants nodes for (BEP 32 `want`).
+public struct AddressFamilies: OptionSet, Hashable, Sendable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let ipv4 = AddressFamilies(rawValue: 1)
+    public static let ipv6 = AddressFamilies(rawValue: 2)
+}
+
+/// The arguments of a BEP 44 `put`. `publicKey` is nil for immutable items.
+public struct PutArguments: Hashable, Sendable {
+    public var token: [UInt8]
+    public var value: BValue
+    public var publicKey: [UInt8]?
+    public var signature: [UInt8]?
+    public var seq: Int64?
+    public var cas: Int64?
+    public var salt: [UInt8]
+
+    public init(token: [UInt8], value: BValue, publicKey: [UInt8]? = nil, signature: [UInt8]? = nil,
+                seq: Int64? = nil, cas: Int64? = nil, salt: [UInt8] = []) {
+        self.token = token
+        self.value = value
+        self.publicKey = publicKey
+        self.signature = signature
+        self.seq = seq
+        self.cas = cas
+        self.salt = salt
+    }
+}
+
+/// A typed KRPC query. `unknown` keeps the name so the node can answer 204.
+public enum QueryMethod: Hashable, Sendable {
+    case ping
+    case findNode(target: NodeID, want: AddressFamilies?)
+    case getPeers(infoHash: NodeID, want: AddressFamilies?)
+    case announcePeer(infoHash: NodeID, port: UInt16, impliedPort: Bool, token: [UInt8])
+    case get(target: NodeID, seq: Int64?, want: AddressFamilies?)
+    case put(PutArguments)
+    case unknown(name: String)
+
+    public var name: String {
+        switch self {
+        case .ping: "ping"
+        case .findNode: "find_node"
+        case .getPeers: "get_peers"
+        case .announcePeer: "announce_peer"
+        case .get: "get"
+        case .put: "put"
+        case .unknown(let name): name
+        }
+    }
+}
+
+public struct Query: Hashable, Sendable {
+    public var senderID: NodeID
+    public var method: QueryMethod
+    public init(senderID: NodeID, method: QueryMethod) {
+        self.senderID = senderID
+        self.method = method
+    }
+}
+
+/// A KRPC response's `r` dictionary. Which fields are present depends on the query it
+/// answers, which only the asker knows (by transaction id), so all are optional here.
+public struct ResponseBody: Hashable, Sendable {
+    public var id: NodeID
+    public var nodes: [NodeInfo]?
+    public var nodes6: [NodeInfo]?
+    public var token: [UInt8]?
+    public var values: [Endpoint]?
+    /// BEP 44 `v`, `k`, `sig`, `seq`.
+    public var value: BValue?
+    public var publicKey: [UInt8]?
+    public var signature: [UInt8]?
+    public var seq: Int64?
+
+    public init(id: NodeID, nodes: [NodeInfo]? = nil, nodes6: [NodeInfo]? = nil, token: [UInt8]? = nil,
+                values: [Endpoint]? = nil, value: BValue? = nil, publicKey: [UInt8]? = nil,
+                signature: [UInt8]? = nil, seq: Int64? = nil) {
+        self.id = id
+        self.nodes = nodes
+        self.nodes6 = nodes6
+        self.token = token
+        self.values = values
+        self.value = value
+        self.publicKey = publicKey
+        self.signature = signature
+        self.seq = seq
+    }
+
+    /// Every node in `nodes` and `nodes6`.
+    public var allNodes: [NodeInfo] { (nodes ?? []) + (nodes6 ?? []) }
+}
+
+/// One KRPC datagram (BEP 5), with the optional top-level fields of BEP 42 (`ip`),
+/// BEP 43 (`ro`), client version `v` and our network id `n`.
+public struct KRPCMessage: Hashable, Sendable {
+    public enum Body: Hashable, Sendable {
+        case query(Query)
+        case response(ResponseBody)
+        case error(KRPCError)
+    }
+
+    public var transactionID: [UInt8]
+    public var body: Body
+    public var clientVersion: [UInt8]?
+    /// BEP 42: the requester's address as seen by the responder.
+    public var requesterAddress: Endpoint?
+    /// BEP 43: the sender will not answer queries; keep it out of routing tables.
+    public var readOnly: Bool
+    /// PROTOCOL.md section 6; nil means absent (Mainline).
+    public var networkID: Int64?
+
+    public init(transactionID: [UInt8], body: Body, clientVersion: [UInt8]? = nil,
+                requesterAddress: Endpoint? = nil, readOnly: Bool = false, networkID: Int64? = nil) {
+        self.transactionID = transactionID
+        self.body = body
+        self.clientVersion = clientVersion
+        self.requesterAddress = requesterAddress
+        self.readOnly = readOnly
+        self.networkID = networkID
+    }
+}
+
+/// Why a datagram is not a usable KRPC message. Carries the transaction id when one was
+/// readable, so the node can answer 203 as PROTOCOL.md requires.
+public struct KRPCDecodingError: Error, Hashable, Sendable {
+    public enum Reason: Hashable, Sendable {
+        case bencode(BencodeError)
+        case notADictionary
+        case missingField(String)
+        case wrongType(String)
+        case invalidValue(String)
+        case tooLarge(Int)
+    }
+
+    public var reason: Reason
+    public var transactionID: [UInt8]?
+    /// Whether the broken message was a query: only queries deserve an error reply.
+    public var isQuery: Bool
+
+    public var message: String {
+        switch reason {
+        case .bencode(let error): "invalid bencoding: \(error)"
+        case .notADictionary: "message is not a dictionary"
+        case .missingField(let name): "missing field \(name)"
+        case .wrongType(let name): "wrong type for field \(name)"
+        case .invalidValue(let name): "invalid value for field \(name)"
+        case .tooLarge(let size): "datagram of \(size) bytes exceeds the limit"
+        }
+    }
+}

@@ -1,0 +1,41 @@
+/// A node's id and UDP endpoint: the "compact node info" of BEP 5 (26 bytes for IPv4)
+/// and BEP 32 (38 bytes for IPv6).
+public struct NodeInfo: Hashable, Sendable, CustomStringConvertible {
+    public var id: NodeID
+    public var endpoint: Endpoint
+
+    public init(id: NodeID, endpoint: Endpoint) {
+        self.id = id
+        self.endpoint = endpoint
+    }
+
+    public var compact: [UInt8] { id.bytes + endpoint.compact }
+
+    public var description: String { "\(id.hex)@\(endpoint)" }
+
+    /// Splits a `nodes` (stride 26) or `nodes6` (stride 38) string. Nil when the length is
+    /// not a multiple of the stride: a peer that sends that is broken, and guessing would
+    /// put garbage into the routing table.
+    public static func decodeList(_ bytes: [UInt8], ipv6: Bool) -> [NodeInfo]? {
+        let stride = ipv6 ? 38 : 26
+        guard bytes.count % stride == 0 else { return nil }
+        var out = [NodeInfo]()
+        out.reserveCapacity(bytes.count / stride)
+        var offset = 0
+        while offset < bytes.count {
+            guard let id = NodeID(bytes: bytes[offset..<(offset + 20)]),
+                let endpoint = Endpoint(compact: bytes[(offset + 20)..<(offset + stride)])
+            else { return nil }
+            out.append(NodeInfo(id: id, endpoint: endpoint))
+            offset += stride
+        }
+        return out
+    }
+
+    public static func encodeList(_ nodes: [NodeInfo]) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(nodes.count * 38)
+        for node in nodes { out.append(contentsOf: node.compact) }
+        return out
+    }
+}

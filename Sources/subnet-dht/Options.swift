@@ -1,0 +1,59 @@
+import ArgumentParser
+import SubnetDHT
+
+/// Options every networked command shares.
+struct NetworkOptions: ParsableArguments {
+    @Option(name: .long, help: "A node to join through, HOST:PORT (repeatable).")
+    var bootstrap: [String] = []
+
+    @Option(name: .long, help: "Network id: 0 is Mainline; other values keep a subnet's DHT apart.")
+    var networkID: Int64 = 0
+
+    func bootstrapEndpoints() throws -> [Endpoint] {
+        try bootstrap.map { text in
+            guard let endpoint = Endpoint(text) else { throw ValidationError("not a HOST:PORT address: \(text)") }
+            return endpoint
+        }
+    }
+}
+
+/// Starts a short-lived read-only node for one client command and joins through `--bootstrap`.
+struct ClientSession {
+    let node: DHTNode
+
+    static func open(_ options: NetworkOptions, key: SigningKey = .generate()) async throws -> ClientSession {
+        let seeds = try options.bootstrapEndpoints()
+        guard !seeds.isEmpty else { throw ValidationError("--bootstrap HOST:PORT is required") }
+        var settings = DHTSettings.loopbackTestNetwork
+        settings.readOnly = true
+        settings.networkID = options.networkID
+        // Bind the family the bootstrap node speaks.
+        let host = seeds[0].address.isIPv4 ? "0.0.0.0" : "::"
+        let localHost = seeds[0].address.isLoopback ? (seeds[0].address.isIPv4 ? "127.0.0.1" : "::1") : host
+        let node = try await DHTNode.start(DHTNode.Configuration(host: localHost, port: 0, signingKey: key, settings: settings))
+        let joined = try await node.bootstrap(from: seeds)
+        if joined.responses == 0 {
+            await node.shutdown()
+            throw CLIError("no answer from \(options.bootstrap.joined(separator: ", "))")
+        }
+        return ClientSession(node: node)
+    }
+
+    func close() async { await node.shutdown() }
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+func loadIdentity(_ path: String?) throws -> SigningKey {
+    guard let path else { return .generate() }
+    return try IdentityFile.loadOrCreate(at: path)
+}
+
+/// Prints a value the way a person expects: a byte string as its text, anything else bencoded.
+func render(_ value: BValue) -> String {
+    if case .bytes(let bytes) = value { return String(decoding: bytes, as: UTF8.self) }
+    return String(decoding: Bencode.encode(value), as: UTF8.self)
+}
