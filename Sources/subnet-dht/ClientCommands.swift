@@ -24,7 +24,7 @@ struct Ping: AsyncParsableCommand {
             let id = try await node.ping(endpoint)
             let elapsed = ContinuousClock.now - started
             let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-            print("pong \(endpoint) \(id.hex) \(Double(micros) / 1000) ms")
+            Console.out("pong \(endpoint) \(id.hex) \(Double(micros) / 1000) ms")
             await node.shutdown()
         } catch {
             await node.shutdown()
@@ -56,18 +56,18 @@ struct Put: AsyncParsableCommand {
         let stored: StoreResult
         if immutable {
             let (target, result) = try await session.node.putImmutable(.string(value))
-            print("target \(target.hex)")
+            Console.out("target \(target.hex)")
             stored = result
         } else {
             let saltBytes = Array((salt ?? "").utf8)
             stored = try await session.node.putMutable(.string(value), salt: saltBytes)
-            print("public_key \(key.publicKey.hex)")
-            print("target \(BEP44.mutableTarget(publicKey: key.publicKey.bytes, salt: saltBytes).hex)")
-            if let seq = stored.seq { printError("seq \(seq)") }
+            Console.out("public_key \(key.publicKey.hex)")
+            Console.out("target \(BEP44.mutableTarget(publicKey: key.publicKey.bytes, salt: saltBytes).hex)")
+            if let seq = stored.seq { Console.err("seq \(seq)") }
         }
         await session.close()
-        printError("stored on \(stored.accepted.count) of \(stored.accepted.count + stored.rejected.count + stored.unanswered.count) nodes")
-        for (node, error) in stored.rejected { printError("rejected by \(node.endpoint): \(error)") }
+        Console.err("stored on \(stored.accepted.count) of \(stored.accepted.count + stored.rejected.count + stored.unanswered.count) nodes")
+        for (node, error) in stored.rejected { Console.err("rejected by \(node.endpoint): \(error)") }
         if stored.accepted.isEmpty { throw ExitCode(1) }
     }
 }
@@ -94,17 +94,17 @@ struct Get: AsyncParsableCommand {
         var found: BValue?
         if let key, let publicKey = HexEncoding.decode(key).flatMap(PublicKey.init(bytes:)) {
             let item = try await session.node.getMutable(publicKey: publicKey, salt: Array((salt ?? "").utf8))
-            if let item { printError("seq \(item.seq)") }
+            if let item { Console.err("seq \(item.seq)") }
             found = item?.value
         } else if let target, let id = NodeID(hex: target) {
             found = try await session.node.getImmutable(id)
         }
         await session.close()
         guard let found else {
-            printError("not found")
+            Console.err("not found")
             throw ExitCode(1)
         }
-        print(render(found))
+        Console.out(render(found))
     }
 }
 
@@ -120,8 +120,8 @@ struct Lookup: AsyncParsableCommand {
         let result = try await session.node.findNode(id)
         await session.close()
         for node in result.closest {
-            print("\(node.id.hex) \(node.endpoint) distance-bits \(160 - node.id.distance(to: id).leadingZeroBitCount)")
+            Console.out("\(node.id.hex) \(node.endpoint) distance-bits \(160 - node.id.distance(to: id).leadingZeroBitCount)")
         }
-        print("rounds \(result.rounds) messages \(result.messagesSent) responses \(result.responses)")
+        Console.out("rounds \(result.rounds) messages \(result.messagesSent) responses \(result.responses)")
     }
 }

@@ -1,6 +1,10 @@
 import ArgumentParser
 import SubnetDHT
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Options every networked command shares.
 struct NetworkOptions: ParsableArguments {
     @Option(name: .long, help: "A node to join through, HOST:PORT (repeatable).")
@@ -56,4 +60,23 @@ func loadIdentity(_ path: String?) throws -> SigningKey {
 func render(_ value: BValue) -> String {
     if case .bytes(let bytes) = value { return String(decoding: bytes, as: UTF8.self) }
     return String(decoding: Bencode.encode(value), as: UTF8.self)
+}
+
+/// Unbuffered writes to standard output and error: scripts read a node's `listening` line
+/// while it keeps running, so nothing may sit in a buffer.
+enum Console {
+    static func out(_ text: String) { write(text + "\n", to: 1) }
+    static func err(_ text: String) { write(text + "\n", to: 2) }
+
+    private static func write(_ text: String, to descriptor: Int32) {
+        var text = text
+        text.withUTF8 { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written <= 0 { return }
+                offset += written
+            }
+        }
+    }
 }

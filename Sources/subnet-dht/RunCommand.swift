@@ -28,7 +28,7 @@ struct Run: AsyncParsableCommand {
         }
         let seeds = try network.bootstrapEndpoints()
         let node = try await DHTNode.start(configuration)
-        print("listening \(node.localEndpoint) \(node.localID.hex) \(node.publicKey.hex)")
+        Console.out("listening \(node.localEndpoint) \(node.localID.hex) \(node.publicKey.hex)")
 
         let joining = Task { await Run.join(node, seeds: seeds) }
         await waitForTerminationSignal()
@@ -42,7 +42,7 @@ struct Run: AsyncParsableCommand {
         var delay: Duration = .milliseconds(500)
         while !Task.isCancelled {
             if let result = try? await node.bootstrap(from: seeds), result.responses > 0 {
-                printError("joined: \(result.closest.count) nodes close to us after \(result.rounds) rounds")
+                Console.err("joined: \(result.closest.count) nodes close to us after \(result.rounds) rounds")
                 return
             }
             try? await Task.sleep(for: delay)
@@ -51,22 +51,17 @@ struct Run: AsyncParsableCommand {
     }
 }
 
-func printError(_ text: String) {
-    var line = text + "\n"
-    line.withUTF8 { buffer in _ = fwrite(buffer.baseAddress, 1, buffer.count, stderr) }
-}
-
 /// Suspends until SIGINT or SIGTERM arrives.
 func waitForTerminationSignal() async {
-    let received = AsyncStream<Void> { continuation in
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { continuation.yield() }
-            source.resume()
-            // Keep the source alive for the life of the stream.
-            continuation.onTermination = { _ in source.cancel() }
-        }
+    let (received, continuation) = AsyncStream<Void>.makeStream()
+    var sources = [any DispatchSourceSignal]()
+    for signalNumber in [SIGINT, SIGTERM] {
+        signal(signalNumber, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+        source.setEventHandler { continuation.yield() }
+        source.resume()
+        sources.append(source)
     }
-    for await _ in received { return }
+    for await _ in received { break }
+    for source in sources { source.cancel() }
 }

@@ -153,16 +153,16 @@ public final class DHTNode: Sendable {
     }
 
     /// Routing-table size, pending requests and counters, read on the node's loop.
-    public func status() async -> NodeStatus {
-        await shell.withCore { core, _ in
+    public func status() async throws -> NodeStatus {
+        try await shell.withCore { core, _ in
             NodeStatus(routingTableSize: core.routingTableSize, pendingRequests: core.pendingRequestCount,
                        statistics: core.statistics)
         }
     }
 
     /// The routing table's contacts.
-    public func contacts() async -> [Contact] {
-        await shell.withCore { core, _ in core.contacts }
+    public func contacts() async throws -> [Contact] {
+        try await shell.withCore { core, _ in core.contacts }
     }
 
     /// Closes the socket; operations still waiting fail with `DHTNodeError.shutDown`.

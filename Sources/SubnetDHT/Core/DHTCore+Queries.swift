@@ -108,8 +108,8 @@ extension DHTCore {
         }
         let buffer = BEP44.signedBuffer(salt: arguments.salt, seq: seq, encodedValue: encodedValue)
         guard publicKey.verify(signature: signature, message: buffer) else { return .failure(.invalidSignature) }
-        let item = StoredMutableItem(publicKey: publicKeyBytes, salt: arguments.salt, seq: seq,
-                                     signature: signature, value: encodedValue, storedAt: now)
+        let item = SignedMutableItem(publicKey: publicKeyBytes, salt: arguments.salt, seq: seq,
+                                     signature: signature, value: encodedValue)
         do {
             try itemStore.putMutable(target: target, item: item, cas: arguments.cas, now: now)
         } catch {

@@ -61,7 +61,7 @@ public struct ItemStore: Sendable {
     /// (301); stored `seq` higher → `.sequenceNotNewer` (302); equal `seq` → accepted as a
     /// re-put (life extended) if the item is identical, else `.sequenceNotNewer` (302).
     /// A higher `seq`, or no stored item, replaces. On error nothing changes.
-    public mutating func putMutable(target: NodeID, item: MutableItem, cas: Int64?, now: Timestamp) throws(ItemStoreError) {
+    public mutating func putMutable(target: NodeID, item: SignedMutableItem, cas: Int64?, now: Timestamp) throws(ItemStoreError) {
         if let stored = mutable(target, now: now) {
             if let cas, cas != stored.seq { throw .casMismatch }
             if stored.seq > item.seq { throw .sequenceNotNewer }

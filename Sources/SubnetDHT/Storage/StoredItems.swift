@@ -12,7 +12,7 @@ public struct StoredImmutableItem: Hashable, Sendable {
 }
 
 /// The signed content of a BEP 44 mutable put, already verified by the caller.
-public struct MutableItem: Hashable, Sendable {
+public struct SignedMutableItem: Hashable, Sendable {
     /// `k`: 32-byte ed25519 public key.
     public var publicKey: [UInt8]
     /// Optional salt (empty when absent); the target is SHA1(`k` + salt).
@@ -43,7 +43,7 @@ public struct StoredMutableItem: Hashable, Sendable {
     /// Time of the last accepted put; the item expires `itemTTL` later.
     public var storedAt: Timestamp
 
-    public init(_ item: MutableItem, storedAt: Timestamp) {
+    public init(_ item: SignedMutableItem, storedAt: Timestamp) {
         publicKey = item.publicKey
         salt = item.salt
         seq = item.seq
@@ -53,8 +53,8 @@ public struct StoredMutableItem: Hashable, Sendable {
     }
 
     /// The signed content, without the storage time.
-    public var item: MutableItem {
-        MutableItem(publicKey: publicKey, salt: salt, seq: seq, signature: signature, value: value)
+    public var item: SignedMutableItem {
+        SignedMutableItem(publicKey: publicKey, salt: salt, seq: seq, signature: signature, value: value)
     }
 }
 

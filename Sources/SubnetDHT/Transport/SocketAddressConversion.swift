@@ -1,4 +1,7 @@
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension Endpoint {
     /// Converts a NIO socket address; nil for Unix-domain addresses, which a DHT never sees.

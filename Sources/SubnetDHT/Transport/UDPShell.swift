@@ -27,8 +27,8 @@ final class UDPShell: @unchecked Sendable {
     }
 
     /// Runs `body` against the core on the loop and carries out the effects it produced.
-    func withCore<T: Sendable>(_ body: @escaping @Sendable (inout DHTCore, Timestamp) -> T) async -> T {
-        await eventLoop.submit { () -> T in
+    func withCore<T: Sendable>(_ body: @escaping @Sendable (inout DHTCore, Timestamp) -> T) async throws -> T {
+        try await eventLoop.submit { () -> T in
             let value = body(&self.core, SystemClock.now())
             self.flushEffects()
             return value

@@ -48,7 +48,8 @@ private func isSuccess(_ message: KRPCMessage?) -> Bool {
 @Suite struct QueryHandlingTests {
     @Test func answersPingWithRequesterAddressAndVersion() throws {
         var peer = RawPeer()
-        let reply = try #require(peer.ask(.ping))
+        let answer = peer.ask(.ping)
+        let reply = try #require(answer)
         guard case .response(let body) = reply.body else { Issue.record("no response"); return }
         #expect(body.id == peer.core.localID)
         #expect(reply.transactionID == [7, 7])

@@ -7,15 +7,15 @@ import Testing
     private let hour = Duration.seconds(3_600)
     private let ttl = StorageSettings().itemTTL
 
-    private func item(seq: Int64, value: String = "v", signatureByte: UInt8? = nil) -> MutableItem {
+    private func item(seq: Int64, value: String = "v", signatureByte: UInt8? = nil) -> SignedMutableItem {
         let encoded = Array("\(value.utf8.count):\(value)".utf8)
         // Stand-in for a real signature: distinct per content, as ed25519's is.
         let signature = [UInt8](repeating: signatureByte ?? UInt8(truncatingIfNeeded: seq &+ Int64(value.utf8.count)), count: 64)
-        return MutableItem(publicKey: [UInt8](repeating: 1, count: 32), salt: [], seq: seq, signature: signature, value: encoded)
+        return SignedMutableItem(publicKey: [UInt8](repeating: 1, count: 32), salt: [], seq: seq, signature: signature, value: encoded)
     }
 
     private func expectRejected(
-        _ expected: ItemStoreError, _ store: inout ItemStore, _ item: MutableItem, cas: Int64? = nil, at now: Timestamp
+        _ expected: ItemStoreError, _ store: inout ItemStore, _ item: SignedMutableItem, cas: Int64? = nil, at now: Timestamp
     ) {
         #expect(throws: expected) { try store.putMutable(target: target, item: item, cas: cas, now: now) }
     }

@@ -13,8 +13,6 @@ struct SubnetDHTCommand: AsyncParsableCommand {
         subcommands: [Run.self, Ping.self, Put.self, Get.self, Lookup.self])
 
     static func main() async {
-        // Line-buffered stdout: scripts read the `listening` line while the node keeps running.
-        setvbuf(stdout, nil, _IOLBF, 0)
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
