@@ -19,7 +19,7 @@ import Testing
     @Test func encodingIsCanonicalAndRoundTrips() throws {
         let value = BValue.dict([Array("z".utf8): .int(1), Array("a".utf8): .list([.string("x"), .int(-3)])])
         let encoded = Bencode.encode(value)
-        #expect(String(decoding: encoded, as: UTF8.self) == "d1:ali-3ee1:zi1ee")
+        #expect(String(decoding: encoded, as: UTF8.self) == "d1:al1:xi-3ee1:zi1ee")
         #expect(try Bencode.decode(encoded) == value)
     }
 
