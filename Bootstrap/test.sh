@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The test command: installs system dependencies, builds, runs the Swift test suite, then the
+# interoperability test against real libtorrent nodes on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+Bootstrap/install-deps.sh
+swift build --build-tests
+swift test --skip-build
+/usr/bin/python3 Tests/Interop/libtorrent_interop.py --subnet-dht "$(swift build --show-bin-path)/subnet-dht"
