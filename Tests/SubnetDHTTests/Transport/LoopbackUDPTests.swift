@@ -1,0 +1,103 @@
+import Testing
+@testable import SubnetDHT
+
+@Suite(.serialized) struct LoopbackUDPTests {
+    @Test func sixteenNodesOnLoopbackStoreAndFindItems() async throws {
+        var started = [DHTNode]()
+        for _ in 0..<16 { started.append(try await DHTNode.start(DHTNode.Configuration(host: "127.0.0.1", port: 0))) }
+        let nodes = started
+        do {
+            try await exercise(nodes)
+        } catch {
+            Issue.record(error)
+        }
+        for node in nodes { await node.shutdown() }
+    }
+
+    private func exercise(_ nodes: [DHTNode]) async throws {
+        let seed = nodes[0].localEndpoint
+        for node in nodes.dropFirst() {
+            let joined = try await node.bootstrap(from: [seed])
+            #expect(joined.responses >= 1)
+        }
+        for node in nodes { _ = try await node.findNode(node.localID) }
+        for (index, node) in nodes.enumerated() {
+            let stored = try await node.putMutable(.string("udp \(index)"))
+            #expect(stored.accepted.count >= 6, "node \(index) stored on \(stored.accepted.count)")
+        }
+        var found = 0
+        for (readerIndex, reader) in nodes.enumerated() {
+            for (ownerIndex, owner) in nodes.enumerated() where ownerIndex != readerIndex && (ownerIndex + readerIndex) % 3 == 0 {
+                let item = try await reader.getMutable(publicKey: owner.publicKey)
+                #expect(item?.value == .string("udp \(ownerIndex)"), "reader \(readerIndex) owner \(ownerIndex)")
+                if item != nil { found += 1 }
+            }
+        }
+        #expect(found > 60)
+        let (target, put) = try await nodes[3].putImmutable(.string("immutable over udp"))
+        #expect(put.accepted.count >= 6)
+        #expect(try await nodes[12].getImmutable(target) == .string("immutable over udp"))
+        let infoHash = NodeID.random()
+        let announced = try await nodes[5].announcePeer(infoHash, port: 4242)
+        #expect(announced.accepted.count >= 6)
+        let peers = try await nodes[9].getPeers(infoHash)
+        #expect(peers.peers == [Endpoint("127.0.0.1:4242")!])
+        #expect(try await nodes[2].ping(nodes[7].localEndpoint) == nodes[7].localID)
+    }
+
+    @Test func hostileDatagramsNeitherCrashNorStopTheNode() async throws {
+        let node = try await DHTNode.start(DHTNode.Configuration(host: "127.0.0.1", port: 0))
+        do {
+            try await flood(node)
+        } catch {
+            Issue.record(error)
+        }
+        await node.shutdown()
+    }
+
+    private func flood(_ node: DHTNode) async throws {
+        let attacker = try RawUDPSocket()
+        let target = node.localEndpoint
+        var generator = SplitMix64(seed: 11)
+        let ping = Array("d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe".utf8)
+        let hostile: [[UInt8]] = [
+            Array(ping.dropLast(3)),                                                         // truncated
+            [UInt8](repeating: UInt8(ascii: "d"), count: 3000),                            // oversized
+            Array("d1:t2:xx1:y1:q1:q4:ping1:ad2:id20:abcdefghij0123456789ee".utf8),        // unsorted keys
+            Array((String(repeating: "l", count: 500) + String(repeating: "e", count: 500)).utf8), // deeply nested
+            Array("d1:ad2:idi42ee1:q4:ping1:t2:ww1:y1:qe".utf8),                           // wrong type
+            Array("d1:ad2:id20:abcdefghij0123456789e1:q3:put1:t2:pp1:y1:qe".utf8),         // put without arguments
+            Array("d1:ad2:id20:abcdefghij01234567896:target3:abce1:q9:find_node1:t2:ff1:y1:qe".utf8), // short target
+            Array("d1:rd2:id20:abcdefghij0123456789e1:t4:zzzz1:y1:re".utf8),               // unsolicited response
+        ]
+        let before = residentKiB()
+        var replies = [KRPCMessage]()
+        for round in 0..<300 {
+            for datagram in hostile { attacker.send(datagram, to: target) }
+            let random = (0..<Int.random(in: 1...1400, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            attacker.send(random, to: target)
+            // Pace the flood so the kernel's socket buffers do not drop most of it.
+            if round % 5 == 4 { replies += attacker.drain() }
+        }
+        replies += attacker.drain()
+        // Every reply is a well-formed 203 error; nothing is answered as if it were valid.
+        #expect(replies.count >= 300)
+        #expect(replies.allSatisfy { if case .error(let error) = $0.body { error.code == 203 } else { false } })
+        let status = try await node.status()
+        let statistics = status.statistics
+        #expect(statistics.datagramsReceived >= 1000)
+        #expect(statistics.oversizedDropped >= 50)
+        // Each datagram was refused as malformed or oversized, or ignored as an unsolicited response.
+        #expect(statistics.malformedDropped + statistics.oversizedDropped + statistics.unmatchedResponses == statistics.datagramsReceived)
+        #expect(statistics.queriesAnswered == 0)
+        #expect(status.pendingRequests == 0)
+        #expect(status.routingTableSize == 0)
+        // Still serving: a valid ping gets a pong.
+        attacker.send(ping, to: target)
+        let pong = attacker.drain().first { $0.transactionID == Array("aa".utf8) }
+        guard case .response(let body)? = pong?.body else { Issue.record("no pong after the flood"); return }
+        #expect(body.id == node.localID)
+        // Bounded memory: 2,700 hostile datagrams must not grow the process by more than a few MiB.
+        #expect(residentKiB() - before < 16 * 1024)
+    }
+}

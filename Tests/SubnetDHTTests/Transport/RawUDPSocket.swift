@@ -1,0 +1,81 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import SubnetDHT
+
+/// A plain blocking UDP socket on 127.0.0.1 for tests that play a hostile or naive peer.
+final class RawUDPSocket {
+    private let descriptor: Int32
+
+    init() throws {
+        descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard descriptor >= 0 else { throw CLIStyleError("socket failed") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw CLIStyleError("bind failed") }
+        var timeout = timeval(tv_sec: 0, tv_usec: 50_000)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(descriptor) }
+
+    func send(_ bytes: [UInt8], to endpoint: Endpoint) {
+        guard case .v4(let ip) = endpoint.address else { return }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = ip.bigEndian
+        address.sin_port = endpoint.port.bigEndian
+        _ = bytes.withUnsafeBytes { buffer in
+            withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(descriptor, buffer.baseAddress, buffer.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+        }
+    }
+
+    /// The next datagram, or nil after the receive timeout.
+    func receive() -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = recv(descriptor, &buffer, buffer.count, 0)
+        return count > 0 ? Array(buffer[0..<count]) : nil
+    }
+
+    /// Drains whatever is queued, returning the decoded messages.
+    func drain() -> [KRPCMessage] {
+        var messages = [KRPCMessage]()
+        while let bytes = receive() {
+            if let message = try? KRPCCodec.decode(bytes) { messages.append(message) }
+        }
+        return messages
+    }
+}
+
+struct CLIStyleError: Error { let text: String; init(_ text: String) { self.text = text } }
+
+/// Resident memory of this process in KiB, from /proc.
+func residentKiB() -> Int {
+    guard let file = fopen("/proc/self/statm", "r") else { return 0 }
+    defer { fclose(file) }
+    var size = 0, resident = 0
+    guard withUnsafeMutablePointer(to: &size, { sizePointer in
+        withUnsafeMutablePointer(to: &resident) { residentPointer in
+            vfscanf_wrapper(file, sizePointer, residentPointer)
+        }
+    }) else { return 0 }
+    return resident * Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
+}
+
+private func vfscanf_wrapper(_ file: UnsafeMutablePointer<FILE>, _ size: UnsafeMutablePointer<Int>, _ resident: UnsafeMutablePointer<Int>) -> Bool {
+    var line = [CChar](repeating: 0, count: 256)
+    guard fgets(&line, Int32(line.count), file) != nil else { return false }
+    let fields = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).split(separator: " ")
+    guard fields.count >= 2, let first = Int(fields[0]), let second = Int(fields[1]) else { return false }
+    size.pointee = first
+    resident.pointee = second
+    return true
+}
