@@ -107,7 +107,6 @@ public struct DHTCore {
         case .error(let error):
             handleErrorReply(error, message: message, from: source, now: now)
         }
-        advanceAll(now: now)
     }
 
     /// Handles timeouts and periodic upkeep. Call at `nextWakeup` (calling earlier is harmless).
@@ -119,7 +118,6 @@ public struct DHTCore {
             nextMaintenance = now + settings.maintenanceInterval
             performMaintenance(now: now)
         }
-        advanceAll(now: now)
     }
 
     // MARK: - Operations
@@ -173,10 +171,6 @@ public struct DHTCore {
     }
 
     // MARK: - Driving lookups and stores
-
-    private mutating func advanceAll(now: Timestamp) {
-        for id in Array(operations.keys) { advance(id, now: now) }
-    }
 
     /// Sends the next queries of a lookup, or moves a finished lookup to its store phase or result.
     mutating func advance(_ id: OperationID, now: Timestamp) {
@@ -258,6 +252,7 @@ public struct DHTCore {
             lookup.handleResponse(from: source, body: body, verifiedItem: item, immutableValue: immutable)
             operation.lookup = lookup
             operations[id] = operation
+            advance(id, now: now)
         case .store(let id):
             guard var progress = operations[id]?.store, let node = progress.waiting.removeValue(forKey: source) else { return }
             progress.accepted.append(node)
@@ -278,6 +273,7 @@ public struct DHTCore {
         switch request.purpose {
         case .lookup(let id):
             operations[id]?.lookup?.handleFailure(from: source)
+            advance(id, now: now)
         case .store(let id):
             guard var progress = operations[id]?.store, let node = progress.waiting.removeValue(forKey: source) else { return }
             progress.rejected.append((node, error))
@@ -301,6 +297,7 @@ public struct DHTCore {
         switch request.purpose {
         case .lookup(let id):
             operations[id]?.lookup?.handleFailure(from: request.endpoint)
+            advance(id, now: now)
         case .store(let id):
             guard var progress = operations[id]?.store, let node = progress.waiting.removeValue(forKey: request.endpoint) else { return }
             progress.unanswered.append(node)
