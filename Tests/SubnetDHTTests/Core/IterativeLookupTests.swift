@@ -1,0 +1,82 @@
+import Testing
+@testable import SubnetDHT
+
+@Suite struct IterativeLookupTests {
+    let target = NodeID.zero
+    let local = NodeID.max
+
+    /// An id at XOR distance `n` from the zero target, so smaller n is closer.
+    func node(_ n: UInt32) -> NodeInfo {
+        NodeInfo(id: NodeID(high: 0, middle: 0, low: n), endpoint: Endpoint(address: .v4(0x7f00_0001), port: UInt16(n)))
+    }
+
+    @Test func keepsAlphaInFlightClosestFirst() {
+        var lookup = IterativeLookup(target: target, kind: .findNode, localID: local, k: 8, candidateLimit: 64)
+        lookup.seed(nodes: (1...20).map { node($0 * 10) }, endpoints: [])
+        let first = lookup.nextQueries(alpha: 3)
+        #expect(first.map(\.endpoint.port) == [10, 20, 30])
+        #expect(lookup.nextQueries(alpha: 3).isEmpty)
+        lookup.handleFailure(from: first[0].endpoint)
+        #expect(lookup.nextQueries(alpha: 3).map(\.endpoint.port) == [40])
+    }
+
+    @Test func convergesWhenTheKClosestHaveAnswered() {
+        var lookup = IterativeLookup(target: target, kind: .findNode, localID: local, k: 2, candidateLimit: 64)
+        lookup.seed(nodes: [node(100), node(200), node(300)], endpoints: [])
+        // With k = 2 the third seed is beyond the k closest and is not asked while they live.
+        let first = lookup.nextQueries(alpha: 3)
+        #expect(first.map(\.endpoint.port) == [100, 200])
+        // One answer names two closer nodes, which must be asked next.
+        lookup.handleResponse(from: node(200).endpoint, body: ResponseBody(id: node(200).id, nodes: [node(5), node(7)]),
+                              verifiedItem: nil, immutableValue: nil)
+        #expect(!lookup.isFinished)
+        lookup.handleResponse(from: node(100).endpoint, body: ResponseBody(id: node(100).id), verifiedItem: nil, immutableValue: nil)
+        let second = lookup.nextQueries(alpha: 3)
+        #expect(second.map(\.endpoint.port) == [5, 7])
+        for candidate in second {
+            lookup.handleResponse(from: candidate.endpoint, body: ResponseBody(id: candidate.id!), verifiedItem: nil, immutableValue: nil)
+        }
+        #expect(lookup.isFinished)
+        let result = lookup.result()
+        #expect(result.closest.map(\.endpoint.port) == [5, 7])
+        #expect(result.rounds == 2)
+        #expect(result.messagesSent == 4)
+        #expect(result.responses == 4)
+    }
+
+    @Test func bootstrapEndpointsLearnTheirIDs() {
+        var lookup = IterativeLookup(target: target, kind: .findNode, localID: local, k: 8, candidateLimit: 64)
+        let seed = Endpoint("127.0.0.1:9")!
+        lookup.seed(nodes: [], endpoints: [seed])
+        #expect(lookup.nextQueries(alpha: 3).map(\.endpoint) == [seed])
+        lookup.handleResponse(from: seed, body: ResponseBody(id: node(9).id, nodes: [node(3)]), verifiedItem: nil, immutableValue: nil)
+        #expect(lookup.nextQueries(alpha: 3).map(\.endpoint.port) == [3])
+        lookup.handleFailure(from: node(3).endpoint)
+        #expect(lookup.isFinished)
+        #expect(lookup.result().closest == [node(9)])
+    }
+
+    @Test func candidateListIsBoundedAndNeverHoldsUs() {
+        var lookup = IterativeLookup(target: target, kind: .findNode, localID: node(1).id, k: 8, candidateLimit: 16)
+        lookup.seed(nodes: [node(1000)], endpoints: [])
+        _ = lookup.nextQueries(alpha: 1)
+        lookup.handleResponse(from: node(1000).endpoint, body: ResponseBody(id: node(1000).id, nodes: (1...200).map { node(UInt32($0)) }),
+                              verifiedItem: nil, immutableValue: nil)
+        #expect(lookup.candidates.count <= 16)
+        #expect(!lookup.candidates.contains { $0.id == node(1).id })
+        // The closest candidates were kept, the farthest dropped.
+        #expect(lookup.candidates.first?.endpoint.port == 2)
+    }
+
+    @Test func immutableGetStopsAtTheFirstValueButAStoreLookupGoesOn() {
+        for stops in [true, false] {
+            var lookup = IterativeLookup(target: target, kind: .getImmutable, localID: local, k: 8, candidateLimit: 64,
+                                         stopsAtFirstValue: stops)
+            lookup.seed(nodes: [node(10), node(20), node(30)], endpoints: [])
+            _ = lookup.nextQueries(alpha: 3)
+            lookup.handleResponse(from: node(30).endpoint, body: ResponseBody(id: node(30).id), verifiedItem: nil,
+                                  immutableValue: .string("found"))
+            #expect(lookup.isFinished == stops)
+        }
+    }
+}
