@@ -5,10 +5,7 @@ extension DHTCore {
         // BEP 43: a read-only node asks but never answers.
         guard !settings.readOnly else { return }
         if !message.readOnly, query.senderID != localID, acceptableForRouting(id: query.senderID, endpoint: source) {
-            let outcome = routing.recordQuery(from: query.senderID, at: source, now: now)
-            if case .cached(let candidate?) = outcome {
-                sendQuery(.ping, to: candidate.endpoint, expectedID: candidate.id, purpose: .maintenancePing, now: now)
-            }
+            pingCandidate(of: routing.recordQuery(from: query.senderID, at: source, now: now), now: now)
         }
         let reply: Result<ResponseBody, KRPCError>
         switch query.method {

@@ -22,6 +22,9 @@ public struct DHTCore {
     var tokens: WriteTokens
     var pending: PendingRequests
     var operations: [OperationID: Operation] = [:]
+    /// Endpoints with an upkeep ping in flight: the table names the same candidate on every
+    /// overflow, and one ping at a time is enough to decide.
+    var upkeepPings: Set<Endpoint> = []
     var generator: SplitMix64
     private var effects: [CoreEffect] = []
     private var nextOperationNumber: UInt64 = 1
@@ -261,7 +264,7 @@ public struct DHTCore {
         case .userPing(let id):
             finish(id, .ping(.success(body.id)))
         case .maintenancePing:
-            break
+            upkeepPings.remove(source)
         }
     }
 
@@ -282,7 +285,7 @@ public struct DHTCore {
         case .userPing(let id):
             finish(id, .ping(.failure(.error(error))))
         case .maintenancePing:
-            break
+            upkeepPings.remove(source)
         }
     }
 
@@ -306,7 +309,7 @@ public struct DHTCore {
         case .userPing(let id):
             finish(id, .ping(.failure(.timedOut)))
         case .maintenancePing:
-            break
+            upkeepPings.remove(request.endpoint)
         }
     }
 
@@ -322,9 +325,15 @@ public struct DHTCore {
         return SecureNodeID.isValid(id, for: endpoint.address)
     }
 
-    private mutating func pingCandidate(of outcome: InsertOutcome, now: Timestamp) {
+    /// Pings the contact the routing table wants checked, unless a ping to it is under way.
+    mutating func pingCandidate(of outcome: InsertOutcome, now: Timestamp) {
         guard case .cached(let candidate?) = outcome else { return }
-        sendQuery(.ping, to: candidate.endpoint, expectedID: candidate.id, purpose: .maintenancePing, now: now)
+        sendUpkeepPing(to: candidate, now: now)
+    }
+
+    private mutating func sendUpkeepPing(to contact: Contact, now: Timestamp) {
+        guard upkeepPings.insert(contact.endpoint).inserted else { return }
+        sendQuery(.ping, to: contact.endpoint, expectedID: contact.id, purpose: .maintenancePing, now: now)
     }
 
     /// The item in a `get` response, if it is the one asked for and its signature or hash checks out.
@@ -409,7 +418,7 @@ public struct DHTCore {
         peerStore.expire(now: now)
         itemStore.expire(now: now)
         for contact in routing.questionableContacts(now: now).prefix(settings.pingsPerMaintenance) {
-            sendQuery(.ping, to: contact.endpoint, expectedID: contact.id, purpose: .maintenancePing, now: now)
+            sendUpkeepPing(to: contact, now: now)
         }
         // Refresh stale buckets with internal lookups, at most a few at a time.
         guard routing.count > 0, operations.values.filter(\.isInternal).count < 2 else { return }
