@@ -38,8 +38,9 @@ public final class DHTNode: Sendable {
             self.port = port
             self.signingKey = signingKey
             self.nodeID = nodeID
-            // Loopback and private test networks share addresses; the one-per-IP rule is for the open Internet.
-            self.settings = settings ?? (IPAddress(host)?.isLocal == true ? .loopbackTestNetwork : DHTSettings())
+            // Every node of a loopback test network shares one address, so the one-node-per-IP
+            // rule would admit only one of them; anywhere else it stays on.
+            self.settings = settings ?? (IPAddress(host)?.isLoopback == true ? .loopbackTestNetwork : DHTSettings())
         }
     }
 

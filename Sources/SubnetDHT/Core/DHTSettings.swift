@@ -36,7 +36,7 @@ public struct DHTSettings: Sendable {
     public init() {}
 
     /// Settings for a test network on loopback: the one-node-per-IP rule would admit only one
-    /// peer, since every node there shares 127.0.0.1.
+    /// peer, since every node there shares 127.0.0.1. `DHTNode` picks these for loopback hosts.
     public static var loopbackTestNetwork: DHTSettings {
         var settings = DHTSettings()
         settings.routing.restrictIPs = false

@@ -100,7 +100,7 @@ final class UDPShell: @unchecked Sendable {
 }
 
 /// Feeds received datagrams into the shell. Inbound only: the shell writes to the channel itself.
-final class DatagramInboundHandler: ChannelInboundHandler, @unchecked Sendable {
+final class DatagramInboundHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     private let shell: UDPShell
 

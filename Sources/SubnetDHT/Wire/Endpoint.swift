@@ -72,7 +72,7 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         case .v4(let value):
             let a = value >> 24, b = (value >> 16) & 0xff
             return a == 127 || a == 10 || (a == 172 && (16...31).contains(b)) || (a == 192 && b == 168)
-                || (a == 169 && b == 254) || value == 0
+                || (a == 169 && b == 254)
         case .v6(let high, _):
             let first16 = high >> 48
             return isLoopback || (first16 & 0xffc0) == 0xfe80 || (first16 & 0xfe00) == 0xfc00

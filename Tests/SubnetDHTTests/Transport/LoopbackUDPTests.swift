@@ -101,3 +101,23 @@ import Testing
         #expect(residentKiB() - before < 16 * 1024)
     }
 }
+
+@Suite struct IPv6LoopbackTests {
+    @Test func nodesOnIPv6LoopbackExchangeItems() async throws {
+        var started = [DHTNode]()
+        for _ in 0..<4 { started.append(try await DHTNode.start(DHTNode.Configuration(host: "::1", port: 0))) }
+        let nodes = started
+        do {
+            #expect(nodes[0].localEndpoint.address == IPAddress("::1"))
+            for node in nodes.dropFirst() { try await node.bootstrap(from: [nodes[0].localEndpoint]) }
+            let stored = try await nodes[1].putMutable(.string("over IPv6"))
+            #expect(stored.accepted.count == 3)
+            #expect(try await nodes[3].getMutable(publicKey: nodes[1].publicKey)?.value == .string("over IPv6"))
+            let contacts = try await nodes[0].contacts()
+            #expect(contacts.count == 3 && contacts.allSatisfy { !$0.endpoint.address.isIPv4 })
+        } catch {
+            Issue.record(error)
+        }
+        for node in nodes { await node.shutdown() }
+    }
+}
