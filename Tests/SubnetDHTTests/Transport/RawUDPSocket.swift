@@ -57,25 +57,3 @@ final class RawUDPSocket {
 
 struct CLIStyleError: Error { let text: String; init(_ text: String) { self.text = text } }
 
-/// Resident memory of this process in KiB, from /proc.
-func residentKiB() -> Int {
-    guard let file = fopen("/proc/self/statm", "r") else { return 0 }
-    defer { fclose(file) }
-    var size = 0, resident = 0
-    guard withUnsafeMutablePointer(to: &size, { sizePointer in
-        withUnsafeMutablePointer(to: &resident) { residentPointer in
-            vfscanf_wrapper(file, sizePointer, residentPointer)
-        }
-    }) else { return 0 }
-    return resident * Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
-}
-
-private func vfscanf_wrapper(_ file: UnsafeMutablePointer<FILE>, _ size: UnsafeMutablePointer<Int>, _ resident: UnsafeMutablePointer<Int>) -> Bool {
-    var line = [CChar](repeating: 0, count: 256)
-    guard fgets(&line, Int32(line.count), file) != nil else { return false }
-    let fields = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).split(separator: " ")
-    guard fields.count >= 2, let first = Int(fields[0]), let second = Int(fields[1]) else { return false }
-    size.pointee = first
-    resident.pointee = second
-    return true
-}
