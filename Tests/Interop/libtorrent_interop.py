@@ -644,8 +644,10 @@ class SubnetHub:
         self.run_seed = os.urandom(32)
 
     def identity_file(self, seed, name):
+        # Mode 0600: subnet-dht refuses identity files that others can read.
         path = os.path.join(self.workdir, name)
-        with open(path, "w") as f:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
             f.write(seed.hex() + "\n")
         return path
 
