@@ -4,9 +4,6 @@
 Usage:
     /usr/bin/python3 Tests/Interop/libtorrent_interop.py [--subnet-dht PATH] [--sessions N] [--verbose]
     /usr/bin/python3 Tests/Interop/libtorrent_interop.py --libtorrent-only   # self-check, ~2 s
-    # harness self-check of the subnet-dht code path, with a libtorrent-backed stand-in CLI
-    # (slow, ~100 s: the stand-in's own libtorrent clients wait out dead nodes, see below):
-    /usr/bin/python3 Tests/Interop/libtorrent_interop.py --subnet-dht Tests/Interop/fake_subnet_dht.py --timeout 300
 
 One `subnet-dht run` node (the "hub") is started on 127.0.0.1; N libtorrent
 sessions are told only about the hub (add_dht_node) and must find each other

@@ -291,7 +291,7 @@ public struct DHTCore {
 
     private mutating func handleTimeout(_ request: PendingRequest, now: Timestamp) {
         statistics.timeouts += 1
-        if request.attempt < settings.maxAttempts, request.purpose != .maintenancePing {
+        if request.attempt < settings.maxAttempts, request.purpose != .maintenancePing, isStillWanted(request) {
             if case .lookup(let id) = request.purpose { operations[id]?.lookup?.noteRetry() }
             resend(request, now: now)
             return
@@ -310,6 +310,15 @@ public struct DHTCore {
             finish(id, .ping(.failure(.timedOut)))
         case .maintenancePing:
             upkeepPings.remove(request.endpoint)
+        }
+    }
+
+    /// Whether anyone still waits for this request: an immutable get that already found its
+    /// value leaves queries in flight, and retrying those would only add traffic.
+    private func isStillWanted(_ request: PendingRequest) -> Bool {
+        switch request.purpose {
+        case .lookup(let id), .store(let id), .userPing(let id): operations[id] != nil
+        case .maintenancePing: true
         }
     }
 
