@@ -16,12 +16,14 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Identity file (ed25519 seed, created with mode 0600 when missing). Without it the node uses a fresh key.")
     var identity: String?
     @Option(help: "Node id as 40 hex digits, instead of SHA1 of the public key.") var nodeID: String?
+    @Flag(help: "Accept keyed records under keys that have no policy (default: only `node`).") var openKeys = false
     @OptionGroup var network: NetworkOptions
 
     func run() async throws {
         let key = try loadIdentity(identity)
         var configuration = DHTNode.Configuration(host: host, port: port, signingKey: key)
         configuration.settings.networkID = network.networkID
+        configuration.settings.keyPolicies.openKeys = openKeys
         if let nodeID {
             guard let id = NodeID(hex: nodeID) else { throw ValidationError("--node-id must be 40 hex digits") }
             configuration.nodeID = id

@@ -153,11 +153,33 @@ public final class DHTNode: Sendable {
         try lookupResult(await shell.perform { core, now in core.startLookup(target: target, kind: .getImmutable, now: now) }).immutableValue
     }
 
+    /// Stores a signed keyed record on the R closest nodes of its key. The result says which
+    /// nodes accepted it and which refused it with what error code.
+    public func announce(_ record: KeyedRecord) async throws -> StoreResult {
+        try storeResult(await shell.perform { core, now in core.startAnnounce(record, now: now) })
+    }
+
+    /// Signs `value` under `key` with the node's identity, valid for `ttl`, and announces it.
+    /// `seq` defaults to the current time in milliseconds, which keeps later records newer.
+    public func announce(key: String, value: BValue, ttl: Duration, seq: Int64? = nil) async throws -> (record: KeyedRecord, result: StoreResult) {
+        let now = SystemClock.now()
+        let expires = (now + ttl).milliseconds / 1000
+        let record = KeyedRecord.signed(key: Array(key.utf8), value: value, seq: seq ?? now.milliseconds, expires: expires, by: signingKey)
+        return (record, try await announce(record))
+    }
+
+    /// Every unexpired record under `key`: looked up, read page by page from the closest
+    /// replicas, each verified here, the highest `seq` per owner, ascending by owner key.
+    public func records(key: String) async throws -> [KeyedRecord] {
+        let keyBytes = Array(key.utf8)
+        return try lookupResult(await shell.perform { core, now in core.startRecordsLookup(key: keyBytes, now: now) }).records
+    }
+
     /// Routing-table size, pending requests and counters, read on the node's loop.
     public func status() async throws -> NodeStatus {
         try await shell.withCore { core, _ in
             NodeStatus(routingTableSize: core.routingTableSize, pendingRequests: core.pendingRequestCount,
-                       statistics: core.statistics)
+                       storedRecords: core.storedRecordCount, statistics: core.statistics)
         }
     }
 
@@ -186,5 +208,6 @@ public final class DHTNode: Sendable {
 public struct NodeStatus: Sendable {
     public var routingTableSize: Int
     public var pendingRequests: Int
+    public var storedRecords: Int
     public var statistics: CoreStatistics
 }

@@ -21,6 +21,11 @@ extension DHTCore {
             reply = .success(answerGet(target: target, seq: seq, want: want, from: source, now: now))
         case .put(let arguments):
             reply = answerPut(arguments, from: source, now: now)
+        case .announceRecord(let arguments):
+            reply = answerAnnounceRecord(arguments, from: source, now: now)
+        case .getRecords(let target, let after, let want):
+            reply = answerGetRecords(target: target, after: after, want: want, transactionID: message.transactionID,
+                                     from: source, now: now)
         case .unknown(let name):
             reply = .failure(.methodUnknown(name))
         }

@@ -4,6 +4,8 @@ public enum StorePlan: Sendable {
     case putImmutable(BValue)
     /// `seq` nil means one above the highest seq the lookup found (1 when none).
     case putMutable(signingKey: SigningKey, salt: [UInt8], value: BValue, seq: Int64?, cas: Int64?)
+    /// A signed keyed record, stored with `announce_record` (PROTOCOL.md 3).
+    case announceRecord(KeyedRecord)
 }
 
 /// The sans-IO Mainline DHT node: datagrams, timer ticks and API calls go in with the
@@ -19,6 +21,8 @@ public struct DHTCore {
     var routing: RoutingTable
     var peerStore: PeerStore
     var itemStore: ItemStore
+    var recordStore: RecordStore
+    var recordValidator: RecordValidator
     var tokens: WriteTokens
     var pending: PendingRequests
     var operations: [OperationID: Operation] = [:]
@@ -37,6 +41,18 @@ public struct DHTCore {
         var store: StoreProgress?
         /// Internal operations (bucket refresh) report nothing to the shell.
         var isInternal = false
+        /// Record reads: what has been merged, and where to read further pages.
+        var records: RecordCollector?
+        var recordPaging: RecordPaging?
+    }
+
+    /// The page-reading phase of a record read.
+    struct RecordPaging {
+        /// `more` cursors by replica, learnt during the lookup.
+        var cursors: [Endpoint: [UInt8]] = [:]
+        var pagesRead: [Endpoint: Int] = [:]
+        var inFlight = 0
+        var started = false
     }
 
     struct StoreProgress {
@@ -56,6 +72,8 @@ public struct DHTCore {
         routing = RoutingTable(localID: localID, settings: settings.routing)
         peerStore = PeerStore(settings: settings.storage)
         itemStore = ItemStore(settings: settings.storage)
+        recordStore = RecordStore(settings: settings.recordStore)
+        recordValidator = RecordValidator(maxValueSize: settings.storage.maxValueSize)
         tokens = WriteTokens(now: now)
         pending = PendingRequests(using: &generator)
         self.generator = generator
@@ -79,6 +97,8 @@ public struct DHTCore {
     public var routingTableSize: Int { routing.count }
     public var contacts: [Contact] { routing.allContacts }
     public var pendingRequestCount: Int { pending.count }
+    /// Keyed records held for others.
+    public var storedRecordCount: Int { recordStore.count }
     public var operationCount: Int { operations.count }
 
     /// Handles one received datagram.
@@ -140,9 +160,25 @@ public struct DHTCore {
 
     public mutating func startLookup(target: NodeID, kind: LookupKind, extraSeeds: [Endpoint] = [], now: Timestamp) -> OperationID {
         let id = makeOperationID()
-        operations[id] = Operation(lookup: makeLookup(target: target, kind: kind, extraSeeds: extraSeeds))
+        var operation = Operation(lookup: makeLookup(target: target, kind: kind, extraSeeds: extraSeeds))
+        if case .getRecords(let key) = kind {
+            operation.records = RecordCollector(key: key)
+            operation.recordPaging = RecordPaging()
+        }
+        operations[id] = operation
         advance(id, now: now)
         return id
+    }
+
+    /// Reads every record under `key`: a lookup of SHA1(key), then every page from the
+    /// closest replicas, merged and verified (PROTOCOL.md 3).
+    public mutating func startRecordsLookup(key: [UInt8], now: Timestamp) -> OperationID {
+        startLookup(target: KeyedRecord.target(forKey: key), kind: .getRecords(key: key), now: now)
+    }
+
+    /// Stores `record` on the closest nodes of its key, with their tokens.
+    public mutating func startAnnounce(_ record: KeyedRecord, now: Timestamp) -> OperationID {
+        startStore(target: record.target, plan: .announceRecord(record), now: now)
     }
 
     /// A lookup of `target` that collects write tokens, then stores `plan` on the closest nodes.
@@ -152,6 +188,7 @@ public struct DHTCore {
         case .announcePeer: kind = .getPeers
         case .putImmutable: kind = .getImmutable
         case .putMutable(let key, let salt, _, _, _): kind = .getMutable(publicKey: key.publicKey.bytes, salt: salt)
+        case .announceRecord(let record): kind = .getRecords(key: record.key)
         }
         let id = makeOperationID()
         let lookup = makeLookup(target: target, kind: kind, extraSeeds: [], stopsAtFirstValue: false)
@@ -178,7 +215,7 @@ public struct DHTCore {
     /// Sends the next queries of a lookup, or moves a finished lookup to its store phase or result.
     mutating func advance(_ id: OperationID, now: Timestamp) {
         guard var operation = operations[id], var lookup = operation.lookup else { return }
-        if operation.store != nil { return }
+        if operation.store != nil || operation.recordPaging?.started == true { return }
         for candidate in lookup.nextQueries(alpha: settings.alpha) {
             sendQuery(lookupQuery(for: lookup), to: candidate.endpoint, expectedID: candidate.id,
                       purpose: .lookup(id), now: now)
@@ -188,6 +225,8 @@ public struct DHTCore {
         guard lookup.isFinished else { return }
         if let plan = operation.plan {
             startStorePhase(id, plan: plan, lookup: lookup, now: now)
+        } else if operation.recordPaging != nil {
+            startRecordPaging(id, lookup: lookup, now: now)
         } else {
             finish(id, .lookup(lookup.result()))
         }
@@ -198,6 +237,7 @@ public struct DHTCore {
         case .findNode: .findNode(target: lookup.target, want: nil)
         case .getPeers: .getPeers(infoHash: lookup.target, want: nil)
         case .getImmutable, .getMutable: .get(target: lookup.target, seq: nil, want: nil)
+        case .getRecords: .getRecords(target: lookup.target, after: nil, want: nil)
         }
     }
 
@@ -216,6 +256,9 @@ public struct DHTCore {
             progress.seq = chosenSeq
             query = .put(PutArguments(token: [], value: value, publicKey: key.publicKey.bytes,
                                       signature: key.sign(buffer), seq: chosenSeq, cas: cas, salt: salt))
+        case .announceRecord(let record):
+            query = .announceRecord(arguments: record.announceArguments)
+            progress.seq = record.seq
         }
         for candidate in targets {
             guard let nodeID = candidate.id, let token = candidate.token, var method = query else { continue }
@@ -235,7 +278,7 @@ public struct DHTCore {
                                       unanswered: progress.unanswered, seq: progress.seq)))
     }
 
-    private mutating func finish(_ id: OperationID, _ result: OperationResult) {
+    mutating func finish(_ id: OperationID, _ result: OperationResult) {
         guard let operation = operations.removeValue(forKey: id) else { return }
         if !operation.isInternal { effects.append(.event(.operationFinished(id, result))) }
     }
@@ -254,8 +297,14 @@ public struct DHTCore {
             let (item, immutable) = verifiedItem(in: body, for: lookup)
             lookup.handleResponse(from: source, body: body, verifiedItem: item, immutableValue: immutable)
             operation.lookup = lookup
+            if operation.records != nil {
+                operation.records?.add(page: body, now: now)
+                if let more = body.more { operation.recordPaging?.cursors[source] = more }
+            }
             operations[id] = operation
             advance(id, now: now)
+        case .recordPage(let id):
+            recordPageAnswered(id, from: source, body: body, now: now)
         case .store(let id):
             guard var progress = operations[id]?.store, let node = progress.waiting.removeValue(forKey: source) else { return }
             progress.accepted.append(node)
@@ -282,6 +331,8 @@ public struct DHTCore {
             progress.rejected.append((node, error))
             operations[id]?.store = progress
             finishStoreIfDone(id)
+        case .recordPage(let id):
+            recordPageAnswered(id, from: source, body: nil, now: now)
         case .userPing(let id):
             finish(id, .ping(.failure(.error(error))))
         case .maintenancePing:
@@ -306,6 +357,8 @@ public struct DHTCore {
             progress.unanswered.append(node)
             operations[id]?.store = progress
             finishStoreIfDone(id)
+        case .recordPage(let id):
+            recordPageAnswered(id, from: request.endpoint, body: nil, now: now)
         case .userPing(let id):
             finish(id, .ping(.failure(.timedOut)))
         case .maintenancePing:
@@ -317,7 +370,7 @@ public struct DHTCore {
     /// value leaves queries in flight, and retrying those would only add traffic.
     private func isStillWanted(_ request: PendingRequest) -> Bool {
         switch request.purpose {
-        case .lookup(let id), .store(let id), .userPing(let id): operations[id] != nil
+        case .lookup(let id), .store(let id), .userPing(let id), .recordPage(let id): operations[id] != nil
         case .maintenancePing: true
         }
     }
@@ -357,7 +410,7 @@ public struct DHTCore {
             let buffer = BEP44.signedBuffer(salt: salt, seq: seq, encodedValue: Bencode.encode(value))
             guard key.verify(signature: signature, message: buffer) else { return (nil, nil) }
             return (MutableItem(publicKey: publicKey, salt: salt, seq: seq, value: value, signature: signature), nil)
-        case .findNode, .getPeers:
+        case .findNode, .getPeers, .getRecords:
             return (nil, nil)
         }
     }
@@ -426,6 +479,7 @@ public struct DHTCore {
     private mutating func performMaintenance(now: Timestamp) {
         peerStore.expire(now: now)
         itemStore.expire(now: now)
+        recordStore.expire(now: now)
         for contact in routing.questionableContacts(now: now).prefix(settings.pingsPerMaintenance) {
             sendUpkeepPing(to: contact, now: now)
         }
@@ -447,6 +501,9 @@ extension QueryMethod {
         switch self {
         case .announcePeer(let infoHash, let port, let implied, _):
             self = .announcePeer(infoHash: infoHash, port: port, impliedPort: implied, token: token)
+        case .announceRecord(var arguments):
+            arguments[Array("token".utf8)] = .bytes(token)
+            self = .announceRecord(arguments: arguments)
         case .put(var arguments):
             arguments.token = token
             self = .put(arguments)

@@ -32,6 +32,16 @@ public struct DHTSettings: Sendable {
     public var clientVersion: [UInt8] = [UInt8(ascii: "S"), UInt8(ascii: "D"), 0, 1]
     /// Responses are built to fit in 1,400 bytes (PROTOCOL.md section 1).
     public var maxResponseSize = 1400
+    /// Record policies by key; `node` is built in. `openKeys` accepts keys with no policy.
+    public var keyPolicies = KeyPolicies()
+    /// Limits of the keyed-record store.
+    public var recordStore = RecordStoreSettings()
+    /// Replicas a reader pages through completely after its lookup: half of the k that
+    /// announcers store to, so a reader still sees every owner when half the replicas are stale.
+    public var recordReadReplicas = 4
+    /// Pages read from one replica at most, bounding a read of a key with many owners
+    /// (10,000 owners at about 10 records a page).
+    public var maxRecordPagesPerReplica = 1_500
 
     public init() {}
 

@@ -4,6 +4,8 @@ public enum LookupKind: Hashable, Sendable {
     case getPeers
     case getImmutable
     case getMutable(publicKey: [UInt8], salt: [UInt8])
+    /// Keyed records under `key` (PROTOCOL.md 3); the target is SHA1(key).
+    case getRecords(key: [UInt8])
 }
 
 /// An iterative Kademlia lookup as an explicit state machine: it never sends anything
@@ -145,7 +147,8 @@ struct IterativeLookup {
             responses: responses,
             peers: peers,
             immutableValue: immutableValue,
-            mutableItem: mutableItem)
+            mutableItem: mutableItem,
+            records: [])
     }
 
     // MARK: - Candidate list

@@ -8,6 +8,8 @@ enum RequestPurpose: Equatable {
     case store(OperationID)
     /// A ping the API asked for.
     case userPing(OperationID)
+    /// A follow-up `get_records` page (`after`) of operation `id`, after its lookup converged.
+    case recordPage(OperationID)
     /// A ping that checks a questionable or newly seen contact for the routing table.
     case maintenancePing
 }

@@ -101,6 +101,12 @@ public enum KRPCCodec {
                 publicKey: try args.optionalBytes("k"), signature: try args.optionalBytes("sig"),
                 seq: try args.optionalInt("seq"), cas: try args.optionalInt("cas"),
                 salt: try args.optionalBytes("salt") ?? []))
+        case "announce_record":
+            var arguments = args.dict
+            arguments[key("id")] = nil
+            method = .announceRecord(arguments: arguments)
+        case "get_records":
+            method = .getRecords(target: try args.nodeID("target"), after: try args.optionalBytes("after"), want: try args.want())
         default:
             method = .unknown(name: name)
         }
@@ -128,6 +134,13 @@ public enum KRPCCodec {
         body.publicKey = try reader.optionalBytes("k")
         body.signature = try reader.optionalBytes("sig")
         body.seq = try reader.optionalInt("seq")
+        if let records = dict[key("records")] {
+            guard case .list(let items) = records else { throw reader.failure(.wrongType("records")) }
+            body.records = items
+        }
+        body.compressedRecords = try reader.optionalBytes("rz")
+        body.uncompressedRecordsLength = try reader.optionalInt("rn")
+        body.more = try reader.optionalBytes("more")
         return body
     }
 
@@ -176,6 +189,12 @@ public enum KRPCCodec {
             if let seq = arguments.seq { put("seq", .int(seq)) }
             if let cas = arguments.cas { put("cas", .int(cas)) }
             if !arguments.salt.isEmpty { put("salt", .bytes(arguments.salt)) }
+        case .announceRecord(let arguments):
+            for (name, value) in arguments where name != key("id") { args[name] = value }
+        case .getRecords(let target, let after, let want):
+            put("target", .bytes(target.bytes))
+            if let after { put("after", .bytes(after)) }
+            putWant(want)
         }
         return args
     }
@@ -190,6 +209,10 @@ public enum KRPCCodec {
         if let publicKey = response.publicKey { r[key("k")] = .bytes(publicKey) }
         if let signature = response.signature { r[key("sig")] = .bytes(signature) }
         if let seq = response.seq { r[key("seq")] = .int(seq) }
+        if let records = response.records { r[key("records")] = .list(records) }
+        if let compressed = response.compressedRecords { r[key("rz")] = .bytes(compressed) }
+        if let length = response.uncompressedRecordsLength { r[key("rn")] = .int(length) }
+        if let more = response.more { r[key("more")] = .bytes(more) }
         return r
     }
 

@@ -36,6 +36,11 @@ public enum QueryMethod: Hashable, Sendable {
     case announcePeer(infoHash: NodeID, port: UInt16, impliedPort: Bool, token: [UInt8])
     case get(target: NodeID, seq: Int64?, want: AddressFamilies?)
     case put(PutArguments)
+    /// PROTOCOL.md 3. The arguments stay raw (without `id`): the record validator checks
+    /// them in the protocol's order, and a wrong type is only an error at its step.
+    case announceRecord(arguments: [[UInt8]: BValue])
+    /// PROTOCOL.md 3: records under `target` whose owner key sorts after `after`.
+    case getRecords(target: NodeID, after: [UInt8]?, want: AddressFamilies?)
     case unknown(name: String)
 
     public var name: String {
@@ -46,6 +51,8 @@ public enum QueryMethod: Hashable, Sendable {
         case .announcePeer: "announce_peer"
         case .get: "get"
         case .put: "put"
+        case .announceRecord: "announce_record"
+        case .getRecords: "get_records"
         case .unknown(let name): name
         }
     }
@@ -73,10 +80,18 @@ public struct ResponseBody: Hashable, Sendable {
     public var publicKey: [UInt8]?
     public var signature: [UInt8]?
     public var seq: Int64?
+    /// `get_records`: a page of record dictionaries, or the same list LZ4-compressed
+    /// (`rz`) with its uncompressed length (`rn`), and `more`, the last owner key sent when
+    /// more records remain.
+    public var records: [BValue]?
+    public var compressedRecords: [UInt8]?
+    public var uncompressedRecordsLength: Int64?
+    public var more: [UInt8]?
 
     public init(id: NodeID, nodes: [NodeInfo]? = nil, nodes6: [NodeInfo]? = nil, token: [UInt8]? = nil,
                 values: [Endpoint]? = nil, value: BValue? = nil, publicKey: [UInt8]? = nil,
-                signature: [UInt8]? = nil, seq: Int64? = nil) {
+                signature: [UInt8]? = nil, seq: Int64? = nil, records: [BValue]? = nil,
+                compressedRecords: [UInt8]? = nil, uncompressedRecordsLength: Int64? = nil, more: [UInt8]? = nil) {
         self.id = id
         self.nodes = nodes
         self.nodes6 = nodes6
@@ -86,6 +101,10 @@ public struct ResponseBody: Hashable, Sendable {
         self.publicKey = publicKey
         self.signature = signature
         self.seq = seq
+        self.records = records
+        self.compressedRecords = compressedRecords
+        self.uncompressedRecordsLength = uncompressedRecordsLength
+        self.more = more
     }
 
     /// Every node in `nodes` and `nodes6`.

@@ -1,0 +1,111 @@
+/// Keyed records (PROTOCOL.md 3): serving `announce_record` and `get_records`, and reading
+/// every page of a key from the closest replicas.
+extension DHTCore {
+    // MARK: - Serving
+
+    mutating func answerAnnounceRecord(_ arguments: [[UInt8]: BValue], from source: Endpoint, now: Timestamp) -> Result<ResponseBody, KRPCError> {
+        let verdict = recordValidator.validate(arguments, from: source.address, policies: settings.keyPolicies,
+                                               store: recordStore, tokens: &tokens, now: now)
+        switch verdict {
+        case .failure(let error):
+            return .failure(error)
+        case .success(.unchanged):
+            return .success(ResponseBody(id: localID))
+        case .success(.store(let record, let policy)):
+            do {
+                try recordStore.store(record, maxOwners: policy.maxOwners, now: now)
+            } catch {
+                return .failure(KRPCError(code: error.code, message: error.message))
+            }
+            return .success(ResponseBody(id: localID))
+        }
+    }
+
+    /// A page of records after `after`, with a token and the closest nodes, within the response budget.
+    mutating func answerGetRecords(target: NodeID, after: [UInt8]?, want: AddressFamilies?, transactionID: [UInt8],
+                                   from source: Endpoint, now: Timestamp) -> Result<ResponseBody, KRPCError> {
+        var cursor: PublicKey?
+        if let after {
+            guard let key = PublicKey(bytes: after) else { return .failure(.protocolError("after must be a 32-byte owner key")) }
+            cursor = key
+        }
+        var body = ResponseBody(id: localID, token: tokens.token(for: source.address, target: target, now: now))
+        body = withNodes(body, near: target, want: want, requester: source)
+        // Fetch no more than a full page could ever hold: the smallest record is about 130 bytes.
+        let candidates = recordStore.records(target: target, after: cursor, limit: LZ4Block.maxDecompressedSize / 130, now: now)
+        guard !candidates.isEmpty else { return .success(body) }
+        RecordPage.fill(&body, with: candidates, budget: settings.maxResponseSize - envelopeSize(body, transactionID: transactionID, to: source))
+        if body.records == nil && body.compressedRecords == nil {
+            // A record near the 1,000-byte limit does not fit beside the node lists; the
+            // records are what was asked for, so the node lists give way.
+            body.nodes = nil
+            body.nodes6 = nil
+            RecordPage.fill(&body, with: candidates, budget: settings.maxResponseSize - envelopeSize(body, transactionID: transactionID, to: source))
+        }
+        return .success(body)
+    }
+
+    /// Bytes the response takes before any records are added.
+    private func envelopeSize(_ body: ResponseBody, transactionID: [UInt8], to destination: Endpoint) -> Int {
+        KRPCCodec.encode(KRPCMessage(transactionID: transactionID, body: .response(body), clientVersion: settings.clientVersion,
+                                     requesterAddress: destination,
+                                     networkID: settings.networkID == 0 ? nil : settings.networkID)).count
+    }
+
+    // MARK: - Reading
+
+    /// After a record lookup converges: read the remaining pages of the closest replicas.
+    mutating func startRecordPaging(_ id: OperationID, lookup: IterativeLookup, now: Timestamp) {
+        guard var operation = operations[id], var paging = operation.recordPaging else { return }
+        paging.started = true
+        let replicas = lookup.closestResponded.prefix(settings.recordReadReplicas)
+        for replica in replicas {
+            guard let cursor = paging.cursors[replica.endpoint] else { continue }
+            paging.inFlight += 1
+            paging.pagesRead[replica.endpoint] = 1
+            sendQuery(.getRecords(target: lookup.target, after: cursor, want: []), to: replica.endpoint,
+                      expectedID: replica.id, purpose: .recordPage(id), now: now)
+        }
+        operation.recordPaging = paging
+        operations[id] = operation
+        finishRecordReadIfDone(id, now: now)
+    }
+
+    /// A page arrived (or its request failed, `body` nil): merge it and ask for the next.
+    mutating func recordPageAnswered(_ id: OperationID, from source: Endpoint, body: ResponseBody?, now: Timestamp) {
+        guard var operation = operations[id], var paging = operation.recordPaging, let target = operation.lookup?.target else { return }
+        paging.inFlight -= 1
+        if let body {
+            operation.records?.add(page: body, now: now)
+            let read = paging.pagesRead[source, default: 0]
+            if let more = body.more, more != paging.cursors[source], read < settings.maxRecordPagesPerReplica {
+                paging.cursors[source] = more
+                paging.pagesRead[source] = read + 1
+                paging.inFlight += 1
+                // `want` empty: follow-up pages need no node lists, which leaves room for records.
+                sendQuery(.getRecords(target: target, after: more, want: []), to: source, expectedID: body.id,
+                          purpose: .recordPage(id), now: now)
+            }
+        }
+        operation.recordPaging = paging
+        operations[id] = operation
+        finishRecordReadIfDone(id, now: now)
+    }
+
+    private mutating func finishRecordReadIfDone(_ id: OperationID, now: Timestamp) {
+        guard let operation = operations[id], let paging = operation.recordPaging, paging.inFlight == 0,
+            let lookup = operation.lookup else { return }
+        var result = lookup.result()
+        result.records = operation.records?.records(now: now) ?? []
+        finish(id, .lookup(result))
+    }
+}
+
+extension KeyedRecord {
+    /// The `announce_record` arguments for this record, without the token.
+    var announceArguments: [[UInt8]: BValue] {
+        guard case .dict(var fields) = wireDictionary else { return [:] }
+        fields[Array("key".utf8)] = .bytes(key)
+        return fields
+    }
+}

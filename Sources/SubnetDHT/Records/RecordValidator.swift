@@ -1,0 +1,172 @@
+/// An `announce_record` as it moves through validation: the raw arguments, and what the
+/// rules have established so far.
+struct RecordSubmission {
+    let arguments: [[UInt8]: BValue]
+    let source: IPAddress
+    /// Set by the field-types rule.
+    var record: KeyedRecord?
+    /// Set by the policy rule.
+    var policy: KeyPolicy?
+    /// Set by the replacement rule when the exact record is already stored.
+    var alreadyStored = false
+
+    func field(_ name: String) -> BValue? { arguments[Array(name.utf8)] }
+    var keyBytes: [UInt8]? { field("key")?.bytesValue }
+}
+
+/// What the rules may consult and update.
+struct RecordValidationContext {
+    let now: Timestamp
+    let policies: KeyPolicies
+    let store: RecordStore
+    var tokens: WriteTokens
+    var quota: OwnerQuota
+}
+
+/// One step of PROTOCOL.md 3's validation; returns the rejection, or nil to go on.
+protocol RecordRule: Sendable {
+    func check(_ submission: inout RecordSubmission, in context: inout RecordValidationContext) -> KRPCError?
+}
+
+/// Step 1a: `v` at most 1,000 bytes bencoded (205).
+struct ValueSizeRule: RecordRule {
+    let maxValueSize: Int
+    func check(_ submission: inout RecordSubmission, in context: inout RecordValidationContext) -> KRPCError? {
+        guard let value = submission.field("v") else { return nil }
+        return Bencode.encode(value).count > maxValueSize ? .valueTooBig : nil
+    }
+}
+
+/// Step 1b: `key` 1 to 64 bytes (207).
+struct KeyLengthRule: RecordRule {
+    func check(_ submission: inout RecordSubmission, in context: inout RecordValidationContext) -> KRPCError? {
+        guard let key = submission.keyBytes else { return nil }
+        return (1...KeyedRecord.maxKeyLength).contains(key.count) ? nil : KRPCError(code: 207, message: "key must be 1 to 64 bytes")
+    }
+}
+
+/// Step 2: the write token was issued to this source IP for this key's target (203).
+struct TokenRule: RecordRule {
+    func check(_ submission: inout RecordSubmission, in context: inout RecordValidationContext) -> KRPCError? {
+        guard let token = submission.field("token")?.bytesValue, let key = submission.keyBytes,
+            context.tokens.isValid(token, for: submission.source, target: KeyedRecord.target(forKey: key), now: context.now)
+        else { return .protocolError("bad token") }
+        return nil
+    }
+}
+
+/// Step 3: every field present with its type; `seq` not negative (203).
+struct FieldTypesRule: RecordRule {
+    func check(_ submission: inout RecordSubmission, in context: inout RecordValidationContext) -> KRPCError? {
+        guard let key = submission.keyBytes else { return .protocolError("key must be a byte string") }
+        var wire = submission.arguments
+        wire[Array("key".utf8)] = nil
+        wire[Array("token".utf8)] = nil
+        do {
+            submission.record = try KeyedRecord(wire: .dict(wire), key: key)
+            return nil
+        } catch {
+            return .protocolError("bad record: \(error)")
+        }
+    }
+}
+
+/// Step 4: `exp` in (now, now + the key's max TTL + clock skew] (208). Keys without a
+/// policy are judged by the open-key TTL here; the policy step refuses them after.
+struct ExpiryWindowRule: RecordRule {
+    func check(_ submission: inout RecordSubmission, in context: inout RecordValidationContext) -> KRPCError? {
+        guard let record = submission.record else { return .protocolError("no record") }
+        let maxTTL = context.policies.policy(for: record.key)?.maxTTL ?? KeyPolicy.openKey.maxTTL
+        let expiresMs = record.expires.multipliedReportingOverflow(by: 1000)
+        guard !expiresMs.overflow, expiresMs.partialValue > context.now.milliseconds,
+            expiresMs.partialValue <= (context.now + maxTTL + RecordValidation.clockSkew).milliseconds
+        else { return KRPCError(code: 208, message: "expiry out of range") }
+        return nil
+    }
+}
+
+/// Step 5: the owner's signature over the record buffer (206).
+struct SignatureRule: RecordRule {
+    func check(_ submission: inout RecordSubmission, in context: inout RecordValidationContext) -> KRPCError? {
+        guard let record = submission.record, record.hasValidSignature() else { return .invalidSignature }
+        return nil
+    }
+}
+
+/// Step 6: the key's policy: known key (or open keys), allowed writer, value schema, and the
+/// owner's store quota (209).
+struct KeyPolicyRule: RecordRule {
+    func check(_ submission: inout RecordSubmission, in context: inout RecordValidationContext) -> KRPCError? {
+        guard let record = submission.record else { return .protocolError("no record") }
+        guard let policy = context.policies.policy(for: record.key) else {
+            return RecordValidation.policyRefusal("no policy for key \(String(decoding: record.key, as: UTF8.self))")
+        }
+        if let writers = policy.allowedWriters, !writers.contains(record.owner) {
+            return RecordValidation.policyRefusal("owner may not write this key")
+        }
+        if let reason = policy.valueCheck(record.value) { return RecordValidation.policyRefusal(reason) }
+        guard context.quota.admit(key: record.key, owner: record.owner, limit: policy.storesPerOwnerPerMinute, now: context.now) else {
+            return RecordValidation.policyRefusal("store quota exceeded for this owner")
+        }
+        submission.policy = policy
+        return nil
+    }
+}
+
+/// Step 7: never replace a newer record, nor the same seq with another value (302). The
+/// identical record is accepted and changes nothing, its expiry included.
+struct ReplacementRule: RecordRule {
+    func check(_ submission: inout RecordSubmission, in context: inout RecordValidationContext) -> KRPCError? {
+        guard let record = submission.record else { return .protocolError("no record") }
+        guard let stored = context.store.record(target: record.target, owner: record.owner, now: context.now) else { return nil }
+        if stored.seq > record.seq { return .sequenceNotNewer }
+        if stored.seq == record.seq {
+            guard stored == record else { return .sequenceNotNewer }
+            submission.alreadyStored = true
+        }
+        return nil
+    }
+}
+
+public enum RecordValidation {
+    /// Clocks of honest peers disagree by a little; PROTOCOL.md allows 30 s.
+    public static let clockSkew: Duration = .seconds(30)
+
+    static func policyRefusal(_ reason: String) -> KRPCError { KRPCError(code: 209, message: "rejected by record policy: \(reason)") }
+}
+
+/// The outcome of a valid submission.
+enum RecordVerdict {
+    /// Store (or replace with) this record under the policy's limits.
+    case store(KeyedRecord, KeyPolicy)
+    /// The exact record is already stored: accept, change nothing.
+    case unchanged
+}
+
+/// PROTOCOL.md 3's validation pipeline: the rules in the protocol's order, first failure
+/// wins, nothing is stored on failure. Owns the per-owner quota counters.
+struct RecordValidator: Sendable {
+    let rules: [any RecordRule]
+    private(set) var quota = OwnerQuota()
+
+    init(maxValueSize: Int) {
+        rules = [ValueSizeRule(maxValueSize: maxValueSize), KeyLengthRule(), TokenRule(), FieldTypesRule(), ExpiryWindowRule(),
+                 SignatureRule(), KeyPolicyRule(), ReplacementRule()]
+    }
+
+    mutating func validate(_ arguments: [[UInt8]: BValue], from source: IPAddress, policies: KeyPolicies,
+                           store: RecordStore, tokens: inout WriteTokens, now: Timestamp) -> Result<RecordVerdict, KRPCError> {
+        var submission = RecordSubmission(arguments: arguments, source: source)
+        var context = RecordValidationContext(now: now, policies: policies, store: store, tokens: tokens, quota: quota)
+        defer {
+            tokens = context.tokens
+            quota = context.quota
+        }
+        for rule in rules {
+            if let rejection = rule.check(&submission, in: &context) { return .failure(rejection) }
+            if submission.alreadyStored { return .success(.unchanged) }
+        }
+        guard let record = submission.record, let policy = submission.policy else { return .failure(.generic("validation incomplete")) }
+        return .success(.store(record, policy))
+    }
+}

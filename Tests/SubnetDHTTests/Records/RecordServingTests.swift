@@ -1,0 +1,180 @@
+import Testing
+@testable import SubnetDHT
+
+/// A raw peer talking to one core on a virtual clock.
+private struct RecordPeer {
+    var peer: RawPeer
+
+    init(settings: DHTSettings = .loopbackTestNetwork) {
+        peer = RawPeer()
+        peer.core = DHTCore(localID: .random(), settings: settings, now: peer.now)
+    }
+
+    var nowSeconds: Int64 { peer.now.seconds }
+
+    mutating func page(_ key: [UInt8], after: [UInt8]? = nil) -> (ResponseBody, Int)? {
+        let query = KRPCMessage(transactionID: [1, 2, 3, 4],
+                                body: .query(Query(senderID: peer.myID, method: .getRecords(target: KeyedRecord.target(forKey: key), after: after, want: nil))))
+        peer.core.receive(KRPCCodec.encode(query), from: peer.me, now: peer.now)
+        for effect in peer.core.takeEffects() {
+            guard case .send(let bytes, let destination) = effect, destination == peer.me,
+                let message = try? KRPCCodec.decode(bytes), case .response(let body) = message.body else { continue }
+            return (body, bytes.count)
+        }
+        return nil
+    }
+
+    mutating func announce(_ record: KeyedRecord) -> Int? {
+        let token = page(record.key)?.0.token ?? []
+        switch peer.ask(.announceRecord(arguments: RecordFixtures.arguments(record, token: token)))?.body {
+        case .response?: return 0
+        case .error(let error)?: return error.code
+        default: return nil
+        }
+    }
+
+    mutating func advance(_ duration: Duration) {
+        peer.now = peer.now + duration
+        peer.core.tick(now: peer.now)
+        _ = peer.core.takeEffects()
+    }
+
+    /// Every record, following `more` from page to page.
+    mutating func readAll(_ key: [UInt8]) -> (records: [KeyedRecord], pages: Int, compressedPages: Int, largest: Int) {
+        var records = [KeyedRecord](), pages = 0, compressed = 0, largest = 0
+        var after: [UInt8]?
+        repeat {
+            guard let (body, size) = page(key, after: after) else { break }
+            pages += 1
+            if body.compressedRecords != nil { compressed += 1 }
+            largest = max(largest, size)
+            records += RecordPage.entries(of: body).compactMap { try? KeyedRecord(wire: $0, key: key) }
+            after = body.more
+        } while after != nil && pages < 1000
+        return (records, pages, compressed, largest)
+    }
+}
+
+@Suite struct RecordServingTests {
+    @Test func replayedOlderRecordNeverShortensTheCurrentOne() {
+        var peer = RecordPeer()
+        let owner = SigningKey.generate()
+        let now = peer.nowSeconds
+        let current = RecordFixtures.heartbeat(owner, seq: 5, expires: now + 3600)
+        // An older record, still valid, that expires much sooner: what an attacker would replay.
+        let older = RecordFixtures.heartbeat(owner, seq: 4, expires: now + 60)
+        #expect(peer.announce(current) == 0)
+        #expect(peer.announce(older) == 302)
+        #expect(peer.announce(current) == 0)
+        peer.advance(.seconds(120))
+        #expect(peer.readAll(RecordFixtures.nodeKey).records == [current])
+        peer.advance(.seconds(3400))
+        #expect(peer.readAll(RecordFixtures.nodeKey).records == [current])
+        peer.advance(.seconds(81))
+        #expect(peer.readAll(RecordFixtures.nodeKey).records.isEmpty)
+        #expect(peer.peer.core.storedRecordCount == 0)
+    }
+
+    @Test func threeHundredOwnersPageBackCompleteInOrderAndCompressed() {
+        var peer = RecordPeer()
+        let now = peer.nowSeconds
+        var expected = [KeyedRecord]()
+        for index in 0..<300 {
+            let record = RecordFixtures.heartbeat(.generate(), seq: 1, expires: now + 90,
+                                                  info: RecordFixtures.serverInfo(port: UInt16(10_000 + index), name: "peer-\(index)"))
+            #expect(peer.announce(record) == 0)
+            expected.append(record)
+        }
+        let read = peer.readAll(RecordFixtures.nodeKey)
+        #expect(read.records == expected.sorted { $0.owner < $1.owner })
+        #expect(read.largest <= 1400)
+        // Heartbeats are alike, so pages travel LZ4-compressed and hold more records.
+        #expect(read.compressedPages > 0)
+        #expect(read.pages < 300 / 4)
+    }
+
+    @Test func dissimilarRecordsTravelUncompressed() {
+        var settings = DHTSettings.loopbackTestNetwork
+        settings.keyPolicies.openKeys = true
+        var peer = RecordPeer(settings: settings)
+        var generator = SplitMix64(seed: 4)
+        let key = Array("random".utf8)
+        for _ in 0..<20 {
+            let noise = (0..<300).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            #expect(peer.announce(KeyedRecord.signed(key: key, value: .bytes(noise), seq: 1, expires: peer.nowSeconds + 60, by: .generate())) == 0)
+        }
+        let read = peer.readAll(key)
+        #expect(read.records.count == 20)
+        #expect(read.compressedPages == 0)
+        #expect(read.largest <= 1400)
+    }
+
+    @Test func largestRecordsStillFitAPage() {
+        var settings = DHTSettings.loopbackTestNetwork
+        settings.keyPolicies.openKeys = true
+        var peer = RecordPeer(settings: settings)
+        let key = Array("big".utf8)
+        var generator = SplitMix64(seed: 5)
+        for _ in 0..<3 {
+            // 997 bytes of noise bencode to exactly 1,000 bytes, the limit.
+            let noise = (0..<996).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            #expect(peer.announce(KeyedRecord.signed(key: key, value: .bytes(noise), seq: 1, expires: peer.nowSeconds + 60, by: .generate())) == 0)
+        }
+        let read = peer.readAll(key)
+        #expect(read.records.count == 3)
+        #expect(read.largest <= 1400)
+    }
+
+    @Test func ownerQuotaAndOwnerLimitHold() {
+        var settings = DHTSettings.loopbackTestNetwork
+        settings.keyPolicies.register(.node(maxOwners: 5, storesPerOwnerPerMinute: 3), for: "node")
+        var peer = RecordPeer(settings: settings)
+        let owner = SigningKey.generate()
+        let now = peer.nowSeconds
+        for seq in 1...3 { #expect(peer.announce(RecordFixtures.heartbeat(owner, seq: Int64(seq), expires: now + 90)) == 0) }
+        #expect(peer.announce(RecordFixtures.heartbeat(owner, seq: 4, expires: now + 90)) == 209)
+        peer.advance(.seconds(61))
+        #expect(peer.announce(RecordFixtures.heartbeat(owner, seq: 5, expires: peer.nowSeconds + 90)) == 0)
+        for _ in 0..<4 { #expect(peer.announce(RecordFixtures.heartbeat(.generate(), seq: 1, expires: peer.nowSeconds + 90)) == 0) }
+        #expect(peer.announce(RecordFixtures.heartbeat(.generate(), seq: 1, expires: peer.nowSeconds + 90)) == 209)
+        #expect(peer.readAll(RecordFixtures.nodeKey).records.count == 5)
+    }
+
+    @Test func openKeysAcceptKeysWithoutPolicy() {
+        var settings = DHTSettings.loopbackTestNetwork
+        settings.keyPolicies.openKeys = true
+        var peer = RecordPeer(settings: settings)
+        let record = KeyedRecord.signed(key: Array("jobs".utf8), value: .list([.int(1)]), seq: 1, expires: peer.nowSeconds + 60, by: .generate())
+        #expect(peer.announce(record) == 0)
+        #expect(peer.readAll(Array("jobs".utf8)).records == [record])
+    }
+
+    @Test func aFullStoreAnswers202() {
+        var settings = DHTSettings.loopbackTestNetwork
+        settings.recordStore.maxRecords = 2
+        var peer = RecordPeer(settings: settings)
+        for _ in 0..<2 { #expect(peer.announce(RecordFixtures.heartbeat(.generate(), seq: 1, expires: peer.nowSeconds + 90)) == 0) }
+        #expect(peer.announce(RecordFixtures.heartbeat(.generate(), seq: 1, expires: peer.nowSeconds + 90)) == 202)
+    }
+}
+
+@Suite struct RecordCollectorTests {
+    @Test func keepsTheHighestValidSeqPerOwnerAndDropsForgeriesAndExpired() throws {
+        let now = Timestamp(seconds: 1_700_000_000)
+        let owner = SigningKey.generate()
+        let old = RecordFixtures.heartbeat(owner, seq: 1, expires: now.seconds + 90)
+        let new = RecordFixtures.heartbeat(owner, seq: 2, expires: now.seconds + 90)
+        var forged = RecordFixtures.heartbeat(owner, seq: 3, expires: now.seconds + 90)
+        forged.signature = [UInt8](repeating: 1, count: 64)
+        let expired = RecordFixtures.heartbeat(.generate(), seq: 9, expires: now.seconds - 1)
+        let otherKey = KeyedRecord.signed(key: Array("other".utf8), value: new.value, seq: 5, expires: now.seconds + 90, by: owner)
+        var collector = RecordCollector(key: RecordFixtures.nodeKey)
+        collector.add(page: ResponseBody(id: .random(), records: [old.wireDictionary, forged.wireDictionary]), now: now)
+        let compressed = try #require(LZ4Block.compress(Bencode.encode(.list([new.wireDictionary, expired.wireDictionary, otherKey.wireDictionary]))))
+        let rawLength = Bencode.encode(.list([new.wireDictionary, expired.wireDictionary, otherKey.wireDictionary])).count
+        collector.add(page: ResponseBody(id: .random(), compressedRecords: compressed, uncompressedRecordsLength: Int64(rawLength)), now: now)
+        #expect(collector.records(now: now) == [new])
+        #expect(collector.refused == 3)
+        #expect(collector.records(now: now + .seconds(91)).isEmpty)
+    }
+}
