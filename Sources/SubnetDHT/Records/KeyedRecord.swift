@@ -1,0 +1,167 @@
+/// One owner's signed statement under a shared key (PROTOCOL.md section 3): many owners
+/// publish under one key such as `node`, each in its own subkey `k`, each record with its
+/// own sequence number and absolute expiry. The key names the DHT target, SHA1(`key`), so
+/// every record of one key lives on the same nodes and one `get_records` pages through all.
+///
+/// A value of this type is not validated by construction: `init(wire:key:)` checks the
+/// shapes the wire can get wrong, and the caller checks the signature, expiry range, size
+/// and policy in the order PROTOCOL.md fixes, so that each failure gets its own error code.
+public struct KeyedRecord: Hashable, Sendable {
+    /// Longest `key` (PROTOCOL.md section 3; a longer or empty one is answered with 207).
+    public static let maxKeyLength = 64
+    /// Largest bencoded `v` (PROTOCOL.md section 3; a larger one is answered with 205).
+    public static let maxValueLength = 1_000
+    /// Length of `sig`: a detached ed25519 signature.
+    public static let signatureLength = SigningKey.signatureLength
+
+    /// The key's name, 1 to 64 bytes, e.g. `node`. Bytes, not text: keys are compared and
+    /// hashed exactly as they travel.
+    public var key: [UInt8]
+    /// `k`: the owner's ed25519 public key, which signs the record and names its subkey.
+    public var owner: PublicKey
+    /// `seq` >= 0: a newer record from the same owner has a larger one.
+    public var seq: Int64
+    /// `exp`: absolute expiry in Unix seconds, chosen and signed by the owner, so that every
+    /// replica drops the record at the same moment whoever stored it and when.
+    public var expires: Int64
+    /// `v`: any bencoded value (a `ServerInfo` dictionary under the `node` key).
+    public var value: BValue
+    /// `sig`: 64-byte ed25519 signature by `owner` over `signedBuffer`.
+    public var signature: [UInt8]
+
+    public init(key: [UInt8], owner: PublicKey, seq: Int64, expires: Int64, value: BValue, signature: [UInt8]) {
+        self.key = key
+        self.owner = owner
+        self.seq = seq
+        self.expires = expires
+        self.value = value
+        self.signature = signature
+    }
+
+    /// PROTOCOL.md section 3: `3:expi<exp>e3:key<len>:<key>3:seqi<seq>e1:v<bencoded v>`, the
+    /// bencoded entries in key order without the outer `d`...`e`. It starts with `3:exp`,
+    /// while a BEP 44 buffer starts with `4:salt` or `3:seq`, so a signature over one kind of
+    /// item can never be replayed as the other.
+    public static func signedBuffer(key: [UInt8], seq: Int64, expires: Int64, encodedValue: [UInt8]) -> [UInt8] {
+        var buffer = [UInt8]()
+        buffer.reserveCapacity(key.count + encodedValue.count + 64)
+        buffer += Array("3:expi\(expires)e3:key\(key.count):".utf8)
+        buffer += key
+        buffer += Array("3:seqi\(seq)e1:v".utf8)
+        buffer += encodedValue
+        return buffer
+    }
+
+    /// Builds and signs a record: the publisher's side of `announce_record`.
+    public static func signed(key: [UInt8], value: BValue, seq: Int64, expires: Int64, by signer: SigningKey) -> KeyedRecord {
+        let buffer = signedBuffer(key: key, seq: seq, expires: expires, encodedValue: Bencode.encode(value))
+        return KeyedRecord(key: key, owner: signer.publicKey, seq: seq, expires: expires, value: value, signature: signer.sign(buffer))
+    }
+
+    /// The bencoded `v`: what the signature covers and what the 1,000-byte limit measures.
+    /// Strict decoding makes this the exact bytes that arrived on the wire.
+    public var encodedValue: [UInt8] { Bencode.encode(value) }
+
+    /// The bytes `signature` must cover.
+    public var signedBuffer: [UInt8] {
+        Self.signedBuffer(key: key, seq: seq, expires: expires, encodedValue: encodedValue)
+    }
+
+    /// True only if `signature` is `owner`'s ed25519 signature over `signedBuffer`; a
+    /// signature of the wrong length is simply false.
+    public func hasValidSignature() -> Bool {
+        owner.verify(signature: signature, message: signedBuffer)
+    }
+
+    /// The DHT target the record is stored under: SHA1(`key`).
+    public var target: NodeID { Self.target(forKey: key) }
+
+    /// SHA1(`key`): where every record of `key` lives, whoever owns it.
+    public static func target(forKey key: [UInt8]) -> NodeID { SHA1Hash.id(key) }
+
+    /// True once `exp` has come: a record expiring at second `s` is gone from the start of
+    /// that second (`exp <= now.seconds`), on every node alike.
+    public func isExpired(at now: Timestamp) -> Bool { expires <= now.seconds }
+
+    /// Wire form inside `get_records` `records` lists: the dictionary `{k, seq, exp, v, sig}`.
+    /// `key` is left out because the target the reader asked for implies it.
+    public var wireDictionary: BValue {
+        .dict([
+            WireField.owner: .bytes(owner.bytes),
+            WireField.seq: .int(seq),
+            WireField.expires: .int(expires),
+            WireField.value: value,
+            WireField.signature: .bytes(signature),
+        ])
+    }
+
+    /// Parses a record dictionary (`{k, seq, exp, v, sig}`; other entries, such as the `id`
+    /// and `token` of `announce_record` arguments, are ignored) under `key`.
+    ///
+    /// Checks only shapes: every field present with its type, `k` 32 bytes, `sig` 64 bytes,
+    /// `seq` >= 0, and `key` 1...64 bytes (`.invalidValue("key")`, which PROTOCOL.md answers
+    /// with 207 rather than 203). It does NOT verify the signature, the size of `v` or the
+    /// expiry range: the caller decides when and whether to, and which code each failure gets.
+    public init(wire: BValue, key: [UInt8]) throws(RecordDecodingError) {
+        guard case .dict(let entries) = wire else { throw .notADictionary }
+        guard !key.isEmpty, key.count <= Self.maxKeyLength else { throw .invalidValue("key") }
+
+        let ownerBytes = try Self.bytes(WireField.owner, "k", in: entries)
+        guard let owner = PublicKey(bytes: ownerBytes) else { throw .invalidValue("k") }
+        let seq = try Self.integer(WireField.seq, "seq", in: entries)
+        guard seq >= 0 else { throw .invalidValue("seq") }
+        let expires = try Self.integer(WireField.expires, "exp", in: entries)
+        guard let value = entries[WireField.value] else { throw .missingField("v") }
+        let signature = try Self.bytes(WireField.signature, "sig", in: entries)
+        guard signature.count == Self.signatureLength else { throw .invalidValue("sig") }
+
+        self.init(key: key, owner: owner, seq: seq, expires: expires, value: value, signature: signature)
+    }
+
+    /// Dictionary keys of the wire form, encoded once.
+    private enum WireField {
+        static let owner = Array("k".utf8)
+        static let seq = Array("seq".utf8)
+        static let expires = Array("exp".utf8)
+        static let value = Array("v".utf8)
+        static let signature = Array("sig".utf8)
+    }
+
+    private static func bytes(_ field: [UInt8], _ name: String, in entries: [[UInt8]: BValue]) throws(RecordDecodingError) -> [UInt8] {
+        guard let entry = entries[field] else { throw .missingField(name) }
+        guard case .bytes(let bytes) = entry else { throw .wrongType(name) }
+        return bytes
+    }
+
+    private static func integer(_ field: [UInt8], _ name: String, in entries: [[UInt8]: BValue]) throws(RecordDecodingError) -> Int64 {
+        guard let entry = entries[field] else { throw .missingField(name) }
+        guard case .int(let number) = entry else { throw .wrongType(name) }
+        return number
+    }
+}
+
+/// Why a record dictionary could not be read. Each names the field at fault, so the
+/// caller can answer with a precise KRPC error (203, or 207 for `key`) instead of a crash.
+public enum RecordDecodingError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The record is not a bencoded dictionary.
+    case notADictionary
+    /// A required field (`k`, `seq`, `exp`, `v`, `sig`) is absent.
+    case missingField(String)
+    /// A field has the wrong bencode type (e.g. `seq` as a string).
+    case wrongType(String)
+    /// A field has the right type but an impossible value (`k` not 32 bytes, `sig` not 64
+    /// bytes, `seq` negative, `key` empty or longer than 64 bytes).
+    case invalidValue(String)
+
+    /// Text for the KRPC error message.
+    public var message: String {
+        switch self {
+        case .notADictionary: "record is not a dictionary"
+        case .missingField(let field): "record field \(field) missing"
+        case .wrongType(let field): "record field \(field) has the wrong type"
+        case .invalidValue(let field): "record field \(field) invalid"
+        }
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,214 @@
+/// Keyed-record storage (PROTOCOL.md section 3): per target, at most one record per owner,
+/// kept in ascending order of owner key so that `get_records` pages with `after` cost
+/// O(log n) to resume. A pure value: the caller validates records (signature, `seq` rules,
+/// expiry range, policy), passes the time, and runs `expire(now:)` periodically (the pruner);
+/// this type enforces only capacity and expiry.
+///
+/// A record lives until its own signed `exp` (Unix seconds): expired records are never
+/// returned, even before `expire(now:)` drops them, and every node drops a record at the
+/// same moment however long ago it was stored.
+///
+/// Capacity refuses rather than evicts (unlike `ItemStore`): a record's owner re-publishes
+/// every heartbeat, so a refused newcomer retries soon, while evicting a live heartbeat
+/// would make an online peer look gone. Only new owners are refused; an owner already
+/// stored can always replace its record.
+public struct RecordStore: Sendable {
+    /// One record's place: its target and its owner.
+    private struct RecordKey: Hashable, Sendable {
+        var target: NodeID
+        var owner: PublicKey
+    }
+
+    /// The records of one target. `owners` is `records`' keys in ascending byte order: a
+    /// sorted array gives binary-search lookup and ordered iteration for paging, and costs
+    /// only a pointer move per owner on insert or removal (10,000 owners: 80 KB moved).
+    private struct TargetRecords: Sendable {
+        var owners: [PublicKey] = []
+        var records: [PublicKey: KeyedRecord] = [:]
+
+        /// Index of the first owner not less than `owner`.
+        func lowerBound(_ owner: PublicKey) -> Int {
+            var low = 0, high = owners.count
+            while low < high {
+                let middle = low + (high - low) / 2
+                if owners[middle] < owner { low = middle + 1 } else { high = middle }
+            }
+            return low
+        }
+
+        /// Index of the first owner greater than `owner`.
+        func upperBound(_ owner: PublicKey) -> Int {
+            var low = 0, high = owners.count
+            while low < high {
+                let middle = low + (high - low) / 2
+                if owner < owners[middle] { high = middle } else { low = middle + 1 }
+            }
+            return low
+        }
+
+        mutating func set(_ record: KeyedRecord) {
+            if records.updateValue(record, forKey: record.owner) == nil {
+                owners.insert(record.owner, at: lowerBound(record.owner))
+            }
+        }
+
+        @discardableResult
+        mutating func remove(_ owner: PublicKey) -> KeyedRecord? {
+            guard let record = records.removeValue(forKey: owner) else { return nil }
+            let index = lowerBound(owner)
+            if index < owners.count, owners[index] == owner { owners.remove(at: index) }
+            return record
+        }
+    }
+
+    public let settings: RecordStoreSettings
+
+    private var targets: [NodeID: TargetRecords] = [:]
+    /// Every stored record by its expiry: the front expires first.
+    private var byExpiry = TimeIndex<RecordKey>()
+
+    public init(settings: RecordStoreSettings = .init()) {
+        self.settings = settings
+    }
+
+    /// Records held, including expired ones `expire(now:)` has not dropped yet: this is
+    /// the memory bound `maxRecords` limits, not the live count (see `ownerCount`).
+    public var count: Int { byExpiry.count }
+
+    /// Targets holding at least one record (expired but not yet dropped ones included).
+    public var targetCount: Int { targets.count }
+
+    /// Entries in the expiry index, stale ones included; tests check it stays bounded.
+    var expiryIndexEntryCount: Int { byExpiry.storedEntryCount }
+
+    /// Owners of `target` whose record has not expired.
+    /// O(1) while nothing in the store has expired, otherwise O(owners of `target`).
+    public func ownerCount(target: NodeID, now: Timestamp) -> Int {
+        guard let bucket = targets[target] else { return 0 }
+        guard hasExpiredRecords(now: now) else { return bucket.records.count }
+        return bucket.records.values.count { !$0.isExpired(at: now) }
+    }
+
+    /// `owner`'s record under `target`, or nil if there is none or it has expired.
+    public func record(target: NodeID, owner: PublicKey, now: Timestamp) -> KeyedRecord? {
+        guard let record = targets[target]?.records[owner], !record.isExpired(at: now) else { return nil }
+        return record
+    }
+
+    /// Unexpired records of `target` with owner key bytes strictly greater than `after`
+    /// (nil = from the start), ascending by owner bytes, at most `limit`: one `get_records`
+    /// page, resumed from the last `k` the reader saw. Costs O(log n) plus the records
+    /// visited.
+    public func records(target: NodeID, after: PublicKey?, limit: Int, now: Timestamp) -> [KeyedRecord] {
+        guard limit > 0, let bucket = targets[target] else { return [] }
+        var index = after.map { bucket.upperBound($0) } ?? 0
+        var page = [KeyedRecord]()
+        while index < bucket.owners.count, page.count < limit {
+            if let record = bucket.records[bucket.owners[index]], !record.isExpired(at: now) {
+                page.append(record)
+            }
+            index += 1
+        }
+        return page
+    }
+
+    /// Stores `record`, replacing its owner's record under the same target if any, and
+    /// reschedules its expiry to the new `exp` (longer or shorter).
+    ///
+    /// The caller has already validated the record (signature, `seq` rules, expiry range,
+    /// policy); this enforces only capacity, and on error changes nothing:
+    /// - `.full` (202) when the owner has no record here and the store already holds
+    ///   `maxRecords` records, or the target is new and `maxTargets` targets are held.
+    ///   Expired records count until `expire(now:)` drops them: this is a memory bound.
+    /// - `.tooManyOwners` (209) when the owner has no unexpired record under the target and
+    ///   the target already holds `maxOwners` owners with unexpired records.
+    public mutating func store(_ record: KeyedRecord, maxOwners: Int, now: Timestamp) throws(RecordStoreError) {
+        let target = record.target
+        let existing = targets[target]?.records[record.owner]
+        if existing == nil {
+            if targets[target] == nil, targets.count >= settings.maxTargets { throw .full }
+            if count >= settings.maxRecords { throw .full }
+        }
+        if existing?.isExpired(at: now) ?? true, ownerCount(target: target, now: now) >= maxOwners {
+            throw .tooManyOwners
+        }
+        targets[target, default: TargetRecords()].set(record)
+        byExpiry.schedule(RecordKey(target: target, owner: record.owner), at: Self.expiryTime(of: record))
+    }
+
+    /// Drops every record whose `exp` has passed (`isExpired(at: now)`) and returns them,
+    /// earliest expiry first, for the pruner and the membership view to report. Costs
+    /// O(log n) per dropped record; unexpired records are not visited.
+    @discardableResult
+    public mutating func expire(now: Timestamp) -> [KeyedRecord] {
+        var dropped = [KeyedRecord]()
+        while let next = byExpiry.first {
+            guard let record = targets[next.key.target]?.records[next.key.owner] else {
+                // Unreachable while index and targets agree; dropping the entry keeps the
+                // loop finite if they ever do not.
+                byExpiry.popFirst()
+                continue
+            }
+            guard record.isExpired(at: now) else { break }
+            byExpiry.popFirst()
+            removeFromTarget(next.key)
+            dropped.append(record)
+        }
+        return dropped
+    }
+
+    /// Forgets `owner`'s record under `target`, if any.
+    public mutating func remove(target: NodeID, owner: PublicKey) {
+        let key = RecordKey(target: target, owner: owner)
+        byExpiry.remove(key)
+        removeFromTarget(key)
+    }
+
+    /// Whether any stored record has expired at `now`. The index's front has the earliest
+    /// `exp`, so checking it alone answers for the whole store.
+    private func hasExpiredRecords(now: Timestamp) -> Bool {
+        guard let first = byExpiry.first else { return false }
+        return targets[first.key.target]?.records[first.key.owner]?.isExpired(at: now) ?? true
+    }
+
+    private mutating func removeFromTarget(_ key: RecordKey) {
+        guard var bucket = targets.removeValue(forKey: key.target) else { return }
+        bucket.remove(key.owner)
+        // Empty targets go, so memory follows what is stored.
+        if !bucket.records.isEmpty { targets[key.target] = bucket }
+    }
+
+    /// `exp` as a timestamp for ordering the index. Saturates instead of overflowing for
+    /// absurd expiries; saturated ones lie beyond any representable `now`, so ordering
+    /// among them does not matter (expiry itself is decided by `isExpired(at:)`).
+    private static func expiryTime(of record: KeyedRecord) -> Timestamp {
+        let (milliseconds, overflow) = record.expires.multipliedReportingOverflow(by: 1_000)
+        guard overflow else { return Timestamp(milliseconds: milliseconds) }
+        return Timestamp(milliseconds: record.expires < 0 ? .min : .max)
+    }
+}
+
+/// Why the record store refused a record; `code` is the KRPC error code to answer with.
+public enum RecordStoreError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The node's record memory (`maxRecords`) or key count (`maxTargets`) is used up.
+    case full
+    /// The key already holds as many live owners as its policy allows.
+    case tooManyOwners
+
+    public var code: Int {
+        switch self {
+        case .full: 202
+        case .tooManyOwners: 209
+        }
+    }
+
+    /// The message for the KRPC error's second element.
+    public var message: String {
+        switch self {
+        case .full: "storage full"
+        case .tooManyOwners: "too many owners for this key"
+        }
+    }
+
+    public var description: String { "\(code) \(message)" }
+}
