@@ -27,7 +27,7 @@ public struct KeyPolicy: Sendable {
     public static func node(roles: Set<String> = ServerInfo.defaultRoles, maxOwners: Int = 10_000,
                             storesPerOwnerPerMinute: Int = 60) -> KeyPolicy {
         KeyPolicy(maxTTL: .seconds(3600), maxOwners: maxOwners, storesPerOwnerPerMinute: storesPerOwnerPerMinute) { value in
-            do {
+            do throws(ServerInfoError) {
                 let info = try ServerInfo(bencoded: value)
                 return roles.contains(info.role) ? nil : "role \(info.role) is not one of this subnet's roles"
             } catch {
