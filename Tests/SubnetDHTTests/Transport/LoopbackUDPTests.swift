@@ -118,3 +118,33 @@ import Testing
         for node in nodes { await node.shutdown() }
     }
 }
+
+@Suite struct RecordsOverUDPTests {
+    @Test func nodesAnnounceHeartbeatsAndEveryNodeReadsThem() async throws {
+        var started = [DHTNode]()
+        for _ in 0..<8 { started.append(try await DHTNode.start(DHTNode.Configuration(host: "127.0.0.1", port: 0))) }
+        let nodes = started
+        do {
+            for node in nodes.dropFirst() { try await node.bootstrap(from: [nodes[0].localEndpoint]) }
+            for node in nodes { _ = try await node.findNode(node.localID) }
+            var announced = [KeyedRecord]()
+            for (index, node) in nodes.enumerated() where index % 2 == 0 {
+                let info = ServerInfo(state: .online, role: "worker", throughput: 1000, address: node.localEndpoint, name: "n\(index)")
+                let (record, result) = try await node.announce(key: "node", value: info.bencoded, ttl: .seconds(90))
+                #expect(result.accepted.count == 7)
+                announced.append(record)
+            }
+            // A record the policy refuses is reported with its code by every replica.
+            let (_, refused) = try await nodes[1].announce(key: "node", value: .string("not a ServerInfo"), ttl: .seconds(90))
+            #expect(refused.accepted.isEmpty)
+            #expect(refused.rejected.count == 7 && refused.rejected.allSatisfy { $0.1.code == 209 })
+            for node in nodes {
+                let read = try await node.records(key: "node")
+                #expect(read == announced.sorted { $0.owner < $1.owner })
+            }
+        } catch {
+            Issue.record(error)
+        }
+        for node in nodes { await node.shutdown() }
+    }
+}
