@@ -28,7 +28,8 @@ struct Ping: AsyncParsableCommand {
             await node.shutdown()
         } catch {
             await node.shutdown()
-            throw CLIError("no answer from \(endpoint): \(error)")
+            Console.err("Error: no answer from \(endpoint): \(error)")
+            throw ExitCode(NetworkOptions.unreachableExitCode)
         }
     }
 }
@@ -74,7 +75,8 @@ struct Put: AsyncParsableCommand {
 
 struct Get: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Read a BEP 44 item: mutable with --key, immutable by TARGET_HEX. Exit 1 when nothing is found.")
+        abstract: "Read a BEP 44 item: mutable with --key, immutable by TARGET_HEX.",
+        discussion: "Exit status: 0 found, 1 nothing found, 2 the network did not answer.")
 
     @Argument(help: "Target of an immutable item, 40 hex digits.") var target: String?
     @Option(help: "Public key of a mutable item, 64 hex digits.") var key: String?
@@ -113,6 +115,10 @@ struct Lookup: AsyncParsableCommand {
 
     @Argument(help: "Target, 40 hex digits.") var target: String
     @OptionGroup var network: NetworkOptions
+
+    func validate() throws {
+        if NodeID(hex: target) == nil { throw ValidationError("TARGET_HEX must be 40 hex digits") }
+    }
 
     func run() async throws {
         guard let id = NodeID(hex: target) else { throw ValidationError("TARGET_HEX must be 40 hex digits") }

@@ -13,6 +13,13 @@ struct NetworkOptions: ParsableArguments {
     @Option(name: .long, help: "Network id: 0 is Mainline; other values keep a subnet's DHT apart.")
     var networkID: Int64 = 0
 
+    /// Exit status when the network did not answer, distinct from 1 ("not found").
+    static let unreachableExitCode: Int32 = 2
+
+    func validate() throws {
+        _ = try bootstrapEndpoints()
+    }
+
     func bootstrapEndpoints() throws -> [Endpoint] {
         try bootstrap.map { text in
             guard let endpoint = Endpoint(text) else { throw ValidationError("not a HOST:PORT address: \(text)") }
@@ -38,7 +45,8 @@ struct ClientSession {
         let joined = try await node.bootstrap(from: seeds)
         if joined.responses == 0 {
             await node.shutdown()
-            throw CLIError("no answer from \(options.bootstrap.joined(separator: ", "))")
+            Console.err("Error: no answer from \(options.bootstrap.joined(separator: ", "))")
+            throw ExitCode(NetworkOptions.unreachableExitCode)
         }
         return ClientSession(node: node)
     }

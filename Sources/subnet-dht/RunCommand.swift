@@ -19,6 +19,11 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Accept keyed records under keys that have no policy (default: only `node`).") var openKeys = false
     @OptionGroup var network: NetworkOptions
 
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
+        if let nodeID, NodeID(hex: nodeID) == nil { throw ValidationError("--node-id must be 40 hex digits") }
+    }
+
     func run() async throws {
         let key = try loadIdentity(identity)
         var configuration = DHTNode.Configuration(host: host, port: port, signingKey: key)

@@ -49,14 +49,12 @@ public final class DHTNode: Sendable {
     /// The address the socket is bound to (with the real port when 0 was asked for).
     public let localEndpoint: Endpoint
     private let shell: UDPShell
-    private let channel: any Channel
 
-    private init(localID: NodeID, signingKey: SigningKey, localEndpoint: Endpoint, shell: UDPShell, channel: any Channel) {
+    private init(localID: NodeID, signingKey: SigningKey, localEndpoint: Endpoint, shell: UDPShell) {
         self.localID = localID
         self.signingKey = signingKey
         self.localEndpoint = localEndpoint
         self.shell = shell
-        self.channel = channel
     }
 
     public var publicKey: PublicKey { signingKey.publicKey }
@@ -70,17 +68,7 @@ public final class DHTNode: Sendable {
         let shell = UDPShell(core: core, eventLoop: eventLoop)
         let channel: any Channel
         do {
-            channel = try await DatagramBootstrap(group: eventLoop)
-                .channelOption(.socketOption(.so_reuseaddr), value: 1)
-                // Room for datagrams over the 1,500-byte limit, so they are seen whole and counted, not truncated.
-                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(DatagramInboundHandler(shell: shell))
-                    }
-                }
-                .bind(host: configuration.host, port: configuration.port)
-                .get()
+            channel = try await bindSocket(for: shell, host: configuration.host, port: configuration.port, on: eventLoop).get()
         } catch {
             throw DHTNodeError.bindFailed("\(configuration.host):\(configuration.port): \(error)")
         }
@@ -88,8 +76,26 @@ public final class DHTNode: Sendable {
             try? await channel.close()
             throw DHTNodeError.bindFailed("no local address")
         }
-        try await eventLoop.submit { shell.attach(channel) }.get()
-        return DHTNode(localID: localID, signingKey: configuration.signingKey, localEndpoint: bound, shell: shell, channel: channel)
+        // Reopen at the port actually bound, so peers keep reaching us at the address they know.
+        let host = configuration.host, port = Int(bound.port)
+        try await eventLoop.submit {
+            shell.rebind = { bindSocket(for: shell, host: host, port: port, on: eventLoop) }
+            shell.attach(channel)
+        }.get()
+        return DHTNode(localID: localID, signingKey: configuration.signingKey, localEndpoint: bound, shell: shell)
+    }
+
+    private static func bindSocket(for shell: UDPShell, host: String, port: Int, on eventLoop: any EventLoop) -> EventLoopFuture<any Channel> {
+        DatagramBootstrap(group: eventLoop)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Room for datagrams over the 1,500-byte limit, so they are seen whole and counted, not truncated.
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(DatagramInboundHandler(shell: shell))
+                }
+            }
+            .bind(host: host, port: port)
     }
 
     /// Joins the network through `endpoints` (a lookup of our own id) and returns what it found.
@@ -179,7 +185,8 @@ public final class DHTNode: Sendable {
     public func status() async throws -> NodeStatus {
         try await shell.withCore { core, _ in
             NodeStatus(routingTableSize: core.routingTableSize, pendingRequests: core.pendingRequestCount,
-                       storedRecords: core.storedRecordCount, statistics: core.statistics)
+                       storedRecords: core.storedRecordCount, statistics: core.statistics,
+                       unreachableDrops: self.shell.unreachableDrops, socketReopens: self.shell.socketReopens)
         }
     }
 
@@ -191,7 +198,6 @@ public final class DHTNode: Sendable {
     /// Closes the socket; operations still waiting fail with `DHTNodeError.shutDown`.
     public func shutdown() async {
         try? await shell.eventLoop.submit { self.shell.close() }.get()
-        try? await channel.close()
     }
 
     private func lookupResult(_ result: OperationResult) throws -> LookupResult {
@@ -210,4 +216,9 @@ public struct NodeStatus: Sendable {
     public var pendingRequests: Int
     public var storedRecords: Int
     public var statistics: CoreStatistics
+    /// Datagrams not sent because this socket cannot reach the address (off-loopback from a
+    /// loopback socket, IPv6 from an IPv4 socket).
+    public var unreachableDrops: Int
+    /// Times the socket was reopened after NIO closed it on a send error.
+    public var socketReopens: Int
 }

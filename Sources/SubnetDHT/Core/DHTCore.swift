@@ -104,6 +104,11 @@ public struct DHTCore {
     /// Handles one received datagram.
     public mutating func receive(_ datagram: [UInt8], from source: Endpoint, now: Timestamp) {
         statistics.datagramsReceived += 1
+        // A spoofed source such as port 0 or a broadcast address can never be answered.
+        guard source.isValidDestination else {
+            statistics.malformedDropped += 1
+            return
+        }
         let message: KRPCMessage
         do {
             message = try KRPCCodec.decode(datagram)
@@ -113,7 +118,9 @@ public struct DHTCore {
                 return
             }
             statistics.malformedDropped += 1
-            if error.isQuery, let transactionID = error.transactionID, !settings.readOnly {
+            // Only our own network's malformed queries are answered (PROTOCOL.md 6).
+            if error.isQuery, let transactionID = error.transactionID, !settings.readOnly,
+                (KRPCCodec.salvageNetworkID(datagram) ?? 0) == settings.networkID {
                 sendError(.protocolError(error.message), transactionID: transactionID, to: source)
             }
             return
@@ -251,7 +258,13 @@ public struct DHTCore {
         case .putImmutable(let value):
             query = .put(PutArguments(token: [], value: value))
         case .putMutable(let key, let salt, let value, let seq, let cas):
-            let chosenSeq = seq ?? ((lookup.mutableItem?.seq ?? 0) + 1)
+            // One above the network's seq; an item already at Int64.max cannot be superseded.
+            let (next, overflow) = (lookup.mutableItem?.seq ?? 0).addingReportingOverflow(1)
+            guard !overflow || seq != nil else {
+                finish(id, .store(StoreResult(lookup: lookup.result(), accepted: [], rejected: [], unanswered: [], seq: nil)))
+                return
+            }
+            let chosenSeq = seq ?? next
             let buffer = BEP44.signedBuffer(salt: salt, seq: chosenSeq, encodedValue: Bencode.encode(value))
             progress.seq = chosenSeq
             query = .put(PutArguments(token: [], value: value, publicKey: key.publicKey.bytes,
@@ -347,7 +360,7 @@ public struct DHTCore {
             resend(request, now: now)
             return
         }
-        if let id = request.expectedID { routing.recordFailure(id: id, now: now) }
+        if let id = request.expectedID { routing.recordFailure(id: id, at: request.endpoint, now: now) }
         switch request.purpose {
         case .lookup(let id):
             operations[id]?.lookup?.handleFailure(from: request.endpoint)

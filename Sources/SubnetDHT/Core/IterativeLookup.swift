@@ -154,12 +154,13 @@ struct IterativeLookup {
     // MARK: - Candidate list
 
     private mutating func insert(endpoint: Endpoint, id: NodeID?, depth: Int) {
-        if id == localID { return }
+        if id == localID || !endpoint.isValidDestination { return }
         if candidates.contains(where: { $0.endpoint == endpoint || ($0.id != nil && $0.id == id) }) { return }
         insertSorted(Candidate(endpoint: endpoint, id: id, state: .fresh, depth: depth, token: nil))
-        // Bound memory: drop the farthest candidate that is not in flight or answered.
+        // Bound memory: drop the farthest candidate not in flight. Answered ones beyond the k
+        // closest may go too, or a long lookup would stop taking in closer nodes.
         if candidates.count > candidateLimit,
-            let drop = candidates.lastIndex(where: { $0.state == .fresh || $0.state == .failed }) {
+            let drop = candidates.indices.last(where: { $0 >= k && candidates[$0].state != .inFlight }) {
             candidates.remove(at: drop)
         }
     }

@@ -32,7 +32,8 @@ struct PendingRequest {
 struct PendingRequests {
     private var byID: [UInt32: PendingRequest] = [:]
     private var deadlines = Heap<Deadline>()
-    private var nextTransactionID: UInt32
+    /// Ids are drawn at random, so a node we query cannot predict the ids of our other requests.
+    private var idGenerator: SplitMix64
 
     private struct Deadline: Comparable {
         var time: Timestamp
@@ -41,16 +42,17 @@ struct PendingRequests {
     }
 
     init<G: RandomNumberGenerator>(using generator: inout G) {
-        nextTransactionID = UInt32.random(in: 0...UInt32.max, using: &generator)
+        idGenerator = SplitMix64(seed: generator.next())
     }
 
     var count: Int { byID.count }
 
-    /// Draws the next free transaction id. Four bytes, so ids are not reused while a request
-    /// could still be answered.
+    /// Draws a free transaction id. Four random bytes: not guessable from earlier ids, and not
+    /// reused while a request could still be answered.
     mutating func allocateID() -> UInt32 {
-        repeat { nextTransactionID &+= 1 } while byID[nextTransactionID] != nil
-        return nextTransactionID
+        var id: UInt32
+        repeat { id = UInt32(truncatingIfNeeded: idGenerator.next()) } while byID[id] != nil
+        return id
     }
 
     mutating func insert(_ request: PendingRequest) {

@@ -141,9 +141,13 @@ public struct RoutingTable: Sendable {
     /// A query to `id` timed out. A contact that turns bad gives its slot to the newest spare
     /// (verified spares first); an unverified one is promoted too, and the core pings it when
     /// it shows up in `questionableContacts`. A spare that turns bad is dropped.
-    public mutating func recordFailure(id: NodeID, now: Timestamp) {
+    ///
+    /// With `endpoint`, the failure counts only if that is where the contact lives: otherwise a
+    /// peer could name our good contacts' ids at dead addresses and have them evicted.
+    public mutating func recordFailure(id: NodeID, at endpoint: Endpoint? = nil, now: Timestamp) {
         guard let index = bucketIndex(of: id) else { return }
         if let position = buckets[index].contactIndex(of: id) {
+            if let endpoint, buckets[index].contacts[position].endpoint != endpoint { return }
             buckets[index].contacts[position].failures += 1
             let contact = buckets[index].contacts[position]
             guard contact.isBad(settings: settings), let spare = buckets[index].takeReplacement() else { return }
@@ -152,6 +156,7 @@ public struct RoutingTable: Sendable {
             buckets[index].contacts.append(spare)
             buckets[index].lastChanged = now
         } else if let position = buckets[index].replacementIndex(of: id) {
+            if let endpoint, buckets[index].replacements[position].endpoint != endpoint { return }
             buckets[index].replacements[position].failures += 1
             let spare = buckets[index].replacements[position]
             guard spare.isBad(settings: settings) else { return }

@@ -14,6 +14,14 @@ final class UDPShell: @unchecked Sendable {
     private var timer: Scheduled<Void>?
     private var timerDeadline: Timestamp?
     private var closed = false
+    /// Where the socket is bound: decides which destinations it can reach at all.
+    private var local: Endpoint?
+    /// Binds a fresh socket at the same address, used when NIO closes the channel after a
+    /// send error it does not tolerate (a firewall's EPERM, an unreachable network).
+    var rebind: (@Sendable () -> EventLoopFuture<any Channel>)?
+    /// Datagrams not sent because the socket cannot reach their destination.
+    private(set) var unreachableDrops = 0
+    private(set) var socketReopens = 0
 
     init(core: DHTCore, eventLoop: any EventLoop) {
         self.core = core
@@ -23,7 +31,38 @@ final class UDPShell: @unchecked Sendable {
     func attach(_ channel: any Channel) {
         eventLoop.preconditionInEventLoop()
         self.channel = channel
+        local = channel.localAddress.flatMap(Endpoint.init)
+        channel.closeFuture.whenComplete { [self] _ in
+            guard !closed, self.channel === channel else { return }
+            self.channel = nil
+            socketReopens += 1
+            reopen()
+        }
         rescheduleTimer()
+    }
+
+    /// Rebinds after an unexpected close, retrying each second until it works or the node stops:
+    /// a node must not go silently deaf.
+    private func reopen() {
+        guard !closed, let rebind else { return }
+        rebind().whenComplete { [self] result in
+            switch result {
+            case .success(let channel):
+                if closed { channel.close(promise: nil) } else { attach(channel) }
+            case .failure:
+                eventLoop.scheduleTask(in: .seconds(1)) { self.reopen() }
+            }
+        }
+    }
+
+    /// Whether this socket can send to `destination`: a loopback socket reaches only loopback
+    /// addresses, an IPv4 socket only IPv4 ones. Sending anyway fails, and NIO closes the
+    /// channel on most send errors.
+    private func canReach(_ destination: Endpoint) -> Bool {
+        guard destination.isValidDestination, let local else { return false }
+        if local.address.isIPv4 && !destination.address.isIPv4 { return false }
+        if local.address.isLoopback && !destination.address.isLoopback { return false }
+        return true
     }
 
     /// Runs `body` against the core on the loop and carries out the effects it produced.
@@ -58,6 +97,7 @@ final class UDPShell: @unchecked Sendable {
     func close() {
         eventLoop.preconditionInEventLoop()
         closed = true
+        channel?.close(promise: nil)
         timer?.cancel()
         timer = nil
         for (_, waiter) in waiters { waiter.resume(throwing: DHTNodeError.shutDown) }
@@ -70,7 +110,12 @@ final class UDPShell: @unchecked Sendable {
         for effect in effects {
             switch effect {
             case .send(let bytes, let destination):
-                guard let channel, !closed, let address = try? destination.socketAddress else { continue }
+                guard let channel, !closed else { continue }
+                guard canReach(destination) else {
+                    unreachableDrops += 1
+                    continue
+                }
+                let address = destination.socketAddress(ipv6Socket: local?.address.isIPv4 == false)
                 let buffer = channel.allocator.buffer(bytes: bytes)
                 channel.write(AddressedEnvelope(remoteAddress: address, data: buffer), promise: nil)
                 wrote = true

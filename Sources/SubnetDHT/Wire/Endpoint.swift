@@ -125,7 +125,7 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
             if hostPart.contains(":") { return nil }
         }
         if hostPart == "localhost" { hostPart = "127.0.0.1" }
-        guard let port = UInt16(portPart), let address = IPAddress(String(hostPart)) else { return nil }
+        guard let port = UInt16(portPart), port != 0, let address = IPAddress(String(hostPart)) else { return nil }
         self.init(address: address, port: port)
     }
 
@@ -144,5 +144,22 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String {
         address.isIPv4 ? "\(address):\(port)" : "[\(address)]:\(port)"
+    }
+
+    /// Whether a datagram may be sent here: a real port and a unicast address. Node lists
+    /// from the network can name anything; sending to port 0, a broadcast or multicast
+    /// address fails at the socket, so such entries are dropped before they get that far.
+    public var isValidDestination: Bool {
+        guard port != 0 else { return false }
+        switch address {
+        case .v4(let value):
+            let first = value >> 24
+            // 0/8 (this network), 224/4 multicast, 240/4 reserved and broadcast.
+            return first != 0 && first < 224
+        case .v6(let high, let low):
+            let unspecified = high == 0 && low == 0
+            let multicast = high >> 56 == 0xff
+            return !unspecified && !multicast
+        }
     }
 }

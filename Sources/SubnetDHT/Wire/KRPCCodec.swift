@@ -239,6 +239,18 @@ public enum KRPCCodec {
         return nil
     }
 
+    /// The network id (`1:ni<n>e`) of a datagram that is not valid bencode, if one is readable.
+    static func salvageNetworkID(_ bytes: [UInt8]) -> Int64? {
+        let marker: [UInt8] = Array("1:ni".utf8)
+        guard bytes.count > marker.count else { return nil }
+        for start in 0..<(bytes.count - marker.count) where bytes[start..<(start + marker.count)].elementsEqual(marker) {
+            var parser = BencodeParser(bytes: bytes, maxDepth: 1)
+            parser.position = start + marker.count
+            return try? parser.parseInteger(terminator: UInt8(ascii: "e"))
+        }
+        return nil
+    }
+
     /// Errors are never answered, so that two nodes cannot bounce errors at each other.
     static func looksLikeResponseOrError(_ bytes: [UInt8]) -> Bool {
         contains(Array("1:y1:r".utf8), in: bytes) || contains(Array("1:y1:e".utf8), in: bytes)

@@ -11,7 +11,10 @@ public struct KRPCError: Error, Hashable, Sendable, CustomStringConvertible {
     public static func generic(_ message: String) -> KRPCError { KRPCError(code: 201, message: message) }
     public static func server(_ message: String) -> KRPCError { KRPCError(code: 202, message: message) }
     public static func protocolError(_ message: String) -> KRPCError { KRPCError(code: 203, message: message) }
-    public static func methodUnknown(_ name: String) -> KRPCError { KRPCError(code: 204, message: "method unknown: \(name)") }
+    /// The echoed name is cut to 64 bytes so that the error stays small whatever was sent.
+    public static func methodUnknown(_ name: String) -> KRPCError {
+        KRPCError(code: 204, message: "method unknown: \(String(decoding: name.utf8.prefix(64), as: UTF8.self))")
+    }
     public static let valueTooBig = KRPCError(code: 205, message: "message (v field) too big")
     public static let invalidSignature = KRPCError(code: 206, message: "invalid signature")
     public static let saltTooBig = KRPCError(code: 207, message: "salt (salt field) too big")

@@ -1,3 +1,4 @@
+import Dispatch
 import Testing
 @testable import SubnetDHT
 
@@ -146,5 +147,57 @@ import Testing
             Issue.record(error)
         }
         for node in nodes { await node.shutdown() }
+    }
+}
+
+@Suite struct UnreachableDestinationTests {
+    /// A peer naming port 0, broadcast, IPv6 and off-loopback nodes must neither get those
+    /// addresses queried nor kill the node's socket (NIO closes a channel on most send errors).
+    @Test func poisonedNodeListsLeaveTheSocketOpen() async throws {
+        let node = try await DHTNode.start(DHTNode.Configuration(host: "127.0.0.1", port: 0))
+        let fake = try RawUDPSocket()
+        let fakeID = NodeID.random()
+        let poison: [NodeInfo] = [
+            NodeInfo(id: .random(), endpoint: Endpoint(address: .v4(0x7f00_0001), port: 0)),
+            NodeInfo(id: .random(), endpoint: Endpoint(address: .v4(0xffff_ffff), port: 6881)),
+            NodeInfo(id: .random(), endpoint: Endpoint(address: .v4(0x0808_0808), port: 53)),
+        ]
+        let poison6 = [NodeInfo(id: .random(), endpoint: Endpoint(address: IPAddress("2001:db8::1")!, port: 6881))]
+        let fakeEndpoint = Endpoint(address: .v4(0x7f00_0001), port: fake.port)
+        // The fake answers on a GCD thread: its blocking receives must not occupy the
+        // concurrency pool that the node's caller needs while other tests keep it busy.
+        let nodeEndpoint = node.localEndpoint
+        let responder = DispatchGroup()
+        DispatchQueue.global().async(group: responder) {
+            // Bounded: at most 200 waits of 50 ms; done once answered and the node has gone quiet.
+            var answered = 0
+            for _ in 0..<200 {
+                guard let bytes = fake.receive() else {
+                    if answered > 0 { break }
+                    continue
+                }
+                guard let query = try? KRPCCodec.decode(bytes), case .query = query.body else { continue }
+                let reply = KRPCMessage(transactionID: query.transactionID,
+                                        body: .response(ResponseBody(id: fakeID, nodes: poison, nodes6: poison6, token: [1])))
+                fake.send(KRPCCodec.encode(reply), to: nodeEndpoint)
+                answered += 1
+            }
+        }
+        let joined = try await node.bootstrap(from: [fakeEndpoint])
+        responder.wait()
+        #expect(joined.responses == 1)
+        // The node still answers on the same socket.
+        let ping = KRPCMessage(transactionID: [9, 9], body: .query(Query(senderID: fakeID, method: .ping)))
+        fake.send(KRPCCodec.encode(ping), to: node.localEndpoint)
+        let pong = fake.drain().first { $0.transactionID == [9, 9] }
+        guard case .response(let body)? = pong?.body else {
+            Issue.record("the node went deaf")
+            await node.shutdown()
+            return
+        }
+        #expect(body.id == node.localID)
+        let status = try await node.status()
+        #expect(status.socketReopens == 0)
+        await node.shutdown()
     }
 }

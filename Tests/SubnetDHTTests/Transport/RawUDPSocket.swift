@@ -4,7 +4,7 @@ import Glibc
 @testable import SubnetDHT
 
 /// A plain blocking UDP socket on 127.0.0.1 for tests that play a hostile or naive peer.
-final class RawUDPSocket {
+final class RawUDPSocket: @unchecked Sendable {  // a file descriptor; tests use it from one thread at a time
     private let descriptor: Int32
 
     init() throws {
@@ -22,6 +22,16 @@ final class RawUDPSocket {
     }
 
     deinit { close(descriptor) }
+
+    /// The port the kernel bound.
+    var port: UInt16 {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        return UInt16(bigEndian: address.sin_port)
+    }
 
     func send(_ bytes: [UInt8], to endpoint: Endpoint) {
         guard case .v4(let ip) = endpoint.address else { return }
