@@ -31,8 +31,9 @@ extension DHTCore {
         }
         var body = ResponseBody(id: localID, token: tokens.token(for: source.address, target: target, now: now))
         body = withNodes(body, near: target, want: want, requester: source)
-        // Fetch no more than a full page could ever hold: the smallest record is about 130 bytes.
-        let candidates = recordStore.records(target: target, after: cursor, limit: LZ4Block.maxDecompressedSize / 130, now: now)
+        // Fetch no more than a page could ever hold: every record carries 96 incompressible
+        // bytes (its key and signature), so even compressed no more than this many fit.
+        let candidates = recordStore.records(target: target, after: cursor, limit: settings.maxResponseSize / 96 + 1, now: now)
         guard !candidates.isEmpty else { return .success(body) }
         RecordPage.fill(&body, with: candidates, budget: settings.maxResponseSize - envelopeSize(body, transactionID: transactionID, to: source))
         if body.records == nil && body.compressedRecords == nil {

@@ -30,6 +30,15 @@ public struct DHTCore {
     /// overflow, and one ping at a time is enough to decide.
     var upkeepPings: Set<Endpoint> = []
     var generator: SplitMix64
+    /// The node's own heartbeat, once started.
+    var heartbeat: HeartbeatPublisher?
+    /// The live view of the watched key (the heartbeat key), once watched.
+    var membership: MembershipWatch?
+    var nextPrune: Timestamp
+    var rejoin = RejoinSchedule()
+    /// The latest `now` any entry point was given: operations that finish deep inside the
+    /// core (and hand their result to the core itself) read the time here.
+    var currentTime: Timestamp
     private var effects: [CoreEffect] = []
     private var nextOperationNumber: UInt64 = 1
     private var nextMaintenance: Timestamp
@@ -39,8 +48,9 @@ public struct DHTCore {
         var lookup: IterativeLookup?
         var plan: StorePlan?
         var store: StoreProgress?
-        /// Internal operations (bucket refresh) report nothing to the shell.
+        /// Internal operations report nothing to the shell; their results go to `purpose`.
         var isInternal = false
+        var purpose: InternalPurpose = .refresh
         /// Record reads: what has been merged, and where to read further pages.
         var records: RecordCollector?
         var recordPaging: RecordPaging?
@@ -78,6 +88,9 @@ public struct DHTCore {
         pending = PendingRequests(using: &generator)
         self.generator = generator
         nextMaintenance = now + settings.maintenanceInterval
+        nextPrune = now + settings.pruneInterval
+        currentTime = now
+        rejoin.delay = settings.rejoinDelays.lowerBound
     }
 
     // MARK: - Shell interface
@@ -90,8 +103,11 @@ public struct DHTCore {
 
     /// When the shell must call `tick` next at the latest.
     public var nextWakeup: Timestamp {
-        guard let deadline = pending.nextDeadline else { return nextMaintenance }
-        return min(deadline, nextMaintenance)
+        var wake = min(nextMaintenance, nextPrune)
+        if let deadline = pending.nextDeadline { wake = min(wake, deadline) }
+        if let heartbeat, heartbeat.inFlight == nil { wake = min(wake, heartbeat.nextPublish) }
+        if let retry = rejoin.nextAttempt { wake = min(wake, retry) }
+        return wake
     }
 
     public var routingTableSize: Int { routing.count }
@@ -103,6 +119,7 @@ public struct DHTCore {
 
     /// Handles one received datagram.
     public mutating func receive(_ datagram: [UInt8], from source: Endpoint, now: Timestamp) {
+        currentTime = max(currentTime, now)
         statistics.datagramsReceived += 1
         // A spoofed source such as port 0 or a broadcast address can never be answered.
         guard source.isValidDestination else {
@@ -141,6 +158,7 @@ public struct DHTCore {
 
     /// Handles timeouts and periodic upkeep. Call at `nextWakeup` (calling earlier is harmless).
     public mutating func tick(now: Timestamp) {
+        currentTime = max(currentTime, now)
         for request in pending.takeExpired(now: now) {
             handleTimeout(request, now: now)
         }
@@ -148,6 +166,7 @@ public struct DHTCore {
             nextMaintenance = now + settings.maintenanceInterval
             performMaintenance(now: now)
         }
+        runSubnetUpkeep(now: now)
     }
 
     // MARK: - Operations
@@ -155,7 +174,9 @@ public struct DHTCore {
     /// Joins the network: a lookup of our own id seeded with `endpoints` (and whatever the
     /// routing table already holds), which fills the buckets near us.
     public mutating func bootstrap(from endpoints: [Endpoint], now: Timestamp) -> OperationID {
-        startLookup(target: localID, kind: .findNode, extraSeeds: endpoints, now: now)
+        // Remembered so the node can rejoin through them if its routing table ever empties.
+        if !endpoints.isEmpty { rejoin.seeds = endpoints }
+        return startLookup(target: localID, kind: .findNode, extraSeeds: endpoints, now: now)
     }
 
     public mutating func startPing(_ endpoint: Endpoint, now: Timestamp) -> OperationID {
@@ -166,8 +187,18 @@ public struct DHTCore {
     }
 
     public mutating func startLookup(target: NodeID, kind: LookupKind, extraSeeds: [Endpoint] = [], now: Timestamp) -> OperationID {
+        beginLookup(target: target, kind: kind, extraSeeds: extraSeeds, purpose: nil, now: now)
+    }
+
+    /// Starts a lookup; with `purpose` its result goes to the core itself, not the shell.
+    mutating func beginLookup(target: NodeID, kind: LookupKind, extraSeeds: [Endpoint], purpose: InternalPurpose?, now: Timestamp) -> OperationID {
+        currentTime = max(currentTime, now)
         let id = makeOperationID()
         var operation = Operation(lookup: makeLookup(target: target, kind: kind, extraSeeds: extraSeeds))
+        if let purpose {
+            operation.isInternal = true
+            operation.purpose = purpose
+        }
         if case .getRecords(let key) = kind {
             operation.records = RecordCollector(key: key)
             operation.recordPaging = RecordPaging()
@@ -190,6 +221,11 @@ public struct DHTCore {
 
     /// A lookup of `target` that collects write tokens, then stores `plan` on the closest nodes.
     public mutating func startStore(target: NodeID, plan: StorePlan, now: Timestamp) -> OperationID {
+        beginStore(target: target, plan: plan, purpose: nil, now: now)
+    }
+
+    mutating func beginStore(target: NodeID, plan: StorePlan, purpose: InternalPurpose?, now: Timestamp) -> OperationID {
+        currentTime = max(currentTime, now)
         let kind: LookupKind
         switch plan {
         case .announcePeer: kind = .getPeers
@@ -199,7 +235,12 @@ public struct DHTCore {
         }
         let id = makeOperationID()
         let lookup = makeLookup(target: target, kind: kind, extraSeeds: [], stopsAtFirstValue: false)
-        operations[id] = Operation(lookup: lookup, plan: plan)
+        var operation = Operation(lookup: lookup, plan: plan)
+        if let purpose {
+            operation.isInternal = true
+            operation.purpose = purpose
+        }
+        operations[id] = operation
         advance(id, now: now)
         return id
     }
@@ -293,7 +334,15 @@ public struct DHTCore {
 
     mutating func finish(_ id: OperationID, _ result: OperationResult) {
         guard let operation = operations.removeValue(forKey: id) else { return }
-        if !operation.isInternal { effects.append(.event(.operationFinished(id, result))) }
+        if operation.isInternal {
+            internalOperationFinished(id, purpose: operation.purpose, result: result)
+        } else {
+            effects.append(.event(.operationFinished(id, result)))
+        }
+    }
+
+    mutating func emit(event: CoreEvent) {
+        effects.append(.event(event))
     }
 
     // MARK: - Responses, errors, timeouts
@@ -492,18 +541,13 @@ public struct DHTCore {
     private mutating func performMaintenance(now: Timestamp) {
         peerStore.expire(now: now)
         itemStore.expire(now: now)
-        recordStore.expire(now: now)
         for contact in routing.questionableContacts(now: now).prefix(settings.pingsPerMaintenance) {
             sendUpkeepPing(to: contact, now: now)
         }
         // Refresh stale buckets with internal lookups, at most a few at a time.
         guard routing.count > 0, operations.values.filter(\.isInternal).count < 2 else { return }
         for target in routing.refreshTargets(now: now, using: &generator).prefix(2) {
-            let id = makeOperationID()
-            var operation = Operation(lookup: makeLookup(target: target, kind: .findNode, extraSeeds: []))
-            operation.isInternal = true
-            operations[id] = operation
-            advance(id, now: now)
+            _ = beginLookup(target: target, kind: .findNode, extraSeeds: [], purpose: .refresh, now: now)
         }
     }
 }

@@ -32,6 +32,11 @@ public struct DHTSettings: Sendable {
     public var clientVersion: [UInt8] = [UInt8(ascii: "S"), UInt8(ascii: "D"), 0, 1]
     /// Responses are built to fit in 1,400 bytes (PROTOCOL.md section 1).
     public var maxResponseSize = 1400
+    /// Period of the pruner: expired records out, failing and departed peers out of the
+    /// routing table, the live view refreshed. 10 s (PROTOCOL.md 5).
+    public var pruneInterval: Duration = .seconds(10)
+    /// Re-bootstrap backoff when the routing table empties: from 1 s, doubling to 60 s.
+    public var rejoinDelays: ClosedRange<Duration> = .seconds(1)...(.seconds(60))
     /// Record policies by key; `node` is built in. `openKeys` accepts keys with no policy.
     public var keyPolicies = KeyPolicies()
     /// Limits of the keyed-record store.

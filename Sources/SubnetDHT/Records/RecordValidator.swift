@@ -157,10 +157,13 @@ struct RecordValidator: Sendable {
     mutating func validate(_ arguments: [[UInt8]: BValue], from source: IPAddress, policies: KeyPolicies,
                            store: RecordStore, tokens: inout WriteTokens, now: Timestamp) -> Result<RecordVerdict, KRPCError> {
         var submission = RecordSubmission(arguments: arguments, source: source)
-        var context = RecordValidationContext(now: now, policies: policies, store: store, tokens: tokens, quota: quota)
+        // Move the quota table into the context rather than copying it: a copy would be
+        // duplicated on its first write, costing time in proportion to the owners tracked.
+        var context = RecordValidationContext(now: now, policies: policies, store: store, tokens: tokens, quota: OwnerQuota())
+        swap(&context.quota, &quota)
         defer {
             tokens = context.tokens
-            quota = context.quota
+            swap(&context.quota, &quota)
         }
         for rule in rules {
             if let rejection = rule.check(&submission, in: &context) { return .failure(rejection) }

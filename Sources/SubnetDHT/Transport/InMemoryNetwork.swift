@@ -17,6 +17,8 @@ public final class InMemoryNetwork {
     private var events = Heap<ScheduledEvent>()
     private var scheduledWakeups: [Endpoint: Timestamp] = [:]
     private var results: [Endpoint: [OperationID: OperationResult]] = [:]
+    /// Events other than finished operations, per node, oldest first (the newest 10,000 kept).
+    public private(set) var eventLog: [Endpoint: [CoreEvent]] = [:]
     private var sequence: UInt64 = 0
     private var generator: SplitMix64
 
@@ -129,6 +131,9 @@ public final class InMemoryNetwork {
                 push(now + latency, .deliver(bytes, from: endpoint, to: destination))
             case .event(.operationFinished(let id, let result)):
                 results[endpoint, default: [:]][id] = result
+            case .event(let event):
+                eventLog[endpoint, default: []].append(event)
+                if eventLog[endpoint, default: []].count > 10_000 { eventLog[endpoint]?.removeFirst(1_000) }
             }
         }
         schedule(endpoint)
@@ -137,7 +142,9 @@ public final class InMemoryNetwork {
     /// Keeps one pending wake-up per node at its core's `nextWakeup`.
     private func schedule(_ endpoint: Endpoint) {
         guard let core = cores[endpoint] else { return }
-        let wake = max(core.nextWakeup, now)
+        // At least 1 ms ahead: a core whose wake-up stays in the past must not spin forever
+        // at one instant of virtual time.
+        let wake = max(core.nextWakeup, now + .milliseconds(1))
         if let existing = scheduledWakeups[endpoint], existing <= wake, existing >= now { return }
         scheduledWakeups[endpoint] = wake
         push(wake, .wake(endpoint))

@@ -22,6 +22,8 @@ final class UDPShell: @unchecked Sendable {
     /// Datagrams not sent because the socket cannot reach their destination.
     private(set) var unreachableDrops = 0
     private(set) var socketReopens = 0
+    /// Receives the core's events other than finished operations (membership, heartbeat, pruning).
+    var onEvent: (@Sendable (CoreEvent) -> Void)?
 
     init(core: DHTCore, eventLoop: any EventLoop) {
         self.core = core
@@ -121,6 +123,8 @@ final class UDPShell: @unchecked Sendable {
                 wrote = true
             case .event(.operationFinished(let id, let result)):
                 waiters.removeValue(forKey: id)?.resume(returning: result)
+            case .event(let event):
+                onEvent?(event)
             }
         }
         if wrote { channel?.flush() }
@@ -134,7 +138,8 @@ final class UDPShell: @unchecked Sendable {
         if let timerDeadline, timerDeadline == deadline, timer != nil { return }
         timer?.cancel()
         timerDeadline = deadline
-        let delay = max(0, deadline.milliseconds - SystemClock.now().milliseconds)
+        // At least 1 ms: a wake-up left in the past must not turn into a busy loop.
+        let delay = max(1, deadline.milliseconds - SystemClock.now().milliseconds)
         timer = eventLoop.scheduleTask(in: .milliseconds(delay)) { [self] in
             timer = nil
             timerDeadline = nil

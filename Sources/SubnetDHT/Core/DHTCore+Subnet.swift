@@ -1,0 +1,174 @@
+/// What an internal operation was started for; its result goes back to that part of the core.
+enum InternalPurpose: Sendable {
+    case refresh
+    case heartbeat
+    case membershipRead
+    case rejoin
+}
+
+/// The watched key's live view and when it is next read.
+struct MembershipWatch: Sendable {
+    let key: [UInt8]
+    var view = MembershipView()
+    var readInFlight: OperationID?
+}
+
+/// Re-bootstrapping after the routing table emptied (an outage, a laptop waking up): from
+/// 1 s, doubling to 60 s, so a node is never silently cut off and never hammers its seeds.
+struct RejoinSchedule: Sendable {
+    var seeds: [Endpoint] = []
+    var delay: Duration = .seconds(1)
+    var nextAttempt: Timestamp?
+    var inFlight: OperationID?
+}
+
+/// The subnet layer on top of the DHT (PROTOCOL.md 5): the heartbeat publisher, the pruner,
+/// the live view and rejoining.
+extension DHTCore {
+    // MARK: - API
+
+    /// Starts publishing `info` under `settings.key` every interval, at once now.
+    public mutating func startHeartbeat(_ info: ServerInfo, settings heartbeatSettings: HeartbeatSettings,
+                                        signingKey: SigningKey, now: Timestamp) {
+        heartbeat = HeartbeatPublisher(info: info, settings: heartbeatSettings, signingKey: signingKey, now: now)
+        watchMembership(key: heartbeatSettings.key, now: now)
+        runSubnetUpkeep(now: now)
+    }
+
+    /// New state or info; published at once when it differs.
+    public mutating func updateHeartbeat(_ info: ServerInfo, now: Timestamp) {
+        heartbeat?.update(info, now: now)
+        runSubnetUpkeep(now: now)
+    }
+
+    /// Stops the periodic heartbeat and announces `final` (OFFLINE, normally) once, as an
+    /// operation whose result reaches the shell like any other. Nil when there was no heartbeat.
+    public mutating func stopHeartbeat(final info: ServerInfo, now: Timestamp) -> OperationID? {
+        guard var publisher = heartbeat else { return nil }
+        heartbeat = nil
+        publisher.update(info, now: now)
+        let record = publisher.nextRecord(now: now)
+        return startAnnounce(record, now: now)
+    }
+
+    /// Keeps a live view of `key` (read every prune interval) and reports its changes as events.
+    public mutating func watchMembership(key: String, now: Timestamp) {
+        guard membership?.key != Array(key.utf8) else { return }
+        membership = MembershipWatch(key: Array(key.utf8))
+        nextPrune = now
+    }
+
+    public func livePeers(now: Timestamp) -> [Peer] { membership?.view.livePeers(now: now) ?? [] }
+
+    /// Peers whose last word was OFFLINE and whose record has not expired yet.
+    public func departedPeers(now: Timestamp) -> [Peer] { membership?.view.departedPeers(now: now) ?? [] }
+
+    public var heartbeatStatus: HeartbeatStatus? {
+        heartbeat.map { HeartbeatStatus(info: $0.info, lastSuccess: $0.lastSuccess, lastSeq: $0.lastSeq,
+                                        published: $0.published, failed: $0.failed, ttl: $0.settings.ttl) }
+    }
+
+    // MARK: - Upkeep
+
+    mutating func runSubnetUpkeep(now: Timestamp) {
+        if var publisher = heartbeat, publisher.isDue(now: now) {
+            let record = publisher.nextRecord(now: now)
+            heartbeat = publisher
+            let id = beginStore(target: record.target, plan: .announceRecord(record), purpose: .heartbeat, now: now)
+            if operations[id] != nil {
+                heartbeat?.started(id, record: record, now: now)
+            } else {
+                // It ended at once: no node to ask. A failure, retried with backoff.
+                heartbeat?.failedToStart(now: now)
+                emit(event: .heartbeatPublished(ok: false, latency: .zero))
+            }
+        }
+        if now >= nextPrune {
+            nextPrune = now + settings.pruneInterval
+            prune(now: now)
+        }
+        if routing.count > 0 {
+            // Connected (again): nothing to retry, and the next outage starts from the short delay.
+            rejoin.nextAttempt = nil
+            if rejoin.inFlight == nil { rejoin.delay = settings.rejoinDelays.lowerBound }
+        } else if !rejoin.seeds.isEmpty, rejoin.inFlight == nil {
+            if let next = rejoin.nextAttempt, now >= next {
+                rejoin.nextAttempt = nil
+                let id = beginLookup(target: localID, kind: .findNode, extraSeeds: rejoin.seeds, purpose: .rejoin, now: now)
+                if operations[id] != nil { rejoin.inFlight = id }
+            } else if rejoin.nextAttempt == nil {
+                rejoin.nextAttempt = now + rejoin.delay
+            }
+        }
+    }
+
+    /// Expired records out of storage; failing contacts, and those whose owner's heartbeat
+    /// expired or said OFFLINE, out of the routing table; then a fresh read of the live view.
+    private mutating func prune(now: Timestamp) {
+        let expiredRecords = recordStore.expire(now: now).count
+        var removedPeers = 0
+        for contact in routing.allContacts where contact.isBad(settings: routing.settings) {
+            routing.remove(id: contact.id)
+            removedPeers += 1
+        }
+        if var watch = membership {
+            let events = watch.view.expire(now: now)
+            membership = watch
+            removedPeers += removeFromRouting(events.map(\.peer) + watch.view.departedPeers(now: now))
+            for event in events { emit(event: .membership(event)) }
+            if watch.readInFlight == nil {
+                let id = beginLookup(target: KeyedRecord.target(forKey: watch.key), kind: .getRecords(key: watch.key),
+                                     extraSeeds: [], purpose: .membershipRead, now: now)
+                if operations[id] != nil { membership?.readInFlight = id }
+            }
+        }
+        if expiredRecords > 0 || removedPeers > 0 { emit(event: .pruned(records: expiredRecords, peers: removedPeers)) }
+    }
+
+    /// Removes the routing-table entries of departed peers: by their default id and by the
+    /// address their heartbeat named. Returns how many went.
+    private mutating func removeFromRouting(_ peers: [Peer]) -> Int {
+        guard !peers.isEmpty else { return 0 }
+        let ids = Set(peers.map { NodeID.defaultID(for: $0.owner) })
+        let addresses = Set(peers.map(\.info.address))
+        var removed = 0
+        for contact in routing.allContacts where ids.contains(contact.id) || addresses.contains(contact.endpoint) {
+            routing.remove(id: contact.id)
+            removed += 1
+        }
+        return removed
+    }
+
+    mutating func internalOperationFinished(_ id: OperationID, purpose: InternalPurpose, result: OperationResult) {
+        let now = currentTime
+        switch purpose {
+        case .refresh:
+            break
+        case .heartbeat:
+            guard case .store(let stored) = result, var publisher = heartbeat,
+                let outcome = publisher.finished(id, result: stored, now: now) else { return }
+            heartbeat = publisher
+            emit(event: .heartbeatPublished(ok: outcome.ok, latency: outcome.latency))
+        case .membershipRead:
+            guard var watch = membership, watch.readInFlight == id else { return }
+            watch.readInFlight = nil
+            var events = [MembershipEvent]()
+            if case .lookup(let lookup) = result { events = watch.view.apply(lookup.records, now: now) }
+            membership = watch
+            let removed = removeFromRouting(events.filter { if case .joined = $0 { false } else if case .stateChanged = $0 { false } else { true } }.map(\.peer))
+            if removed > 0 { emit(event: .pruned(records: 0, peers: removed)) }
+            for event in events { emit(event: .membership(event)) }
+        case .rejoin:
+            guard rejoin.inFlight == id else { return }
+            rejoin.inFlight = nil
+            if routing.count > 0 {
+                rejoin.delay = settings.rejoinDelays.lowerBound
+                // Back on the network: tell it at once that we are alive.
+                heartbeat?.publishSoon(now: now)
+            } else {
+                rejoin.delay = min(rejoin.delay * 2, settings.rejoinDelays.upperBound)
+                rejoin.nextAttempt = now + rejoin.delay
+            }
+        }
+    }
+}

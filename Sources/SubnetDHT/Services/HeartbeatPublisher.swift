@@ -1,0 +1,101 @@
+/// Decides when the node's own heartbeat goes out and what it says: every interval, at once
+/// after a change, retried with doubling delays after a failure, `seq` strictly increasing
+/// whatever the clock does. Pure: the core starts the announce it asks for and reports back.
+struct HeartbeatPublisher: Sendable {
+    let settings: HeartbeatSettings
+    let signingKey: SigningKey
+    private(set) var info: ServerInfo
+    private(set) var lastSeq: Int64 = 0
+    private(set) var nextPublish: Timestamp
+    private(set) var inFlight: (operation: OperationID, started: Timestamp, record: KeyedRecord)?
+    private(set) var lastSuccess: Timestamp?
+    private(set) var lastRecord: KeyedRecord?
+    private(set) var published = 0
+    private(set) var failed = 0
+    private var retryDelay: Duration
+    /// Info changed while a publish was in flight: publish again as soon as it ends.
+    private var changedDuringPublish = false
+
+    init(info: ServerInfo, settings: HeartbeatSettings, signingKey: SigningKey, now: Timestamp) {
+        self.info = info
+        self.settings = settings
+        self.signingKey = signingKey
+        nextPublish = now
+        retryDelay = settings.firstRetryDelay
+    }
+
+    var key: [UInt8] { Array(settings.key.utf8) }
+
+    /// A new state or info: published at once.
+    mutating func update(_ newInfo: ServerInfo, now: Timestamp) {
+        guard newInfo != info else { return }
+        info = newInfo
+        if inFlight == nil { nextPublish = now } else { changedDuringPublish = true }
+    }
+
+    /// Publish as soon as possible (the node came back after being cut off).
+    mutating func publishSoon(now: Timestamp) {
+        if inFlight == nil { nextPublish = min(nextPublish, now) }
+    }
+
+    func isDue(now: Timestamp) -> Bool { inFlight == nil && now >= nextPublish }
+
+    /// The next heartbeat: `seq` is the time in milliseconds, or one above the last when the
+    /// clock stood still or stepped back.
+    mutating func nextRecord(now: Timestamp) -> KeyedRecord {
+        lastSeq = max(now.milliseconds, lastSeq + 1)
+        // Round the expiry up to whole seconds so a heartbeat never counts for less than the TTL.
+        let expires = ((now + settings.ttl).milliseconds + 999) / 1000
+        let record = KeyedRecord.signed(key: key, value: info.bencoded, seq: lastSeq, expires: expires, by: signingKey)
+        return record
+    }
+
+    mutating func started(_ operation: OperationID, record: KeyedRecord, now: Timestamp) {
+        inFlight = (operation, now, record)
+    }
+
+    /// The announce could not even start (no node known): counts as a failed publish.
+    mutating func failedToStart(now: Timestamp) {
+        failed += 1
+        scheduleRetry(now: now)
+    }
+
+    private mutating func scheduleRetry(now: Timestamp) {
+        // Retry soon, backing off, but never later than the regular next beat.
+        nextPublish = now + min(retryDelay, settings.interval)
+        retryDelay = min(retryDelay * 2, settings.interval)
+    }
+
+    /// Reports how the announce went; returns whether it counted as published, and its latency.
+    mutating func finished(_ operation: OperationID, result: StoreResult, now: Timestamp) -> (ok: Bool, latency: Duration)? {
+        guard let current = inFlight, current.operation == operation else { return nil }
+        inFlight = nil
+        let latency = now - current.started
+        let ok = !result.accepted.isEmpty
+        if ok {
+            published += 1
+            lastSuccess = now
+            lastRecord = current.record
+            retryDelay = settings.firstRetryDelay
+            nextPublish = now + settings.interval
+        } else {
+            failed += 1
+            scheduleRetry(now: now)
+        }
+        if changedDuringPublish {
+            changedDuringPublish = false
+            nextPublish = now
+        }
+        return (ok, latency)
+    }
+}
+
+/// What the API reports about the node's own heartbeat.
+public struct HeartbeatStatus: Sendable, Equatable {
+    public var info: ServerInfo
+    public var lastSuccess: Timestamp?
+    public var lastSeq: Int64
+    public var published: Int
+    public var failed: Int
+    public var ttl: Duration
+}

@@ -1,0 +1,43 @@
+/// How often a peer announces itself and for how long each announcement counts
+/// (PROTOCOL.md 5).
+public struct HeartbeatSettings: Hashable, Sendable {
+    /// The key heartbeats go under.
+    public var key: String = "node"
+    /// Time between heartbeats: 30 s keeps a 10,000-peer subnet's load on the key's replicas
+    /// near 330 stores a second.
+    public var interval: Duration = .seconds(30)
+    /// How long one heartbeat counts: three intervals, so two lost heartbeats are forgiven.
+    public var ttl: Duration = .seconds(90)
+    /// Upkeep of storage, routing table and live view: 10 s bounds how long a dead peer lingers past its TTL.
+    public var pruneInterval: Duration = .seconds(10)
+    /// First retry delay after a failed publish, doubling, never past the interval.
+    public var firstRetryDelay: Duration = .seconds(1)
+
+    public init(key: String = "node", interval: Duration = .seconds(30), ttl: Duration = .seconds(90),
+                pruneInterval: Duration = .seconds(10)) {
+        self.key = key
+        self.interval = interval
+        self.ttl = ttl
+        self.pruneInterval = pruneInterval
+    }
+
+    /// Checks the relations the heartbeat relies on; the error says what to change.
+    public func validate() throws(HeartbeatSettingsError) {
+        guard interval > .zero else { throw .invalid("the heartbeat interval must be positive") }
+        guard pruneInterval > .zero else { throw .invalid("the prune interval must be positive") }
+        guard ttl > interval else {
+            throw .invalid("the heartbeat TTL (\(ttl)) must be longer than the interval (\(interval)), or peers expire between heartbeats")
+        }
+        guard ttl <= .seconds(3600) else { throw .invalid("the heartbeat TTL may be at most 3600 s (the `node` key's limit)") }
+        guard (1...64).contains(key.utf8.count) else { throw .invalid("the heartbeat key must be 1 to 64 bytes") }
+    }
+}
+
+public enum HeartbeatSettingsError: Error, Hashable, Sendable, CustomStringConvertible {
+    case invalid(String)
+    public var description: String {
+        switch self {
+        case .invalid(let reason): reason
+        }
+    }
+}

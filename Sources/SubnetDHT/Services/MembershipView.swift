@@ -1,0 +1,101 @@
+/// A subnet member as its newest heartbeat describes it.
+public struct Peer: Hashable, Sendable {
+    public var owner: PublicKey
+    public var info: ServerInfo
+    public var seq: Int64
+    /// Absolute expiry of the heartbeat, Unix seconds.
+    public var expires: Int64
+
+    public init(owner: PublicKey, info: ServerInfo, seq: Int64, expires: Int64) {
+        self.owner = owner
+        self.info = info
+        self.seq = seq
+        self.expires = expires
+    }
+
+    /// PROTOCOL.md 4: live while the newest heartbeat is unexpired and not OFFLINE.
+    public func isLive(at now: Timestamp) -> Bool {
+        info.state != .offline && !isExpired(at: now)
+    }
+
+    public func isExpired(at now: Timestamp) -> Bool { expires * 1000 <= now.milliseconds }
+
+    /// The peer a `node` record describes, or nil when its value is not a ServerInfo.
+    public init?(record: KeyedRecord) {
+        guard let info = try? ServerInfo(bencoded: record.value) else { return nil }
+        self.init(owner: record.owner, info: info, seq: record.seq, expires: record.expires)
+    }
+}
+
+/// A change in who is in the subnet.
+public enum MembershipEvent: Hashable, Sendable {
+    /// First seen, or seen again after leaving or expiring, in a state other than OFFLINE.
+    case joined(Peer)
+    /// A live peer moved between JOINING and ONLINE.
+    case stateChanged(Peer, from: ServerInfo.State)
+    /// The peer said OFFLINE: it left on purpose.
+    case left(Peer)
+    /// The peer's heartbeat expired without an OFFLINE: it died or was cut off.
+    case expired(Peer)
+
+    public var peer: Peer {
+        switch self {
+        case .joined(let peer), .stateChanged(let peer, _), .left(let peer), .expired(let peer): peer
+        }
+    }
+}
+
+/// Who is in the subnet, built from `node` records read from the network, and what changed
+/// since the last read. Pure: the core feeds it reads and the clock.
+struct MembershipView: Sendable {
+    private(set) var peers: [PublicKey: Peer] = [:]
+
+    /// Folds in a complete read of the key. Owners missing from the read keep their last
+    /// record until it expires: a read can miss a replica, an expiry cannot be wrong.
+    mutating func apply(_ records: [KeyedRecord], now: Timestamp) -> [MembershipEvent] {
+        var events = [MembershipEvent]()
+        for record in records {
+            guard let peer = Peer(record: record), !peer.isExpired(at: now) else { continue }
+            events += observe(peer, now: now)
+        }
+        return events + expire(now: now)
+    }
+
+    /// One peer's newest record.
+    mutating func observe(_ peer: Peer, now: Timestamp) -> [MembershipEvent] {
+        let previous = peers[peer.owner]
+        if let previous, previous.seq >= peer.seq { return [] }
+        peers[peer.owner] = peer
+        let wasLive = previous?.isLive(at: now) ?? false
+        switch (wasLive, peer.info.state) {
+        case (false, .offline):
+            return []
+        case (false, _):
+            return [.joined(peer)]
+        case (true, .offline):
+            return [.left(peer)]
+        case (true, let state):
+            guard let before = previous?.info.state, before != state else { return [] }
+            return [.stateChanged(peer, from: before)]
+        }
+    }
+
+    /// Drops peers whose heartbeat expired; a live one going this way is reported as expired.
+    mutating func expire(now: Timestamp) -> [MembershipEvent] {
+        var events = [MembershipEvent]()
+        for (owner, peer) in peers where peer.isExpired(at: now) {
+            peers[owner] = nil
+            if peer.info.state != .offline { events.append(.expired(peer)) }
+        }
+        return events.sorted { $0.peer.owner < $1.peer.owner }
+    }
+
+    func livePeers(now: Timestamp) -> [Peer] {
+        peers.values.filter { $0.isLive(at: now) }.sorted { $0.owner < $1.owner }
+    }
+
+    /// Peers known to be gone (OFFLINE records not yet expired).
+    func departedPeers(now: Timestamp) -> [Peer] {
+        peers.values.filter { !$0.isLive(at: now) }.sorted { $0.owner < $1.owner }
+    }
+}

@@ -1,0 +1,195 @@
+import Testing
+@testable import SubnetDHT
+
+/// A subnet on the in-memory network where every node runs a heartbeat.
+private struct HeartbeatSubnet {
+    let subnet: SimulatedSubnet
+    var keys: [Endpoint: SigningKey] = [:]
+    let settings: HeartbeatSettings
+
+    init(count: Int, seed: UInt64, settings: HeartbeatSettings = HeartbeatSettings(interval: .seconds(30), ttl: .seconds(90))) {
+        subnet = SimulatedSubnet(count: count, seed: seed)
+        self.settings = settings
+        for endpoint in subnet.endpoints {
+            let key = SigningKey.generate()
+            keys[endpoint] = key
+            let info = ServerInfo(state: .online, role: "worker", throughput: 1, address: endpoint)
+            subnet.network.with(endpoint) { core, now in core.startHeartbeat(info, settings: settings, signingKey: key, now: now) }
+        }
+    }
+
+    var network: InMemoryNetwork { subnet.network }
+
+    func live(at endpoint: Endpoint) -> Set<PublicKey> {
+        Set(network.core(at: endpoint)?.livePeers(now: network.now).map(\.owner) ?? [])
+    }
+
+    func publishes(at endpoint: Endpoint) -> [Bool] {
+        (network.eventLog[endpoint] ?? []).compactMap { if case .heartbeatPublished(let ok, _) = $0 { ok } else { nil } }
+    }
+
+    func membershipEvents(at endpoint: Endpoint) -> [MembershipEvent] {
+        (network.eventLog[endpoint] ?? []).compactMap { if case .membership(let event) = $0 { event } else { nil } }
+    }
+}
+
+@Suite struct HeartbeatTests {
+    @Test func heartbeatsGoOutEveryIntervalAndEveryoneSeesEveryone() {
+        let subnet = HeartbeatSubnet(count: 12, seed: 31)
+        subnet.network.run(for: .seconds(300) + .milliseconds(500))
+        let everyone = Set(subnet.keys.values.map(\.publicKey))
+        for endpoint in subnet.subnet.endpoints {
+            let publishes = subnet.publishes(at: endpoint)
+            // One at start, then one every 30 s for 300 s.
+            #expect(publishes.count == 11, "\(endpoint): \(publishes.count)")
+            #expect(publishes.allSatisfy { $0 })
+            #expect(subnet.live(at: endpoint) == everyone)
+        }
+    }
+
+    @Test func aChangeIsPublishedAtOnceAndOfflineOnStop() throws {
+        let subnet = HeartbeatSubnet(count: 10, seed: 32)
+        subnet.network.run(for: .seconds(45))
+        let changer = subnet.subnet.endpoints[3]
+        let observer = subnet.subnet.endpoints[8]
+        let before = subnet.publishes(at: changer).count
+        let joining = ServerInfo(state: .joining, role: "worker", throughput: 1, address: changer)
+        subnet.network.with(changer) { core, now in core.updateHeartbeat(joining, now: now) }
+        subnet.network.run(for: .seconds(1))
+        #expect(subnet.publishes(at: changer).count == before + 1)
+        // The observer's next read shows the change.
+        subnet.network.run(for: .seconds(11))
+        let seen = subnet.network.core(at: observer)?.livePeers(now: subnet.network.now).first { $0.owner == subnet.keys[changer]!.publicKey }
+        #expect(seen?.info.state == .joining)
+        #expect(subnet.membershipEvents(at: observer).contains { if case .stateChanged(let peer, from: .online) = $0 { peer.owner == subnet.keys[changer]!.publicKey } else { false } })
+
+        // Graceful stop: OFFLINE is announced and acknowledged, and the observer sees it as left.
+        let offline = ServerInfo(state: .offline, role: "worker", throughput: 1, address: changer)
+        let stop = try #require(subnet.network.with(changer) { core, now in core.stopHeartbeat(final: offline, now: now) })
+        guard case .store(let stored)? = subnet.network.await(stop, at: changer) else { Issue.record("no result"); return }
+        #expect(stored.accepted.count == 8)
+        subnet.network.run(for: .seconds(11))
+        #expect(!subnet.live(at: observer).contains(subnet.keys[changer]!.publicKey))
+        #expect(subnet.membershipEvents(at: observer).contains { if case .left(let peer) = $0 { peer.owner == subnet.keys[changer]!.publicKey } else { false } })
+        // No more heartbeats from the stopped node.
+        let afterStop = subnet.publishes(at: changer).count
+        subnet.network.run(for: .seconds(120))
+        #expect(subnet.publishes(at: changer).count == afterStop)
+    }
+
+    @Test func aSilentPeerLeavesEveryViewWithinTTLPlusPruneInterval() {
+        let subnet = HeartbeatSubnet(count: 12, seed: 33)
+        subnet.network.run(for: .seconds(40))
+        let victim = subnet.subnet.endpoints[5]
+        let victimKey = subnet.keys[victim]!.publicKey
+        let victimID = subnet.network.core(at: victim)!.localID
+        // Its last heartbeat went out at about t=30 s; it expires 90 s later.
+        subnet.network.remove(victim)
+        let survivors = subnet.subnet.endpoints.filter { $0 != victim }
+        #expect(survivors.allSatisfy { subnet.live(at: $0).contains(victimKey) })
+        subnet.network.run(for: .seconds(80) + .seconds(10) + .seconds(1))
+        for endpoint in survivors {
+            #expect(!subnet.live(at: endpoint).contains(victimKey), "\(endpoint) still sees the dead peer")
+            #expect(subnet.membershipEvents(at: endpoint).contains { if case .expired(let peer) = $0 { peer.owner == victimKey } else { false } })
+            // The pruner also took it out of the routing table.
+            #expect(subnet.network.core(at: endpoint)?.contacts.contains { $0.id == victimID } == false)
+        }
+    }
+
+    @Test func aNodeCutOffRejoinsWithBackoffAndRepublishes() {
+        let subnet = HeartbeatSubnet(count: 6, seed: 34)
+        subnet.network.run(for: .seconds(35))
+        let lonely = subnet.subnet.endpoints[4]
+        let seed = subnet.subnet.endpoints[0]
+        // Everyone else vanishes: the lonely node's table empties as its contacts fail.
+        var removed = [Endpoint: DHTCore]()
+        for endpoint in subnet.subnet.endpoints where endpoint != lonely {
+            removed[endpoint] = subnet.network.core(at: endpoint)
+            subnet.network.remove(endpoint)
+        }
+        subnet.network.run(for: .seconds(20 * 60))
+        #expect(subnet.network.core(at: lonely)?.routingTableSize == 0)
+        let publishesWhileAlone = subnet.publishes(at: lonely)
+        #expect(publishesWhileAlone.contains(false))
+        // The seed comes back; within the 60 s backoff cap the node has rejoined and republished.
+        subnet.network.add(removed[seed]!, at: seed)
+        subnet.network.run(for: .seconds(65))
+        #expect((subnet.network.core(at: lonely)?.routingTableSize ?? 0) > 0)
+        #expect(subnet.publishes(at: lonely).count > publishesWhileAlone.count)
+        #expect(subnet.publishes(at: lonely).last == true)
+    }
+}
+
+@Suite struct HeartbeatPublisherTests {
+    let settings = HeartbeatSettings(interval: .seconds(2), ttl: .seconds(6))
+
+    @Test func seqKeepsIncreasingWhenTheClockStepsBack() {
+        var publisher = HeartbeatPublisher(info: RecordFixtures.serverInfo(), settings: settings, signingKey: .generate(),
+                                           now: Timestamp(seconds: 1_700_000_000))
+        var last: Int64 = 0
+        for now in [1_700_000_000_000, 1_700_000_002_000, 1_699_999_000_000, 1_699_999_000_000, 1_700_000_001_000] as [Int64] {
+            let record = publisher.nextRecord(now: Timestamp(milliseconds: now))
+            #expect(record.seq > last)
+            #expect(record.hasValidSignature())
+            #expect(record.expires * 1000 >= now + 6000)
+            last = record.seq
+        }
+    }
+
+    @Test func failuresBackOffWithinTheIntervalAndSuccessResets() {
+        let start = Timestamp(seconds: 1_700_000_000)
+        var publisher = HeartbeatPublisher(info: RecordFixtures.serverInfo(), settings: HeartbeatSettings(interval: .seconds(30), ttl: .seconds(90)),
+                                           signingKey: .generate(), now: start)
+        let failed = StoreResult(lookup: LookupResult(target: .zero, closest: [], rounds: 0, messagesSent: 0, responses: 0, peers: [],
+                                                      records: []), accepted: [], rejected: [], unanswered: [], seq: nil)
+        var now = start
+        var delays = [Int64]()
+        for index in 0..<7 {
+            #expect(publisher.isDue(now: now))
+            let record = publisher.nextRecord(now: now)
+            publisher.started(OperationID(rawValue: UInt64(index)), record: record, now: now)
+            _ = publisher.finished(OperationID(rawValue: UInt64(index)), result: failed, now: now)
+            delays.append((publisher.nextPublish - now).millisecondsValue / 1000)
+            now = publisher.nextPublish
+        }
+        #expect(delays == [1, 2, 4, 8, 16, 30, 30])
+        #expect(publisher.failed == 7)
+        var succeeded = failed
+        succeeded.accepted = [NodeInfo(id: .zero, endpoint: Endpoint("127.0.0.1:1")!)]
+        let record = publisher.nextRecord(now: now)
+        publisher.started(OperationID(rawValue: 99), record: record, now: now)
+        _ = publisher.finished(OperationID(rawValue: 99), result: succeeded, now: now)
+        #expect(publisher.nextPublish == now + .seconds(30))
+        #expect(publisher.lastSuccess == now)
+    }
+
+    @Test func settingsAreValidated() {
+        #expect(throws: HeartbeatSettingsError.self) { try HeartbeatSettings(interval: .seconds(30), ttl: .seconds(30)).validate() }
+        #expect(throws: HeartbeatSettingsError.self) { try HeartbeatSettings(interval: .seconds(30), ttl: .seconds(4000)).validate() }
+        #expect(throws: HeartbeatSettingsError.self) { try HeartbeatSettings(interval: .zero, ttl: .seconds(10)).validate() }
+        #expect(throws: Never.self) { try HeartbeatSettings(interval: .seconds(2), ttl: .seconds(6)).validate() }
+    }
+}
+
+@Suite struct MembershipViewTests {
+    @Test func reportsJoinStateChangeLeaveAndExpiry() {
+        let now = Timestamp(seconds: 1_700_000_000)
+        let a = SigningKey.generate(), b = SigningKey.generate()
+        var view = MembershipView()
+        let aJoining = RecordFixtures.heartbeat(a, seq: 1, expires: now.seconds + 90, info: RecordFixtures.serverInfo(state: .joining))
+        let bOnline = RecordFixtures.heartbeat(b, seq: 1, expires: now.seconds + 30)
+        #expect(view.apply([aJoining, bOnline], now: now).count == 2)
+        let aOnline = RecordFixtures.heartbeat(a, seq: 2, expires: now.seconds + 90)
+        #expect(view.apply([aOnline], now: now) == [.stateChanged(Peer(record: aOnline)!, from: .joining)])
+        // An older record changes nothing.
+        #expect(view.apply([aJoining], now: now).isEmpty)
+        let aOffline = RecordFixtures.heartbeat(a, seq: 3, expires: now.seconds + 90, info: RecordFixtures.serverInfo(state: .offline))
+        #expect(view.apply([aOffline], now: now) == [.left(Peer(record: aOffline)!)])
+        #expect(view.livePeers(now: now).map(\.owner) == [b.publicKey])
+        #expect(view.departedPeers(now: now).map(\.owner) == [a.publicKey])
+        // b's heartbeat runs out without an OFFLINE: expired, even though the read missed it.
+        let later = now + .seconds(31)
+        #expect(view.apply([], now: later) == [.expired(Peer(record: bOnline)!)])
+        #expect(view.livePeers(now: later).isEmpty)
+    }
+}
