@@ -1,0 +1,174 @@
+import Prometheus
+
+/// One node's Prometheus metrics, in a registry of its own: no process-global
+/// `MetricsSystem.bootstrap`, so every node of a test network in one process keeps its own
+/// numbers. `render()` is the `/metrics` body.
+///
+/// Gauges are set from `update(from:)`; counters the core keeps cumulatively advance by the
+/// difference since the previous update, so they only ever increase. The other counters are
+/// fed by the services (`recordRequest`, `recordHeartbeat`, `recordPruned`, ...).
+/// Every method is safe to call from any thread.
+public final class NodeMetrics: Sendable {
+    /// The prefix of every metric name.
+    public static let namespace = "subnet_dht"
+    /// At most this many distinct `method` (and `code`) label values; later ones are counted
+    /// under `"other"`. Method names come off the wire, so without a bound a peer could grow
+    /// the registry (and every scrape) without limit.
+    public let labelValueLimit: Int
+    /// The registry the metrics live in; add process-level metrics here to export them too.
+    public let registry: PrometheusCollectorRegistry
+
+    private let routingTableSize: Gauge
+    private let recordsStored: Gauge
+    private let pendingRequests: Gauge
+    private let livePeers: Gauge
+    private let heartbeatsOK: Counter
+    private let heartbeatsFailed: Counter
+    private let heartbeatLatency: DurationHistogram
+    private let prunedRecords: Counter
+    private let prunedPeers: Counter
+    private let cumulative: [CumulativeCounter]
+    /// The core's cumulative values at the previous `update(from:)`, in `cumulative` order.
+    private let lastCumulative: MetricsLock<[Int]>
+    private let labelled = MetricsLock(LabelledCounters())
+
+    /// Buckets for heartbeat publishing: a loopback announce takes about a millisecond, a
+    /// lookup across a large network a second or two, a publish that times out tens of seconds.
+    public static let heartbeatLatencyBuckets: [Duration] = [
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5),
+        .seconds(10), .seconds(30),
+    ]
+
+    public init(labelValueLimit: Int = 32) {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        self.labelValueLimit = max(1, labelValueLimit)
+
+        func gauge(_ name: String, _ unit: String, _ help: String) -> Gauge {
+            registry.makeGauge(descriptor: Self.descriptor(name, unit, help))
+        }
+        func counter(_ name: String, _ help: String) -> Counter {
+            registry.makeCounter(descriptor: Self.descriptor(name, "total", help))
+        }
+
+        routingTableSize = gauge("routing_table", "size", "Contacts in the routing table.")
+        recordsStored = gauge("records_stored", "", "Keyed records this node stores for others.")
+        pendingRequests = gauge("pending_requests", "", "Requests sent and awaiting a response or timeout.")
+        livePeers = gauge("live_peers", "", "Peers the membership view currently considers alive.")
+
+        let heartbeats = Self.descriptor("heartbeat_publishes", "total", "Heartbeat records published, by result.")
+        heartbeatsOK = registry.makeCounter(descriptor: heartbeats, labels: [("result", "ok")])
+        heartbeatsFailed = registry.makeCounter(descriptor: heartbeats, labels: [("result", "failed")])
+        heartbeatLatency = registry.makeDurationHistogram(
+            descriptor: Self.descriptor("heartbeat_publish", "seconds", "Time to publish a heartbeat record, successful or not."),
+            buckets: Self.heartbeatLatencyBuckets)
+        prunedRecords = counter("pruned_records", "Expired or evicted records removed by the pruner.")
+        prunedPeers = counter("pruned_peers", "Dead peers removed by the pruner.")
+
+        cumulative = [
+            CumulativeCounter(counter("datagrams_received", "UDP datagrams received.")) { $0.statistics.datagramsReceived },
+            CumulativeCounter(counter("datagrams_sent", "UDP datagrams sent.")) { $0.statistics.datagramsSent },
+            CumulativeCounter(counter("malformed_datagrams", "Datagrams dropped as invalid bencode or KRPC.")) { $0.statistics.malformedDropped },
+            CumulativeCounter(counter("oversized_datagrams", "Datagrams dropped for exceeding the size limit.")) { $0.statistics.oversizedDropped },
+            CumulativeCounter(counter("wrong_network_datagrams", "Datagrams dropped for carrying another network id.")) { $0.statistics.wrongNetworkDropped },
+            CumulativeCounter(counter("unmatched_responses", "Responses matching no request of ours.")) { $0.statistics.unmatchedResponses },
+            CumulativeCounter(counter("queries_answered", "Queries from peers answered.")) { $0.statistics.queriesAnswered },
+            CumulativeCounter(counter("request_timeouts", "Requests of ours that timed out.")) { $0.statistics.timeouts },
+            CumulativeCounter(counter("unreachable_drops", "Datagrams not sent because the socket cannot reach the address.")) { $0.unreachableDrops },
+            CumulativeCounter(counter("socket_reopens", "Times the UDP socket was reopened after a send error closed it.")) { $0.socketReopens },
+        ]
+        lastCumulative = MetricsLock([Int](repeating: 0, count: cumulative.count))
+    }
+
+    private static func descriptor(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: namespace, metricName: name, unitName: unit, helpText: help)
+    }
+
+    /// Sets the gauges from `status` and advances the cumulative counters by what the core
+    /// counted since the previous update. A value below the previous one means the core was
+    /// replaced (its counts restarted from zero), so all of it is new.
+    public func update(from status: NodeStatus) {
+        routingTableSize.set(to: Double(status.routingTableSize))
+        recordsStored.set(to: Double(status.storedRecords))
+        pendingRequests.set(to: Double(status.pendingRequests))
+        lastCumulative.withLock { last in
+            for (index, entry) in cumulative.enumerated() {
+                let value = max(0, entry.read(status))
+                let delta = value >= last[index] ? value - last[index] : value
+                if delta > 0 { entry.counter.increment(by: Int64(delta)) }
+                last[index] = value
+            }
+        }
+    }
+
+    /// Counts one request of `method` (a KRPC query name such as `"get_peers"`).
+    public func recordRequest(method: String) {
+        let value = String(method.prefix(64))
+        labelled.withLock { counters in
+            counters.counter(for: value, in: \.requests, limit: labelValueLimit) { label in
+                registry.makeCounter(descriptor: Self.descriptor("requests", "total", "Requests by KRPC method."),
+                                     labels: [("method", label)])
+            }
+        }.increment()
+    }
+
+    /// Counts one KRPC error of `code` (201 generic, 202 server, 203 protocol, 204 method unknown, ...).
+    public func recordError(code: Int) {
+        labelled.withLock { counters in
+            counters.counter(for: String(code), in: \.errors, limit: labelValueLimit) { label in
+                registry.makeCounter(descriptor: Self.descriptor("errors", "total", "KRPC errors by code."),
+                                     labels: [("code", label)])
+            }
+        }.increment()
+    }
+
+    /// Counts one heartbeat publish and records how long it took.
+    public func recordHeartbeat(ok: Bool, latency: Duration) {
+        (ok ? heartbeatsOK : heartbeatsFailed).increment()
+        heartbeatLatency.record(max(.zero, latency))
+    }
+
+    /// Counts what one pruner pass removed.
+    public func recordPruned(records: Int, peers: Int) {
+        if records > 0 { prunedRecords.increment(by: Int64(records)) }
+        if peers > 0 { prunedPeers.increment(by: Int64(peers)) }
+    }
+
+    public func setLivePeers(_ n: Int) {
+        livePeers.set(to: Double(max(0, n)))
+    }
+
+    /// Every metric in the Prometheus text exposition format (version 0.0.4).
+    public func render() -> String {
+        registry.emitToString()
+    }
+}
+
+/// A counter that mirrors one of the core's cumulative values.
+private struct CumulativeCounter: Sendable {
+    let counter: Counter
+    let read: @Sendable (NodeStatus) -> Int
+
+    init(_ counter: Counter, _ read: @escaping @Sendable (NodeStatus) -> Int) {
+        self.counter = counter
+        self.read = read
+    }
+}
+
+/// The counters of the labelled families made so far, by label value.
+private struct LabelledCounters: Sendable {
+    var requests: [String: Counter] = [:]
+    var errors: [String: Counter] = [:]
+
+    /// The counter for `value`, made on first use; once `limit` values exist, new ones share `"other"`.
+    mutating func counter(for value: String, in family: WritableKeyPath<LabelledCounters, [String: Counter]>,
+                          limit: Int, make: (String) -> Counter) -> Counter {
+        if let existing = self[keyPath: family][value] { return existing }
+        let label = self[keyPath: family].count < limit ? value : "other"
+        if let other = self[keyPath: family][label] { return other }
+        let counter = make(label)
+        self[keyPath: family][label] = counter
+        return counter
+    }
+}

@@ -1,0 +1,36 @@
+import Testing
+@testable import SubnetDHT
+
+/// Every metrics, health and metrics-server suite nests here, so `swift test --filter Metrics` runs them all.
+@Suite enum MetricsTests {}
+
+extension MetricsTests {
+    static func status(routing: Int = 0, records: Int = 0, pending: Int = 0, received: Int = 0, sent: Int = 0,
+                       malformed: Int = 0, timeouts: Int = 0, unreachable: Int = 0) -> NodeStatus {
+        var statistics = CoreStatistics()
+        statistics.datagramsReceived = received
+        statistics.datagramsSent = sent
+        statistics.malformedDropped = malformed
+        statistics.timeouts = timeouts
+        return NodeStatus(routingTableSize: routing, pendingRequests: pending, storedRecords: records,
+                          statistics: statistics, unreachableDrops: unreachable, socketReopens: 0)
+    }
+
+    /// The value of the sample line for `series` (a name with its labels, as rendered), or nil.
+    static func value(of series: String, in text: String) -> Double? {
+        for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+            return Double(line.dropFirst(series.count + 1))
+        }
+        return nil
+    }
+
+    /// The bound port of a server started by `run()` in another task, once it listens.
+    static func waitForPort(of server: MetricsServer, within timeout: Duration = .seconds(5)) async throws -> Int {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let port = server.port { return port }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        throw HTTPTestConnection.Failure("the server did not start listening within \(timeout)")
+    }
+}
