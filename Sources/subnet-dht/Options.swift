@@ -75,6 +75,8 @@ func render(_ value: BValue) -> String {
 enum Console {
     static func out(_ text: String) { write(text + "\n", to: 1) }
     static func err(_ text: String) { write(text + "\n", to: 2) }
+    /// Without a newline: progress lines overwrite themselves with `\r`.
+    static func errInline(_ text: String) { write(text, to: 2) }
 
     private static func write(_ text: String, to descriptor: Int32) {
         var text = text

@@ -1,15 +1,57 @@
 import ArgumentParser
 import Dispatch
+import Logging
+import ServiceLifecycle
 import SubnetDHT
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
+/// Heartbeat, pruning and logging options shared by `run` and `testnet`.
+struct SubnetOptions: ParsableArguments {
+    @Option(help: "Seconds between heartbeats.") var heartbeatInterval: Double = 30
+    @Option(help: "Seconds a heartbeat counts (must exceed the interval).") var heartbeatTtl: Double = 90
+    @Option(help: "Seconds between prunes of expired records and dead peers.") var pruneInterval: Double = 10
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+    @Flag(help: "Log JSON lines instead of text.") var jsonLogs = false
+
+    func heartbeatSettings(key: String) throws -> HeartbeatSettings {
+        let settings = HeartbeatSettings(key: key, interval: .milliseconds(Int64(heartbeatInterval * 1000)),
+                                         ttl: .milliseconds(Int64(heartbeatTtl * 1000)),
+                                         pruneInterval: .milliseconds(Int64(pruneInterval * 1000)))
+        do {
+            try settings.validate()
+        } catch {
+            throw ValidationError(error.description)
+        }
+        return settings
+    }
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        _ = try heartbeatSettings(key: "node")
+    }
+
+    func bootstrapLogging() {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        let json = jsonLogs
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler = json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}
+
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a DHT node until SIGINT or SIGTERM.",
-        discussion: "The first line on standard output is `listening HOST:PORT NODE_ID_HEX PUBLIC_KEY_HEX`.")
+        abstract: "Run a subnet peer until SIGINT or SIGTERM.",
+        discussion: """
+            The first line on standard output is `listening HOST:PORT NODE_ID_HEX PUBLIC_KEY_HEX`. The peer \
+            publishes JOINING, joins through --bootstrap, publishes ONLINE and heartbeats every interval; on \
+            SIGINT/SIGTERM it publishes OFFLINE, waits for the acknowledgements and exits 0.
+            """)
 
     @Option(help: "Address to bind.") var host = "127.0.0.1"
     @Option(help: "UDP port to bind (0 picks a free one).") var port = 6881
@@ -17,58 +59,67 @@ struct Run: AsyncParsableCommand {
     var identity: String?
     @Option(help: "Node id as 40 hex digits, instead of SHA1 of the public key.") var nodeID: String?
     @Flag(help: "Accept keyed records under keys that have no policy (default: only `node`).") var openKeys = false
+    @Option(help: "Role published in the heartbeat.") var role = "worker"
+    @Option(help: "Public name published in the heartbeat.") var name: String?
+    @Option(help: "Key the heartbeat goes under.") var key = "node"
+    @Flag(help: "Do not publish heartbeats (still serve the DHT and keep a live view).") var noHeartbeat = false
+    @Option(help: "Directory for snapshots of routing table and records (fast rejoin after restart).") var stateDir: String?
+    @Option(help: "Serve Prometheus /metrics and /health on this TCP port (127.0.0.1).") var metricsPort: Int?
+    @OptionGroup var subnet: SubnetOptions
     @OptionGroup var network: NetworkOptions
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
         if let nodeID, NodeID(hex: nodeID) == nil { throw ValidationError("--node-id must be 40 hex digits") }
+        if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 0 to 65535") }
+        guard ServerInfo.defaultRoles.contains(role) else {
+            throw ValidationError("--role must be one of \(ServerInfo.defaultRoles.sorted().joined(separator: ", "))")
+        }
+        if let name, name.utf8.count > 64 { throw ValidationError("--name is longer than 64 bytes") }
     }
 
     func run() async throws {
-        let key = try loadIdentity(identity)
-        var configuration = DHTNode.Configuration(host: host, port: port, signingKey: key)
-        configuration.settings.networkID = network.networkID
-        configuration.settings.keyPolicies.openKeys = openKeys
-        if let nodeID {
-            guard let id = NodeID(hex: nodeID) else { throw ValidationError("--node-id must be 40 hex digits") }
-            configuration.nodeID = id
+        subnet.bootstrapLogging()
+        let signingKey = try loadIdentity(identity)
+        var node = DHTNode.Configuration(host: host, port: port, signingKey: signingKey)
+        node.settings.networkID = network.networkID
+        node.settings.keyPolicies.openKeys = openKeys
+        node.settings.pruneInterval = .milliseconds(Int64(subnet.pruneInterval * 1000))
+        node.nodeID = nodeID.flatMap(NodeID.init(hex:))
+        var configuration = SubnetPeer.Configuration(node: node)
+        configuration.bootstrap = try network.bootstrapEndpoints()
+        configuration.role = role
+        configuration.name = name
+        configuration.heartbeat = noHeartbeat ? nil : try subnet.heartbeatSettings(key: key)
+        configuration.stateDirectory = stateDir
+        configuration.metricsPort = metricsPort
+        let logger = Logger(label: "subnet-dht")
+        let peer = try SubnetPeer(configuration, logger: logger) { node, metricsPort in
+            Console.out("listening \(node.localEndpoint) \(node.localID.hex) \(node.publicKey.hex)")
+            if let metricsPort { logger.info("metrics on http://127.0.0.1:\(metricsPort)/metrics") }
         }
-        let seeds = try network.bootstrapEndpoints()
-        let node = try await DHTNode.start(configuration)
-        Console.out("listening \(node.localEndpoint) \(node.localID.hex) \(node.publicKey.hex)")
-
-        let joining = Task { await Run.join(node, seeds: seeds) }
-        await waitForTerminationSignal()
-        joining.cancel()
-        await node.shutdown()
-    }
-
-    /// Joins through the seeds, retrying with backoff while none answers (they may still be starting).
-    static func join(_ node: DHTNode, seeds: [Endpoint]) async {
-        guard !seeds.isEmpty else { return }
-        var delay: Duration = .milliseconds(500)
-        while !Task.isCancelled {
-            if let result = try? await node.bootstrap(from: seeds), result.responses > 0 {
-                Console.err("joined: \(result.closest.count) nodes close to us after \(result.rounds) rounds")
-                return
-            }
-            try? await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(30))
-        }
+        let group = ServiceGroup(services: [peer], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
     }
 }
 
-/// Suspends until SIGINT or SIGTERM arrives.
-func waitForTerminationSignal() async {
-    let (received, continuation) = AsyncStream<Void>.makeStream()
-    var sources = [any DispatchSourceSignal]()
-    for signalNumber in [SIGINT, SIGTERM] {
-        signal(signalNumber, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-        source.setEventHandler { continuation.yield() }
-        source.resume()
-        sources.append(source)
+/// One JSON object per log line on stderr, for log collectors.
+struct JSONLogHandler: LogHandler {
+    let label: String
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
     }
-    for await _ in received { break }
-    for source in sources { source.cancel() }
+
+    func log(event: LogEvent) {
+        var fields = ["\"time\":\(SystemClock.now().milliseconds)", "\"level\":\"\(event.level)\"",
+                      "\"label\":\(RecordTable.quoted(label))", "\"message\":\(RecordTable.quoted(event.message.description))"]
+        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
+            fields.append("\(RecordTable.quoted(key)):\(RecordTable.quoted(value.description))")
+        }
+        Console.err("{" + fields.joined(separator: ",") + "}")
+    }
 }

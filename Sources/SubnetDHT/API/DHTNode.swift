@@ -48,13 +48,21 @@ public final class DHTNode: Sendable {
     public let signingKey: SigningKey
     /// The address the socket is bound to (with the real port when 0 was asked for).
     public let localEndpoint: Endpoint
-    private let shell: UDPShell
+    let shell: UDPShell
+    let membershipHub = EventHub<MembershipEvent>()
+    let activityHub = EventHub<CoreEvent>()
 
     private init(localID: NodeID, signingKey: SigningKey, localEndpoint: Endpoint, shell: UDPShell) {
         self.localID = localID
         self.signingKey = signingKey
         self.localEndpoint = localEndpoint
         self.shell = shell
+    }
+
+    /// The core's events other than finished operations (heartbeat publishes, pruning,
+    /// membership), for metrics and logs. Each call gives a new stream.
+    public func events() -> AsyncStream<CoreEvent> {
+        activityHub.subscribe()
     }
 
     public var publicKey: PublicKey { signingKey.publicKey }
@@ -78,11 +86,16 @@ public final class DHTNode: Sendable {
         }
         // Reopen at the port actually bound, so peers keep reaching us at the address they know.
         let host = configuration.host, port = Int(bound.port)
+        let node = DHTNode(localID: localID, signingKey: configuration.signingKey, localEndpoint: bound, shell: shell)
         try await eventLoop.submit {
             shell.rebind = { bindSocket(for: shell, host: host, port: port, on: eventLoop) }
+            shell.onEvent = { [membershipHub = node.membershipHub, activityHub = node.activityHub] event in
+                if case .membership(let change) = event { membershipHub.publish(change) }
+                activityHub.publish(event)
+            }
             shell.attach(channel)
         }.get()
-        return DHTNode(localID: localID, signingKey: configuration.signingKey, localEndpoint: bound, shell: shell)
+        return node
     }
 
     private static func bindSocket(for shell: UDPShell, host: String, port: Int, on eventLoop: any EventLoop) -> EventLoopFuture<any Channel> {
@@ -198,6 +211,8 @@ public final class DHTNode: Sendable {
     /// Closes the socket; operations still waiting fail with `DHTNodeError.shutDown`.
     public func shutdown() async {
         try? await shell.eventLoop.submit { self.shell.close() }.get()
+        membershipHub.finish()
+        activityHub.finish()
     }
 
     private func lookupResult(_ result: OperationResult) throws -> LookupResult {

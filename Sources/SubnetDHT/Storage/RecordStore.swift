@@ -78,6 +78,11 @@ public struct RecordStore: Sendable {
     /// Targets holding at least one record (expired but not yet dropped ones included).
     public var targetCount: Int { targets.count }
 
+    /// Every unexpired record, for snapshots.
+    public func allRecords(now: Timestamp) -> [KeyedRecord] {
+        targets.values.flatMap { bucket in bucket.records.values.filter { !$0.isExpired(at: now) } }
+    }
+
     /// Entries in the expiry index, stale ones included; tests check it stays bounded.
     var expiryIndexEntryCount: Int { byExpiry.storedEntryCount }
 

@@ -11,6 +11,7 @@ final class UDPShell: @unchecked Sendable {
     private var core: DHTCore
     private var channel: (any Channel)?
     private var waiters: [OperationID: CheckedContinuation<OperationResult, any Error>] = [:]
+    private var optionalWaiters: [OperationID: CheckedContinuation<OperationResult?, any Error>] = [:]
     private var timer: Scheduled<Void>?
     private var timerDeadline: Timestamp?
     private var closed = false
@@ -91,6 +92,24 @@ final class UDPShell: @unchecked Sendable {
         }
     }
 
+    /// Like `perform`, for starts that may decline (nil: nothing was started).
+    func performIfStarted(_ start: @escaping @Sendable (inout DHTCore, Timestamp) -> OperationID?) async throws -> OperationResult? {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<OperationResult?, any Error>) in
+            eventLoop.execute {
+                guard !self.closed else {
+                    continuation.resume(throwing: DHTNodeError.shutDown)
+                    return
+                }
+                guard let id = start(&self.core, SystemClock.now()) else {
+                    continuation.resume(returning: nil)
+                    return
+                }
+                self.optionalWaiters[id] = continuation
+                self.flushEffects()
+            }
+        }
+    }
+
     func receive(_ bytes: [UInt8], from source: Endpoint) {
         core.receive(bytes, from: source, now: SystemClock.now())
         flushEffects()
@@ -104,6 +123,8 @@ final class UDPShell: @unchecked Sendable {
         timer = nil
         for (_, waiter) in waiters { waiter.resume(throwing: DHTNodeError.shutDown) }
         waiters.removeAll()
+        for (_, waiter) in optionalWaiters { waiter.resume(throwing: DHTNodeError.shutDown) }
+        optionalWaiters.removeAll()
     }
 
     private func flushEffects() {
@@ -123,6 +144,7 @@ final class UDPShell: @unchecked Sendable {
                 wrote = true
             case .event(.operationFinished(let id, let result)):
                 waiters.removeValue(forKey: id)?.resume(returning: result)
+                optionalWaiters.removeValue(forKey: id)?.resume(returning: result)
             case .event(let event):
                 onEvent?(event)
             }

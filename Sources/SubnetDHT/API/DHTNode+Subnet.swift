@@ -1,0 +1,60 @@
+/// The subnet layer of the public API: heartbeats, the live view, snapshots.
+extension DHTNode {
+    /// Starts publishing `info` every interval (and at once). Throws on settings that cannot work.
+    public func startHeartbeat(_ info: ServerInfo, settings: HeartbeatSettings = HeartbeatSettings()) async throws {
+        try settings.validate()
+        let key = signingKey
+        try await shell.withCore { core, now in core.startHeartbeat(info, settings: settings, signingKey: key, now: now) }
+    }
+
+    /// Publishes `info` at once if it changed (a state change, a new throughput figure).
+    public func updateHeartbeat(_ info: ServerInfo) async throws {
+        try await shell.withCore { core, now in core.updateHeartbeat(info, now: now) }
+    }
+
+    /// Stops heartbeating and announces `final` (normally OFFLINE), waiting for the replicas'
+    /// answers. Nil when no heartbeat was running.
+    public func stopHeartbeat(final info: ServerInfo) async throws -> StoreResult? {
+        switch try await shell.performIfStarted({ core, now in core.stopHeartbeat(final: info, now: now) }) {
+        case nil: return nil
+        case .store(let result)?: return result
+        default: throw DHTNodeError.unexpectedResult
+        }
+    }
+
+    /// Keeps a live view of `key` (refreshed every prune interval) without publishing.
+    public func watchMembership(key: String = "node") async throws {
+        try await shell.withCore { core, now in core.watchMembership(key: key, now: now) }
+    }
+
+    /// The peers whose newest heartbeat is unexpired and not OFFLINE, from the live view.
+    public func livePeers() async throws -> [Peer] {
+        try await shell.withCore { core, now in core.livePeers(now: now) }
+    }
+
+    /// Peers that said OFFLINE and whose record has not expired yet.
+    public func departedPeers() async throws -> [Peer] {
+        try await shell.withCore { core, now in core.departedPeers(now: now) }
+    }
+
+    public func heartbeatStatus() async throws -> HeartbeatStatus? {
+        try await shell.withCore { core, _ in core.heartbeatStatus }
+    }
+
+    /// Joined / state changed / left / expired, as the live view sees them. Each call gives a
+    /// new stream; it ends when the node shuts down.
+    public func membershipEvents() -> AsyncStream<MembershipEvent> {
+        membershipHub.subscribe()
+    }
+
+    /// The routing table's contacts and the records held for others.
+    public func snapshot() async throws -> NodeSnapshot {
+        try await shell.withCore { core, now in core.exportSnapshot(now: now) }
+    }
+
+    /// Restores a snapshot: records back into storage (verified), contacts pinged.
+    @discardableResult
+    public func restore(_ snapshot: NodeSnapshot) async throws -> Int {
+        try await shell.withCore { core, now in core.importSnapshot(snapshot, now: now) }
+    }
+}

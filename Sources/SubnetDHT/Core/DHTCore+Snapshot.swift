@@ -1,0 +1,24 @@
+/// Saving and restoring what a node knows, for a fast rejoin after a restart.
+extension DHTCore {
+    /// The routing table's contacts and the records held for others.
+    public func exportSnapshot(now: Timestamp) -> NodeSnapshot {
+        NodeSnapshot(nodeID: localID, contacts: routing.allContacts.map { NodeInfo(id: $0.id, endpoint: $0.endpoint) },
+                     records: recordStore.allRecords(now: now), savedAt: now)
+    }
+
+    /// Puts back a snapshot's records (each verified again: a snapshot file is input like any
+    /// other) and pings its contacts, so the ones still alive re-enter the routing table
+    /// without a full bootstrap. Returns how many records were restored.
+    @discardableResult
+    public mutating func importSnapshot(_ snapshot: NodeSnapshot, now: Timestamp) -> Int {
+        var restored = 0
+        for record in snapshot.records where !record.isExpired(at: now) && record.hasValidSignature() {
+            guard let policy = settings.keyPolicies.policy(for: record.key) else { continue }
+            if (try? recordStore.store(record, maxOwners: policy.maxOwners, now: now)) != nil { restored += 1 }
+        }
+        for contact in snapshot.contacts where contact.id != localID {
+            pingCandidate(of: .cached(pingCandidate: Contact(id: contact.id, endpoint: contact.endpoint, firstSeen: now)), now: now)
+        }
+        return restored
+    }
+}

@@ -1,0 +1,199 @@
+import Logging
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+
+/// One subnet member's whole life as a swift-service-lifecycle `Service`: start the DHT node
+/// (restoring a snapshot if there is one), publish JOINING, join through the seeds, publish
+/// ONLINE, heartbeat until graceful shutdown, then publish OFFLINE, wait (bounded) for the
+/// replicas' answers, save a snapshot and stop.
+public final class SubnetPeer: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var node: DHTNode.Configuration
+        public var bootstrap: [Endpoint] = []
+        public var role = "worker"
+        public var name: String?
+        public var version = SubnetDHTVersion.current
+        /// Nil runs without heartbeats (a passive member that still keeps a live view).
+        public var heartbeat: HeartbeatSettings? = HeartbeatSettings()
+        /// Where snapshots of routing table and records go; nil keeps no state.
+        public var stateDirectory: String?
+        public var snapshotInterval: Duration = .seconds(60)
+        /// Metrics and health over HTTP; nil serves none.
+        public var metricsHost = "127.0.0.1"
+        public var metricsPort: Int?
+        /// How long shutdown waits for the OFFLINE announce to be acknowledged.
+        public var offlineTimeout: Duration = .seconds(5)
+
+        public init(node: DHTNode.Configuration) { self.node = node }
+    }
+
+    public let configuration: Configuration
+    private let logger: Logger
+    private let onStarted: @Sendable (DHTNode, Int?) -> Void
+    private let state = NIOLockedValueBox<(node: DHTNode?, info: ServerInfo?)>((nil, nil))
+
+    /// `onStarted` runs once the socket is bound (and the metrics server, if any), before joining.
+    public init(_ configuration: Configuration, logger: Logger = Logger(label: "subnet-dht"),
+                onStarted: @escaping @Sendable (DHTNode, Int?) -> Void = { _, _ in }) throws {
+        try configuration.heartbeat?.validate()
+        self.configuration = configuration
+        self.logger = logger
+        self.onStarted = onStarted
+    }
+
+    /// The running node, once started.
+    public var node: DHTNode? { state.withLockedValue { $0.node } }
+
+    public func run() async throws {
+        let node = try await DHTNode.start(configuration.node)
+        var info = ServerInfo(state: .joining, role: configuration.role, throughput: 0, address: node.localEndpoint,
+                              name: configuration.name, version: configuration.version)
+        state.withLockedValue { $0 = (node, info) }
+        restoreSnapshot(into: node)
+        let metrics = try await startMetrics(for: node)
+        onStarted(node, metrics?.port)
+
+        if let heartbeat = configuration.heartbeat {
+            try await node.startHeartbeat(info, settings: heartbeat)
+        } else {
+            try await node.watchMembership()
+        }
+        let joining = info
+        let work = Task {
+            await self.join(node)
+            var online = joining
+            online.state = .online
+            self.state.withLockedValue { $0.info = online }
+            try? await node.updateHeartbeat(online)
+            await self.saveSnapshots(of: node)
+        }
+        // Serve until SIGTERM/SIGINT (through the ServiceGroup) or cancellation.
+        try? await gracefulShutdown()
+        work.cancel()
+
+        if configuration.heartbeat != nil {
+            info = state.withLockedValue { $0.info } ?? info
+            info.state = .offline
+            state.withLockedValue { $0.info = info }
+            let final = info
+            let offline = await withTimeout(configuration.offlineTimeout) { try? await node.stopHeartbeat(final: final) }
+            let accepted = (offline ?? nil)?.accepted.count ?? 0
+            logger.info("published OFFLINE", metadata: ["acknowledged_by": "\(accepted)"])
+        }
+        await saveSnapshot(of: node)
+        await metrics?.stop()
+        await node.shutdown()
+    }
+
+    /// The current ServerInfo, as last published or about to be.
+    public var info: ServerInfo? { state.withLockedValue { $0.info } }
+
+    // MARK: - Parts
+
+    /// Joins through the seeds, retrying with backoff (1 s doubling to 30 s) while none answers.
+    private func join(_ node: DHTNode) async {
+        guard !configuration.bootstrap.isEmpty else { return }
+        var delay: Duration = .seconds(1)
+        while !Task.isCancelled {
+            if let result = try? await node.bootstrap(from: configuration.bootstrap), result.responses > 0 {
+                logger.info("joined", metadata: ["closest": "\(result.closest.count)", "rounds": "\(result.rounds)"])
+                return
+            }
+            logger.warning("no answer from the bootstrap nodes; retrying", metadata: ["in": "\(delay)"])
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(30))
+        }
+    }
+
+    private func restoreSnapshot(into node: DHTNode) {
+        guard let directory = configuration.stateDirectory else { return }
+        do {
+            guard let loaded = try SnapshotFile.read(from: directory) else { return }
+            let snapshot = loaded.snapshot
+            Task {
+                let restored = (try? await node.restore(snapshot)) ?? 0
+                logger.info("restored snapshot", metadata: ["records": "\(restored)", "contacts": "\(snapshot.contacts.count)"])
+            }
+        } catch {
+            // A bad snapshot costs a slower start, never the start itself.
+            logger.error("ignoring unreadable snapshot", metadata: ["directory": "\(directory)", "error": "\(error)"])
+        }
+    }
+
+    private func saveSnapshots(of node: DHTNode) async {
+        guard configuration.stateDirectory != nil else { return }
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.snapshotInterval)
+            if Task.isCancelled { return }
+            await saveSnapshot(of: node)
+        }
+    }
+
+    private func saveSnapshot(of node: DHTNode) async {
+        guard let directory = configuration.stateDirectory, let snapshot = try? await node.snapshot() else { return }
+        do {
+            try SnapshotFile.write(snapshot, to: directory)
+        } catch {
+            logger.error("could not save snapshot", metadata: ["directory": "\(directory)", "error": "\(error)"])
+        }
+    }
+
+    private func startMetrics(for node: DHTNode) async throws -> MetricsServer? {
+        guard let port = configuration.metricsPort else { return nil }
+        let metrics = NodeMetrics()
+        let ttl = configuration.heartbeat.map { Int($0.ttl.components.seconds) }
+        let events = node.events()
+        Task {
+            for await event in events {
+                switch event {
+                case .heartbeatPublished(let ok, let latency): metrics.recordHeartbeat(ok: ok, latency: latency)
+                case .pruned(let records, let peers): metrics.recordPruned(records: records, peers: peers)
+                default: break
+                }
+            }
+        }
+        let server = MetricsServer(host: configuration.metricsHost, port: port, metrics: {
+            if let status = try? await node.status() { metrics.update(from: status) }
+            metrics.setLivePeers((try? await node.livePeers().count) ?? 0)
+            return metrics.render()
+        }, health: { [state] in
+            let status = try? await node.status()
+            let heartbeat = try? await node.heartbeatStatus()
+            let live = (try? await node.livePeers().count) ?? 0
+            let label = state.withLockedValue { $0.info?.state }.map(SubnetPeer.label) ?? "stopped"
+            return HealthReport(state: label, lastHeartbeat: heartbeat?.lastSuccess, routingTableSize: status?.routingTableSize ?? 0,
+                                livePeers: live, heartbeatTTLSeconds: ttl)
+        })
+        try await server.start()
+        return server
+    }
+
+    static func label(_ state: ServerInfo.State) -> String {
+        switch state {
+        case .offline: "offline"
+        case .joining: "joining"
+        case .online: "online"
+        }
+    }
+}
+
+/// The software version peers publish in `ver`.
+public enum SubnetDHTVersion {
+    public static let current = "0.1.0"
+    /// PROTOCOL.md's version; bumped only for incompatible changes.
+    public static let protocolVersion = 1
+}
+
+/// Runs `body`, giving up after `limit` (returning nil).
+func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async -> T) async -> T? {
+    await withTaskGroup(of: T?.self) { group in
+        group.addTask { await body() }
+        group.addTask {
+            try? await Task.sleep(for: limit)
+            return nil
+        }
+        let first = await group.next() ?? nil
+        group.cancelAll()
+        return first
+    }
+}

@@ -1,0 +1,28 @@
+import Testing
+@testable import SubnetDHT
+
+@Suite struct OfflineOverUDPTests {
+    @Test func anOfflineHeartbeatStaysReadableUntilItExpires() async throws {
+        var started = [DHTNode]()
+        for _ in 0..<3 { started.append(try await DHTNode.start(DHTNode.Configuration(host: "127.0.0.1", port: 0))) }
+        let nodes = started
+        do {
+            for node in nodes.dropFirst() { try await node.bootstrap(from: [nodes[0].localEndpoint]) }
+            let settings = HeartbeatSettings(interval: .seconds(2), ttl: .seconds(6), pruneInterval: .seconds(1))
+            for node in nodes {
+                try await node.startHeartbeat(ServerInfo(state: .online, role: "worker", throughput: 0, address: node.localEndpoint), settings: settings)
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            let offline = ServerInfo(state: .offline, role: "worker", throughput: 0, address: nodes[1].localEndpoint)
+            let stopped = try await nodes[1].stopHeartbeat(final: offline)
+            #expect(stopped?.accepted.count == 2)
+            let read = try await nodes[2].records(key: "node")
+            let states = read.compactMap(Peer.init(record:)).map { "\($0.info.address) \($0.info.state)" }
+            #expect(read.count == 3, "\(states)")
+            #expect(read.compactMap(Peer.init(record:)).contains { $0.owner == nodes[1].publicKey && $0.info.state == .offline })
+        } catch {
+            Issue.record(error)
+        }
+        for node in nodes { await node.shutdown() }
+    }
+}
