@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs a local test network: N `subnet-dht run` processes on 127.0.0.1 (default 8), logs in
-# one folder, a printed bootstrap address, a demonstration put/get through the network, and a
-# clean stop of every node on Ctrl-C (or after DURATION seconds when set).
+# Runs a local test network: N `subnet-dht run` processes on 127.0.0.1 (default 8), each
+# publishing a signed heartbeat under `node`; logs in one folder, a printed bootstrap address,
+# the table of heartbeat records once all are ONLINE, and a clean stop of every node on Ctrl-C
+# (or after DURATION seconds when set).
 #
 #   Bootstrap/testnet.sh [NODES] [BASE_PORT]      e.g. Bootstrap/testnet.sh 8 6881
 #   DURATION=30 Bootstrap/testnet.sh               stop by itself after 30 s
@@ -27,9 +28,13 @@ stop() {
 trap stop INT TERM EXIT
 
 bootstrap="127.0.0.1:$base_port"
+# Short heartbeats so the demo shows joins and departures within seconds.
+beat=(--heartbeat-interval "${INTERVAL:-5}" --heartbeat-ttl "${TTL:-15}" --prune-interval 2 --log-level warning)
 for ((i = 0; i < nodes; i++)); do
     port=$((base_port + i))
-    args=(run --host 127.0.0.1 --port "$port" --identity "$logs/node-$i.identity")
+    role=worker
+    [ "$i" -eq 0 ] && role=bootstrap
+    args=(run --host 127.0.0.1 --port "$port" --identity "$logs/node-$i.identity" --name "node-$i" --role "$role" "${beat[@]}")
     [ "$i" -gt 0 ] && args+=(--bootstrap "$bootstrap")
     "$bin" "${args[@]}" >"$logs/node-$i.out" 2>"$logs/node-$i.err" &
     pids+=($!)
@@ -43,17 +48,17 @@ for ((i = 0; i < nodes; i++)); do
     done
 done
 echo "bootstrap $bootstrap"
-echo "nodes:"
-cat "$logs"/node-*.out | sort -k2 | sed 's/^/  /'
-sleep 1
 
-echo "demonstration: a signed BEP 44 item put through node 1 and read back through the last node"
-"$bin" put --bootstrap "127.0.0.1:$((base_port + 1))" --identity "$logs/demo.identity" "hello from the test network" | sed 's/^/  /'
-key=$(awk '{print $2}' <("$bin" put --bootstrap "$bootstrap" --identity "$logs/demo.identity" "hello again" 2>/dev/null) | head -1)
-echo "  get --key $key:"
-"$bin" get --bootstrap "127.0.0.1:$((base_port + nodes - 1))" --key "$key" | sed 's/^/    /'
-
-echo "logs in $logs; Ctrl-C stops every node"
+# Wait (bounded, 30 s) until every node's heartbeat is ONLINE, then show the records.
+for _ in $(seq 1 60); do
+    online=$("$bin" records node --json --bootstrap "$bootstrap" 2>/dev/null | grep -o '"state":"online"' | wc -l)
+    [ "$online" -ge "$nodes" ] && break
+    sleep 0.5
+done
+echo "heartbeat records under \`node\` ($online of $nodes online):"
+"$bin" records node --bootstrap "$bootstrap" | sed 's/^/  /'
+echo "inspect them yourself:  $bin records node --bootstrap $bootstrap   (or: peers --watch)"
+echo "logs in $logs; Ctrl-C stops every node (each publishes OFFLINE first)"
 if [ -n "${DURATION:-}" ]; then
     sleep "$DURATION"
 else

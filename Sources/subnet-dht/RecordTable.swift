@@ -22,14 +22,14 @@ enum RecordTable {
             if let peer = row.peer {
                 fields += [
                     "\"state\":\"\(stateLabel(peer.info.state))\"",
-                    "\"role\":\(quoted(peer.info.role))",
+                    "\"role\":\(JSONText.quoted(peer.info.role))",
                     "\"addr\":\"\(peer.info.address)\"",
-                    "\"name\":\(peer.info.name.map(quoted) ?? "null")",
-                    "\"ver\":\(peer.info.version.map(quoted) ?? "null")",
+                    "\"name\":\(peer.info.name.map(JSONText.quoted) ?? "null")",
+                    "\"ver\":\(peer.info.version.map(JSONText.quoted) ?? "null")",
                     "\"tput\":\(peer.info.throughput)",
                 ]
             } else {
-                fields.append("\"value\":\(quoted(String(decoding: Bencode.encode(row.record.value), as: UTF8.self)))")
+                fields.append("\"value\":\(JSONText.quoted(String(decoding: Bencode.encode(row.record.value), as: UTF8.self)))")
             }
             return "{" + fields.joined(separator: ",") + "}"
         }
@@ -69,27 +69,6 @@ enum RecordTable {
     private static func format3(_ thousandths: Int64) -> String {
         let whole = thousandths / 1000, fraction = abs(thousandths % 1000)
         return "\(whole).\(String(repeating: "0", count: 3 - String(fraction).count))\(fraction)/s"
-    }
-
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }
 

@@ -116,9 +116,9 @@ struct JSONLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var fields = ["\"time\":\(SystemClock.now().milliseconds)", "\"level\":\"\(event.level)\"",
-                      "\"label\":\(RecordTable.quoted(label))", "\"message\":\(RecordTable.quoted(event.message.description))"]
+                      "\"label\":\(JSONText.quoted(label))", "\"message\":\(JSONText.quoted(event.message.description))"]
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
-            fields.append("\(RecordTable.quoted(key)):\(RecordTable.quoted(value.description))")
+            fields.append("\(JSONText.quoted(key)):\(JSONText.quoted(value.description))")
         }
         Console.err("{" + fields.joined(separator: ",") + "}")
     }

@@ -129,15 +129,8 @@ public enum IdentityFile {
         var failure: CryptoError?
         // The umask can only remove bits, but be explicit: the mode is the security property.
         if fchmod(fd, 0o600) != 0 { failure = .fileSystem("cannot chmod \(path): \(lastError())") }
-        var written = 0
-        while failure == nil && written < contents.count {
-            let count = contents[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                failure = .fileSystem("cannot write \(path): \(lastError())")
-            } else {
-                written += count
-            }
+        if failure == nil && !POSIXFile.writeAll(fd, contents) {
+            failure = .fileSystem("cannot write \(path): \(lastError())")
         }
         if failure == nil && fsync(fd) != 0 { failure = .fileSystem("cannot fsync \(path): \(lastError())") }
         close(fd)
@@ -174,9 +167,7 @@ public enum IdentityFile {
         return String(trimmed[..<slash])
     }
 
-    private static func lastError() -> String {
-        String(cString: strerror(errno))
-    }
+    private static func lastError() -> String { POSIXFile.lastError() }
 
     private static func octal(_ mode: mode_t) -> String {
         "0" + String(UInt32(mode), radix: 8)

@@ -40,7 +40,7 @@ public struct HealthReport: Sendable, Equatable {
     /// `last_heartbeat_age_seconds` (millisecond precision, or null), `routing_table_size`, `live_peers`.
     public func json(now: Timestamp) -> String {
         var fields: [String] = []
-        fields.append("\"state\":\(Self.jsonString(state))")
+        fields.append("\"state\":\(JSONText.quoted(state))")
         fields.append("\"healthy\":\(isHealthy(now: now))")
         fields.append("\"last_heartbeat\":\(lastHeartbeat.map { String($0.seconds) } ?? "null")")
         fields.append("\"last_heartbeat_age_seconds\":\(lastHeartbeatAge(now: now).map(Self.seconds) ?? "null")")
@@ -54,23 +54,5 @@ public struct HealthReport: Sendable, Equatable {
         let milliseconds = duration.millisecondsValue
         let fraction = String(milliseconds % 1000)
         return "\(milliseconds / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
-    }
-
-    private static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

@@ -57,15 +57,8 @@ enum DurableFile {
         var failure: SnapshotError?
         // The umask can only remove bits, but be explicit: other users have no business here.
         if fchmod(fd, 0o600) != 0 { failure = .io("cannot chmod \(temporary): \(lastError())") }
-        var written = 0
-        while failure == nil && written < contents.count {
-            let count = contents[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                failure = .io("cannot write \(temporary): \(lastError())")
-            } else {
-                written += count
-            }
+        if failure == nil && !POSIXFile.writeAll(fd, contents) {
+            failure = .io("cannot write \(temporary): \(lastError())")
         }
         if failure == nil && fsync(fd) != 0 { failure = .io("cannot fsync \(temporary): \(lastError())") }
         if close(fd) != 0 && failure == nil { failure = .io("cannot close \(temporary): \(lastError())") }
@@ -110,7 +103,5 @@ enum DurableFile {
         return String(trimmed[..<slash])
     }
 
-    private static func lastError() -> String {
-        String(cString: strerror(errno))
-    }
+    private static func lastError() -> String { POSIXFile.lastError() }
 }
