@@ -107,19 +107,10 @@ public enum IdentityFile {
     }
 
     private static func readAll(_ fd: Int32, path: String) throws(CryptoError) -> [UInt8] {
-        var content = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 512)
-        while true {
-            let count = read(fd, &chunk, chunk.count)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .fileSystem("cannot read identity file \(path): \(lastError())")
-            }
-            if count == 0 { return content }
-            content += chunk[0..<count]
-            if content.count > maxFileSize {
-                throw .invalidKeyFile("identity file \(path) is corrupt: larger than \(maxFileSize) bytes")
-            }
+        switch POSIXFile.readAll(fd, limit: maxFileSize, chunkSize: 512) {
+        case .contents(let content): return content
+        case .failed: throw .fileSystem("cannot read identity file \(path): \(lastError())")
+        case .tooLarge: throw .invalidKeyFile("identity file \(path) is corrupt: larger than \(maxFileSize) bytes")
         }
     }
 

@@ -23,6 +23,30 @@ enum POSIXFile {
         return true
     }
 
+    enum ReadOutcome {
+        case contents([UInt8])
+        /// The file holds more than the limit allowed (it may have grown while being read).
+        case tooLarge
+        /// `read` failed; `errno` says why.
+        case failed
+    }
+
+    /// Reads `fd` to its end, refusing to hold more than `limit` bytes.
+    static func readAll(_ fd: Int32, limit: Int, chunkSize: Int = 65_536) -> ReadOutcome {
+        var content = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: chunkSize)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                return .failed
+            }
+            if count == 0 { return .contents(content) }
+            content += buffer[0..<count]
+            if content.count > limit { return .tooLarge }
+        }
+    }
+
     static func lastError() -> String {
         String(cString: strerror(errno))
     }

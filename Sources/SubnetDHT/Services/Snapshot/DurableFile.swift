@@ -29,19 +29,11 @@ enum DurableFile {
             throw .corrupt("\(path) is \(size) bytes, larger than any snapshot (\(limit))")
         }
 
-        var content = [UInt8]()
-        content.reserveCapacity(size)
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = read(fd, &buffer, buffer.count)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .io("cannot read \(path): \(lastError())")
-            }
-            if count == 0 { return content }
-            content += buffer[0..<count]
-            // The file may have grown since fstat.
-            if content.count > limit { throw .corrupt("\(path) is larger than any snapshot (\(limit))") }
+        switch POSIXFile.readAll(fd, limit: limit) {
+        case .contents(let content): return content
+        case .failed: throw .io("cannot read \(path): \(lastError())")
+        // The file may have grown since fstat.
+        case .tooLarge: throw .corrupt("\(path) is larger than any snapshot (\(limit))")
         }
     }
 
