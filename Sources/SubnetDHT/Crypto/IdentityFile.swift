@@ -18,7 +18,7 @@ public enum IdentityFile {
     /// Loads the key at `path`, or creates one there if no file exists. An existing file is
     /// never rewritten, even if it is refused, so a typo cannot destroy an identity.
     public static func loadOrCreate(at path: String) throws(CryptoError) -> SigningKey {
-        if exists(path) { return try load(at: path) }
+        if POSIXFile.exists(path) { return try load(at: path) }
         let key = SigningKey.generate()
         do {
             try create(at: path, key: key, overwrite: false)
@@ -58,9 +58,9 @@ public enum IdentityFile {
     /// `overwrite`, an existing file is kept and `.fileExists` is thrown.
     public static func create(at path: String, key: SigningKey, overwrite: Bool) throws(CryptoError) {
         guard !path.isEmpty else { throw .fileSystem("identity file path is empty") }
-        let directory = parentDirectory(of: path)
+        let directory = POSIXFile.parentDirectory(of: path)
         try makeDirectories(directory)
-        if !overwrite && exists(path) { throw .fileExists(path) }
+        if !overwrite && POSIXFile.exists(path) { throw .fileExists(path) }
 
         let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: .min ... .max))"
         try writeNewFile(temporary, contents: Array((HexEncoding.encode(key.seed) + "\n").utf8))
@@ -78,7 +78,7 @@ public enum IdentityFile {
                 throw .fileSystem("cannot create identity file \(path): \(lastError())")
             }
         }
-        syncDirectory(directory)
+        POSIXFile.syncDirectory(directory)
     }
 
     // MARK: - Parsing
@@ -101,10 +101,6 @@ public enum IdentityFile {
 
     // MARK: - File-system helpers
 
-    private static func exists(_ path: String) -> Bool {
-        var info = stat()
-        return lstat(path, &info) == 0
-    }
 
     private static func readAll(_ fd: Int32, path: String) throws(CryptoError) -> [UInt8] {
         switch POSIXFile.readAll(fd, limit: maxFileSize, chunkSize: 512) {
@@ -133,30 +129,12 @@ public enum IdentityFile {
 
     /// `mkdir -p` with mode 0700 for the directories it creates; existing ones are left alone.
     private static func makeDirectories(_ directory: String) throws(CryptoError) {
-        if directory.isEmpty || exists(directory) { return }
-        try makeDirectories(parentDirectory(of: directory))
-        if mkdir(directory, 0o700) != 0 && errno != EEXIST {
-            throw .fileSystem("cannot create directory \(directory): \(lastError())")
+        if let failed = POSIXFile.makeDirectories(directory) {
+            throw .fileSystem("cannot create directory \(failed): \(lastError())")
         }
     }
 
-    /// Best effort: persists the new directory entry. Some file systems refuse fsync on a
-    /// directory; the file itself is already durable then, so this is not an error.
-    private static func syncDirectory(_ directory: String) {
-        let fd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        _ = fsync(fd)
-        close(fd)
-    }
 
-    /// The directory part of `path`: "" for a bare file name, "/" for a file at the root.
-    private static func parentDirectory(of path: String) -> String {
-        var trimmed = Substring(path)
-        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
-        guard let slash = trimmed.lastIndex(of: "/") else { return "" }
-        if slash == trimmed.startIndex { return "/" }
-        return String(trimmed[..<slash])
-    }
 
     private static func lastError() -> String { POSIXFile.lastError() }
 

@@ -47,6 +47,38 @@ enum POSIXFile {
         }
     }
 
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
+    }
+
+    /// The directory part of `path`: "" for a bare name, "/" for an entry at the root.
+    static func parentDirectory(of path: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        guard let slash = trimmed.lastIndex(of: "/") else { return "" }
+        if slash == trimmed.startIndex { return "/" }
+        return String(trimmed[..<slash])
+    }
+
+    /// `mkdir -p` with mode 0700 for the directories it creates; existing ones are left alone.
+    /// Returns the directory that could not be created (`errno` says why), or nil.
+    static func makeDirectories(_ directory: String) -> String? {
+        if directory.isEmpty || exists(directory) { return nil }
+        if let failed = makeDirectories(parentDirectory(of: directory)) { return failed }
+        if mkdir(directory, 0o700) != 0 && errno != EEXIST { return directory }
+        return nil
+    }
+
+    /// Best effort: persists a new directory entry. Some file systems refuse fsync on a
+    /// directory; the file itself is already durable then, so this is not an error.
+    static func syncDirectory(_ directory: String) {
+        let fd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
+    }
+
     static func lastError() -> String {
         String(cString: strerror(errno))
     }

@@ -65,35 +65,13 @@ enum DurableFile {
 
     /// `mkdir -p` with mode 0700 for the directories it creates; existing ones are left alone.
     static func makeDirectories(_ directory: String) throws(SnapshotError) {
-        if directory.isEmpty || exists(directory) { return }
-        try makeDirectories(parentDirectory(of: directory))
-        if mkdir(directory, 0o700) != 0 && errno != EEXIST {
-            throw .io("cannot create directory \(directory): \(lastError())")
+        if let failed = POSIXFile.makeDirectories(directory) {
+            throw .io("cannot create directory \(failed): \(lastError())")
         }
     }
 
-    /// Best effort, as in `IdentityFile`: persists the rename. Some file systems refuse fsync
-    /// on a directory; the file itself is already durable then, so this is not an error.
-    static func syncDirectory(_ directory: String) {
-        let fd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        _ = fsync(fd)
-        close(fd)
-    }
 
-    private static func exists(_ path: String) -> Bool {
-        var info = stat()
-        return lstat(path, &info) == 0
-    }
 
-    /// The directory part of `path`: "" for a bare name, "/" for an entry at the root.
-    private static func parentDirectory(of path: String) -> String {
-        var trimmed = Substring(path)
-        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
-        guard let slash = trimmed.lastIndex(of: "/") else { return "" }
-        if slash == trimmed.startIndex { return "/" }
-        return String(trimmed[..<slash])
-    }
 
     private static func lastError() -> String { POSIXFile.lastError() }
 }

@@ -50,7 +50,7 @@ public enum SnapshotFile {
         let paths = try Self.paths(in: directory)
         try DurableFile.makeDirectories(paths.directory)
         try DurableFile.replace(paths.file, through: paths.temporary, contents: contents)
-        DurableFile.syncDirectory(paths.directory)
+        POSIXFile.syncDirectory(paths.directory)
     }
 
     /// Reads `directory/snapshot.lz4`: nil when the directory or the file does not exist,
