@@ -54,11 +54,6 @@ struct ClientSession {
     func close() async { await node.shutdown() }
 }
 
-struct CLIError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
 func loadIdentity(_ path: String?) throws -> SigningKey {
     guard let path else { return .generate() }
     return try IdentityFile.loadOrCreate(at: path)

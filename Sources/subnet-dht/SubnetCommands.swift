@@ -72,21 +72,26 @@ struct Peers: AsyncParsableCommand {
 /// A progress line on stderr while an operation runs longer than a second.
 enum Progress {
     static func `while`<T: Sendable>(_ label: String, _ body: @Sendable () async throws -> T) async throws -> T {
-        let ticker = Task {
-            try await Task.sleep(for: .seconds(1))
+        // Returns whether it drew the line, so the line can be cleared afterwards.
+        let ticker = Task { () -> Bool in
+            var drawn = false
             var elapsed = 1
-            while !Task.isCancelled {
+            while (try? await Task.sleep(for: .seconds(1))) != nil {
                 Console.errInline("\r\(label)… \(elapsed) s")
-                try await Task.sleep(for: .seconds(1))
+                drawn = true
                 elapsed += 1
             }
+            return drawn
         }
-        defer {
-            ticker.cancel()
+        let outcome: Result<T, any Error>
+        do {
+            outcome = .success(try await body())
+        } catch {
+            outcome = .failure(error)
         }
-        let value = try await body()
         ticker.cancel()
-        _ = await ticker.result
-        return value
+        // Erase the progress line, so the next output starts on a clean line.
+        if await ticker.value { Console.errInline("\r\u{1B}[K") }
+        return try outcome.get()
     }
 }
