@@ -10,8 +10,7 @@ final class UDPShell: @unchecked Sendable {
     let eventLoop: any EventLoop
     private var core: DHTCore
     private var channel: (any Channel)?
-    private var waiters: [OperationID: CheckedContinuation<OperationResult, any Error>] = [:]
-    private var optionalWaiters: [OperationID: CheckedContinuation<OperationResult?, any Error>] = [:]
+    private var waiters: [OperationID: CheckedContinuation<OperationResult?, any Error>] = [:]
     private var timer: Scheduled<Void>?
     private var timerDeadline: Timestamp?
     private var closed = false
@@ -79,17 +78,10 @@ final class UDPShell: @unchecked Sendable {
 
     /// Starts an operation on the core and waits for its result.
     func perform(_ start: @escaping @Sendable (inout DHTCore, Timestamp) -> OperationID) async throws -> OperationResult {
-        try await withCheckedThrowingContinuation { continuation in
-            eventLoop.execute {
-                guard !self.closed else {
-                    continuation.resume(throwing: DHTNodeError.shutDown)
-                    return
-                }
-                let id = start(&self.core, SystemClock.now())
-                self.waiters[id] = continuation
-                self.flushEffects()
-            }
+        guard let result = try await performIfStarted({ core, now in start(&core, now) }) else {
+            throw DHTNodeError.unexpectedResult
         }
+        return result
     }
 
     /// Like `perform`, for starts that may decline (nil: nothing was started).
@@ -104,7 +96,7 @@ final class UDPShell: @unchecked Sendable {
                     continuation.resume(returning: nil)
                     return
                 }
-                self.optionalWaiters[id] = continuation
+                self.waiters[id] = continuation
                 self.flushEffects()
             }
         }
@@ -123,8 +115,6 @@ final class UDPShell: @unchecked Sendable {
         timer = nil
         for (_, waiter) in waiters { waiter.resume(throwing: DHTNodeError.shutDown) }
         waiters.removeAll()
-        for (_, waiter) in optionalWaiters { waiter.resume(throwing: DHTNodeError.shutDown) }
-        optionalWaiters.removeAll()
     }
 
     private func flushEffects() {
@@ -144,7 +134,6 @@ final class UDPShell: @unchecked Sendable {
                 wrote = true
             case .event(.operationFinished(let id, let result)):
                 waiters.removeValue(forKey: id)?.resume(returning: result)
-                optionalWaiters.removeValue(forKey: id)?.resume(returning: result)
             case .event(let event):
                 onEvent?(event)
             }
