@@ -545,7 +545,8 @@ public struct DHTCore {
             sendUpkeepPing(to: contact, now: now)
         }
         // Refresh stale buckets with internal lookups, at most a few at a time.
-        guard routing.count > 0, operations.values.filter(\.isInternal).count < 2 else { return }
+        // At most two refresh lookups at a time; heartbeat and membership reads do not count.
+        guard routing.count > 0, operations.values.filter({ $0.isInternal && $0.purpose == .refresh }).count < 2 else { return }
         for target in routing.refreshTargets(now: now, using: &generator).prefix(2) {
             _ = beginLookup(target: target, kind: .findNode, extraSeeds: [], purpose: .refresh, now: now)
         }
