@@ -25,6 +25,7 @@ public struct DHTCore {
     var recordValidator: RecordValidator
     var tokens: WriteTokens
     var pending: PendingRequests
+    var roundTrips: RoundTripEstimator
     var operations: [OperationID: Operation] = [:]
     /// Endpoints with an upkeep ping in flight: the table names the same candidate on every
     /// overflow, and one ping at a time is enough to decide.
@@ -86,6 +87,7 @@ public struct DHTCore {
         recordValidator = RecordValidator(maxValueSize: settings.storage.maxValueSize)
         tokens = WriteTokens(now: now)
         pending = PendingRequests(using: &generator)
+        roundTrips = RoundTripEstimator(floor: settings.minimumRequestTimeout, ceiling: settings.requestTimeout)
         self.generator = generator
         nextMaintenance = now + settings.maintenanceInterval
         nextPrune = now + settings.pruneInterval
@@ -352,6 +354,7 @@ public struct DHTCore {
             statistics.unmatchedResponses += 1
             return
         }
+        if request.attempt == 1 { roundTrips.observe(now - request.sentAt) }
         noteResponder(id: body.id, endpoint: source, now: now)
         switch request.purpose {
         case .lookup(let id):
@@ -405,8 +408,11 @@ public struct DHTCore {
     private mutating func handleTimeout(_ request: PendingRequest, now: Timestamp) {
         statistics.timeouts += 1
         if request.attempt < settings.maxAttempts, request.purpose != .maintenancePing, isStillWanted(request) {
-            if case .lookup(let id) = request.purpose { operations[id]?.lookup?.noteRetry() }
             resend(request, now: now)
+            if case .lookup(let id) = request.purpose {
+                operations[id]?.lookup?.noteRetry(to: request.endpoint)
+                advance(id, now: now)
+            }
             return
         }
         if let id = request.expectedID { routing.recordFailure(id: id, at: request.endpoint, now: now) }
@@ -489,17 +495,16 @@ public struct DHTCore {
             networkID: settings.networkID == 0 ? nil : settings.networkID)
         pending.insert(PendingRequest(transactionID: transactionID, endpoint: endpoint, expectedID: expectedID,
                                       purpose: purpose, message: message, attempt: 1,
-                                      deadline: now + settings.requestTimeout, sentAt: now))
+                                      deadline: now + roundTrips.timeout(attempt: 1), sentAt: now))
         emit(KRPCCodec.encode(message), to: endpoint)
     }
 
+    /// Sends a timed-out query again under the same transaction id, so a late answer to the
+    /// first send still counts instead of arriving unmatched.
     private mutating func resend(_ request: PendingRequest, now: Timestamp) {
         var retry = request
-        retry.transactionID = pending.allocateID()
-        retry.message.transactionID = PendingRequests.encode(retry.transactionID)
         retry.attempt += 1
-        retry.deadline = now + settings.requestTimeout
-        retry.sentAt = now
+        retry.deadline = now + roundTrips.timeout(attempt: retry.attempt)
         pending.insert(retry)
         emit(KRPCCodec.encode(retry.message), to: retry.endpoint)
     }

@@ -15,6 +15,10 @@ struct IterativeLookup {
     enum CandidateState: Equatable {
         case fresh
         case inFlight
+        /// Timed out once and resent: still awaited, but no longer holds one of the alpha
+        /// slots, so one slow or dead node does not stall the rest of the lookup (libtorrent's
+        /// short timeout does the same).
+        case slow
         case responded
         case failed
     }
@@ -36,6 +40,8 @@ struct IterativeLookup {
     private let candidateLimit: Int
     private(set) var candidates: [Candidate] = []
     private(set) var inFlight = 0
+    /// Candidates in the `slow` state.
+    private(set) var slow = 0
     private(set) var messagesSent = 0
     private(set) var responses = 0
     private(set) var peers: [Endpoint] = []
@@ -80,19 +86,37 @@ struct IterativeLookup {
                 messagesSent += 1
                 picked.append(candidates[index])
             }
-            if candidates[index].state != .failed { closerLiveSeen += 1 }
+            // A slow node may be dead: the next candidate is asked in case it is.
+            if candidates[index].state != .failed && candidates[index].state != .slow { closerLiveSeen += 1 }
             index += 1
         }
         return picked
     }
 
-    /// A query to `endpoint` is sent again after a timeout (counts as another message).
-    mutating func noteRetry() { messagesSent += 1 }
+    /// A query to `endpoint` is sent again after a timeout (counts as another message); the
+    /// node turns slow and frees its slot for the next candidate.
+    mutating func noteRetry(to endpoint: Endpoint) {
+        messagesSent += 1
+        guard let index = candidates.firstIndex(where: { $0.endpoint == endpoint }),
+            candidates[index].state == .inFlight else { return }
+        candidates[index].state = .slow
+        inFlight -= 1
+        slow += 1
+    }
+
+    /// Leaves the in-flight or slow state, whichever the candidate is in.
+    private mutating func settle(_ index: Int) {
+        switch candidates[index].state {
+        case .inFlight: inFlight -= 1
+        case .slow: slow -= 1
+        case .fresh, .responded, .failed: break
+        }
+    }
 
     /// A node answered. Records its id, token and contribution, adds the nodes it named.
     mutating func handleResponse(from endpoint: Endpoint, body: ResponseBody, verifiedItem: MutableItem?, immutableValue: BValue?) {
         guard let index = candidates.firstIndex(where: { $0.endpoint == endpoint }) else { return }
-        if candidates[index].state == .inFlight { inFlight -= 1 }
+        settle(index)
         guard candidates[index].state != .responded else { return }
         responses += 1
         var candidate = candidates.remove(at: index)
@@ -110,7 +134,7 @@ struct IterativeLookup {
     /// A node failed (timed out after its retries, or answered with an error).
     mutating func handleFailure(from endpoint: Endpoint) {
         guard let index = candidates.firstIndex(where: { $0.endpoint == endpoint }) else { return }
-        if candidates[index].state == .inFlight { inFlight -= 1 }
+        settle(index)
         candidates[index].state = .failed
     }
 
@@ -118,7 +142,7 @@ struct IterativeLookup {
     /// an immutable item is found (its value is self-certifying: nothing better can come).
     var isFinished: Bool {
         if stopsAtFirstValue, immutableValue != nil { return true }
-        guard inFlight == 0 else { return false }
+        guard inFlight == 0, slow == 0 else { return false }
         var live = 0
         for candidate in candidates where candidate.state != .failed {
             if candidate.state == .fresh { return false }
@@ -160,7 +184,7 @@ struct IterativeLookup {
         // Bound memory: drop the farthest candidate not in flight. Answered ones beyond the k
         // closest may go too, or a long lookup would stop taking in closer nodes.
         if candidates.count > candidateLimit,
-            let drop = candidates.indices.last(where: { $0 >= k && candidates[$0].state != .inFlight }) {
+            let drop = candidates.indices.last(where: { $0 >= k && candidates[$0].state != .inFlight && candidates[$0].state != .slow }) {
             candidates.remove(at: drop)
         }
     }

@@ -20,10 +20,11 @@ struct PendingRequest {
     /// The id we expect to answer, when known (routing-table contacts).
     var expectedID: NodeID?
     var purpose: RequestPurpose
-    /// The encoded query, kept so a retry resends the same bytes under a new transaction id.
+    /// The encoded query, kept so a retry resends the same bytes.
     var message: KRPCMessage
     var attempt: Int
     var deadline: Timestamp
+    /// When the first attempt went out: the round trip measured from an answer to it.
     var sentAt: Timestamp
 }
 

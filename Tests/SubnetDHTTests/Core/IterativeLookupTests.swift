@@ -20,6 +20,23 @@ import Testing
         #expect(lookup.nextQueries(alpha: 3).map(\.endpoint.port) == [40])
     }
 
+    @Test func aResentQueryFreesItsSlotButStillHoldsTheResult() {
+        var lookup = IterativeLookup(target: target, kind: .findNode, localID: local, k: 2, candidateLimit: 64)
+        lookup.seed(nodes: [node(10), node(20), node(30)], endpoints: [])
+        #expect(lookup.nextQueries(alpha: 2).map(\.endpoint.port) == [10, 20])
+        // 10 timed out once and was resent: 30 is asked in its place, in case 10 is dead.
+        lookup.noteRetry(to: node(10).endpoint)
+        #expect(lookup.nextQueries(alpha: 2).map(\.endpoint.port) == [30])
+        for n: UInt32 in [20, 30] {
+            lookup.handleResponse(from: node(n).endpoint, body: ResponseBody(id: node(n).id), verifiedItem: nil, immutableValue: nil)
+        }
+        #expect(!lookup.isFinished, "the slow node is still awaited")
+        lookup.handleResponse(from: node(10).endpoint, body: ResponseBody(id: node(10).id), verifiedItem: nil, immutableValue: nil)
+        #expect(lookup.isFinished)
+        #expect(lookup.result().closest.map(\.endpoint.port) == [10, 20])
+        #expect(lookup.messagesSent == 4)
+    }
+
     @Test func convergesWhenTheKClosestHaveAnswered() {
         var lookup = IterativeLookup(target: target, kind: .findNode, localID: local, k: 2, candidateLimit: 64)
         lookup.seed(nodes: [node(100), node(200), node(300)], endpoints: [])
