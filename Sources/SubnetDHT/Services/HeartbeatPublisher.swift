@@ -44,8 +44,10 @@ struct HeartbeatPublisher: Sendable {
     /// clock stood still or stepped back.
     mutating func nextRecord(now: Timestamp) -> KeyedRecord {
         lastSeq = max(now.milliseconds, lastSeq + 1)
-        // Round the expiry up to whole seconds so a heartbeat never counts for less than the TTL.
-        let expires = ((now + settings.ttl).milliseconds + 999) / 1000
+        // `exp` is in whole seconds: rounded down, so a peer that dies is gone from every view
+        // within the TTL (plus the prune interval), never up to a second later. The TTL exceeds
+        // the interval, so the next heartbeat still lands before this one lapses.
+        let expires = (now + settings.ttl).milliseconds / 1000
         let record = KeyedRecord.signed(key: key, value: info.bencoded, seq: lastSeq, expires: expires, by: signingKey)
         return record
     }

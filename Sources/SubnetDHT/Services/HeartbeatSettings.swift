@@ -25,8 +25,10 @@ public struct HeartbeatSettings: Hashable, Sendable {
     public func validate() throws(HeartbeatSettingsError) {
         guard interval > .zero else { throw .invalid("the heartbeat interval must be positive") }
         guard pruneInterval > .zero else { throw .invalid("the prune interval must be positive") }
-        guard ttl > interval else {
-            throw .invalid("the heartbeat TTL (\(ttl)) must be longer than the interval (\(interval)), or peers expire between heartbeats")
+        // Expiries are whole seconds, rounded down: a TTL at least a second past the interval
+        // keeps each heartbeat alive until the next one lands.
+        guard ttl >= interval + .seconds(1) else {
+            throw .invalid("the heartbeat TTL (\(ttl)) must be at least 1 s longer than the interval (\(interval)), or peers expire between heartbeats")
         }
         guard ttl <= .seconds(3600) else { throw .invalid("the heartbeat TTL may be at most 3600 s (the `node` key's limit)") }
         guard (1...64).contains(key.utf8.count) else { throw .invalid("the heartbeat key must be 1 to 64 bytes") }

@@ -127,11 +127,12 @@ private struct HeartbeatSubnet {
         var publisher = HeartbeatPublisher(info: RecordFixtures.serverInfo(), settings: settings, signingKey: .generate(),
                                            now: Timestamp(seconds: 1_700_000_000))
         var last: Int64 = 0
-        for now in [1_700_000_000_000, 1_700_000_002_000, 1_699_999_000_000, 1_699_999_000_000, 1_700_000_001_000] as [Int64] {
+        for now in [1_700_000_000_000, 1_700_000_002_700, 1_699_999_000_000, 1_699_999_000_000, 1_700_000_001_000] as [Int64] {
             let record = publisher.nextRecord(now: Timestamp(milliseconds: now))
             #expect(record.seq > last)
             #expect(record.hasValidSignature())
-            #expect(record.expires * 1000 >= now + 6000)
+            // Whole seconds, rounded down: never past the TTL, less than a second short of it.
+            #expect(record.expires * 1000 <= now + 6000 && record.expires * 1000 > now + 5000)
             last = record.seq
         }
     }
@@ -165,6 +166,7 @@ private struct HeartbeatSubnet {
 
     @Test func settingsAreValidated() {
         #expect(throws: HeartbeatSettingsError.self) { try HeartbeatSettings(interval: .seconds(30), ttl: .seconds(30)).validate() }
+        #expect(throws: HeartbeatSettingsError.self) { try HeartbeatSettings(interval: .milliseconds(2_000), ttl: .milliseconds(2_500)).validate() }
         #expect(throws: HeartbeatSettingsError.self) { try HeartbeatSettings(interval: .seconds(30), ttl: .seconds(4000)).validate() }
         #expect(throws: HeartbeatSettingsError.self) { try HeartbeatSettings(interval: .zero, ttl: .seconds(10)).validate() }
         #expect(throws: Never.self) { try HeartbeatSettings(interval: .seconds(2), ttl: .seconds(6)).validate() }

@@ -3,9 +3,7 @@ import Testing
 
 @Suite struct OfflineOverUDPTests {
     @Test func anOfflineHeartbeatStaysReadableUntilItExpires() async throws {
-        var started = [DHTNode]()
-        for _ in 0..<3 { started.append(try await DHTNode.start(DHTNode.Configuration(host: "127.0.0.1", port: 0))) }
-        let nodes = started
+        let nodes = try await IsolatedLoopbackNetwork().start(3)
         do {
             for node in nodes.dropFirst() { try await node.bootstrap(from: [nodes[0].localEndpoint]) }
             let settings = HeartbeatSettings(interval: .seconds(2), ttl: .seconds(6), pruneInterval: .seconds(1))

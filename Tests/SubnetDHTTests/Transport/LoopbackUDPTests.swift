@@ -4,9 +4,7 @@ import Testing
 
 @Suite(.serialized) struct LoopbackUDPTests {
     @Test func sixteenNodesOnLoopbackStoreAndFindItems() async throws {
-        var started = [DHTNode]()
-        for _ in 0..<16 { started.append(try await DHTNode.start(DHTNode.Configuration(host: "127.0.0.1", port: 0))) }
-        let nodes = started
+        let nodes = try await IsolatedLoopbackNetwork().start(16)
         do {
             try await exercise(nodes)
         } catch {
@@ -102,9 +100,7 @@ import Testing
 
 @Suite struct IPv6LoopbackTests {
     @Test func nodesOnIPv6LoopbackExchangeItems() async throws {
-        var started = [DHTNode]()
-        for _ in 0..<4 { started.append(try await DHTNode.start(DHTNode.Configuration(host: "::1", port: 0))) }
-        let nodes = started
+        let nodes = try await IsolatedLoopbackNetwork().start(4, host: "::1")
         do {
             #expect(nodes[0].localEndpoint.address == IPAddress("::1"))
             for node in nodes.dropFirst() { try await node.bootstrap(from: [nodes[0].localEndpoint]) }
@@ -122,9 +118,7 @@ import Testing
 
 @Suite struct RecordsOverUDPTests {
     @Test func nodesAnnounceHeartbeatsAndEveryNodeReadsThem() async throws {
-        var started = [DHTNode]()
-        for _ in 0..<8 { started.append(try await DHTNode.start(DHTNode.Configuration(host: "127.0.0.1", port: 0))) }
-        let nodes = started
+        let nodes = try await IsolatedLoopbackNetwork().start(8)
         do {
             for node in nodes.dropFirst() { try await node.bootstrap(from: [nodes[0].localEndpoint]) }
             for node in nodes { _ = try await node.findNode(node.localID) }
