@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs system dependencies, builds, runs the Swift test suite, then the
-# interoperability test against real libtorrent nodes on 127.0.0.1.
+# interoperability test against real libtorrent nodes and the test of 8 real `subnet-dht run`
+# processes (heartbeats, SIGKILL, SIGTERM, metrics, restart), all on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,3 +9,4 @@ Bootstrap/install-deps.sh
 swift build --build-tests
 swift test --skip-build
 /usr/bin/python3 Tests/Interop/libtorrent_interop.py --subnet-dht "$(swift build --show-bin-path)/subnet-dht"
+/usr/bin/python3 Tests/Process/subnet_processes.py --subnet-dht "$(swift build --show-bin-path)/subnet-dht"

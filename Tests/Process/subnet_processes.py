@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Real `subnet-dht run` processes on 127.0.0.1: heartbeats, SIGKILL and SIGTERM.
+"""Real `subnet-dht run` processes on 127.0.0.1: heartbeats, SIGKILL, SIGTERM, metrics, restart.
 
 Starts 8 peers with a 2 s heartbeat interval and 6 s TTL (prune every 1 s), then checks:
-  * `subnet-dht records node --json` shows all 8 peers online;
+  * `subnet-dht records node --json` shows all 8 peers online, with the documented fields;
+  * one peer's /health answers 200 with its state and routing table, /metrics counts heartbeats;
   * a peer killed with SIGKILL leaves `subnet-dht peers` within TTL + prune interval;
-  * a peer stopped with SIGTERM exits 0 and shows `offline` at once under `records --all`.
-Loopback only; every wait is bounded. Prints `ok NAME` / `FAIL NAME: reason` and a final
-`N passed, M failed` line.
+  * a peer stopped with SIGTERM exits 0 and shows `offline` at once under `records --all`;
+  * a peer restarted with its identity and --state-dir restores its snapshot and is online again.
+Loopback only; every wait is bounded. Prints `ok NAME (figures)` / `FAIL NAME: reason` and a
+final `N passed, M failed` line; exits 1 if anything failed.
 
     python3 Tests/Process/subnet_processes.py --subnet-dht .build/debug/subnet-dht
 """
@@ -14,12 +16,31 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 INTERVAL, TTL, PRUNE = 2, 6, 1
+
+
+def free_tcp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def http_get(port, path):
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+    except OSError as error:
+        return None, str(error)
 
 
 def main():
@@ -29,84 +50,136 @@ def main():
     args = parser.parse_args()
     binary = os.path.abspath(args.subnet_dht)
     logs = tempfile.mkdtemp(prefix="subnet-processes.")
+    print("logs in %s" % logs, flush=True)
     results = []
     processes = []
 
-    def check(name, condition, reason=""):
+    def check(name, condition, reason="", figures=""):
         results.append(condition)
-        print(("ok " + name) if condition else ("FAIL %s: %s" % (name, reason)), flush=True)
+        if condition:
+            print("ok %s%s" % (name, " (%s)" % figures if figures else ""), flush=True)
+        else:
+            print("FAIL %s: %s" % (name, reason), flush=True)
 
     def cli(*extra, timeout=30):
         return subprocess.run([binary, *extra], capture_output=True, text=True, timeout=timeout)
 
-    def start(index, bootstrap):
+    def start(index, bootstrap, extra=()):
         command = [binary, "run", "--host", "127.0.0.1", "--port", "0", "--name", "proc-%d" % index,
                    "--heartbeat-interval", str(INTERVAL), "--heartbeat-ttl", str(TTL), "--prune-interval", str(PRUNE),
-                   "--log-level", "warning"]
+                   "--log-level", "info", *extra]
         if bootstrap:
             command += ["--bootstrap", bootstrap]
-        err = open(os.path.join(logs, "node-%d.err" % index), "w")
+        err = open(os.path.join(logs, "node-%d.err" % index), "a")
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, text=True)
+        processes.append(process)
         line = process.stdout.readline().split()
         if len(line) != 4 or line[0] != "listening":
             raise RuntimeError("node %d printed %r" % (index, line))
         return process, line[1], line[3]
 
-    def records(all_records=False, boot=None):
+    def records(reader, all_records=False):
         extra = ["--all"] if all_records else []
-        out = cli("records", "node", "--json", "--bootstrap", boot, *extra)
-        return json.loads(out.stdout) if out.returncode == 0 else []
+        out = cli("records", "node", "--json", "--bootstrap", reader, *extra)
+        return json.loads(out.stdout) if out.returncode == 0 else None
+
+    def wait_until(limit, probe):
+        """Calls probe() until it returns a true value or `limit` seconds pass; returns
+        (value, seconds from the start to the start of the successful probe)."""
+        started = time.time()
+        while time.time() - started < limit:
+            probe_started = time.time()
+            value = probe()
+            if value:
+                return value, probe_started - started
+            time.sleep(0.25)
+        return None, None
 
     try:
+        state_dir = os.path.join(logs, "state-1")
+        identity = os.path.join(logs, "identity-1")
+        metrics_port = free_tcp_port()
         first, seed, _ = start(0, None)
-        processes.append(first)
         peers = [(first, seed)]
-        keys = {}
         for index in range(1, args.nodes):
-            process, address, key = start(index, seed)
-            processes.append(process)
+            extra = ("--metrics-port", str(metrics_port), "--state-dir", state_dir, "--identity", identity) if index == 1 else ()
+            process, address, _ = start(index, seed, extra)
             peers.append((process, address))
-            keys[address] = key
         reader = peers[-1][1]
+        launched = time.time()
 
-        deadline = time.time() + 30
-        online = []
-        while time.time() < deadline:
-            online = [r for r in records(boot=reader) if r.get("state") == "online"]
-            if len(online) == args.nodes:
-                break
-            time.sleep(0.5)
-        check("records-shows-all-online", len(online) == args.nodes,
-              "%d of %d online: %s" % (len(online), args.nodes, [r.get("name") for r in online]))
+        def all_online():
+            listed = records(reader) or []
+            online = [r for r in listed if r.get("state") == "online"]
+            return online if len(online) == args.nodes else None
+
+        online, took = wait_until(30, all_online)
+        check("records-shows-all-online", online is not None, "not all %d online within 30 s" % args.nodes,
+              "%d online %.1f s after the last start" % (args.nodes, took or 0))
         fields = {"owner", "seq", "exp", "expires_in", "state", "role", "addr", "name", "ver", "tput"}
         check("records-json-fields", bool(online) and all(fields <= set(r) for r in online),
               "fields: %s" % (sorted(online[0]) if online else None))
 
-        # SIGKILL: gone from `peers` within TTL + prune interval (plus a read's worth of slack).
+        status, body = http_get(metrics_port, "/health")
+        health = json.loads(body) if status == 200 else {}
+        check("health-200-online", status == 200 and health.get("state") == "online" and health.get("routing_table_size", 0) > 0,
+              "GET /health: %s %s" % (status, body), "routing table %s, live peers %s" % (health.get("routing_table_size"), health.get("live_peers")))
+        status, body = http_get(metrics_port, "/metrics")
+        published = [line for line in body.splitlines() if line.startswith("subnet_dht_heartbeat_publishes_total")]
+        check("metrics-count-heartbeats", status == 200 and any('result="ok"' in line and not line.endswith(" 0") for line in published),
+              "GET /metrics: %s, heartbeat lines %s" % (status, published))
+
+        # SIGKILL: gone from `peers` within TTL + prune interval, timed from the kill to the
+        # start of the first read that no longer lists it.
         victim, victim_address = peers[3]
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=5)
-        killed_at = time.time()
-        gone_after = None
-        while time.time() - killed_at < TTL + PRUNE + 5:
+
+        def victim_gone():
             out = cli("peers", "--json", "--bootstrap", reader)
             live = json.loads(out.stdout) if out.returncode == 0 else None
-            if live is not None and all(p["addr"] != victim_address for p in live):
-                gone_after = time.time() - killed_at
-                break
-            time.sleep(0.5)
-        check("sigkill-leaves-peers", gone_after is not None and gone_after <= TTL + PRUNE + 1,
-              "still listed after %.1f s" % (time.time() - killed_at) if gone_after is None else "took %.1f s" % gone_after)
+            return live is not None and all(p["addr"] != victim_address for p in live)
+
+        gone, gone_after = wait_until(TTL + PRUNE + 5, victim_gone)
+        check("sigkill-leaves-peers", gone and gone_after <= TTL + PRUNE,
+              "still listed %d s after the kill" % (TTL + PRUNE + 5) if not gone else "took %.1f s" % gone_after,
+              "gone %.1f s after SIGKILL, limit %d s" % (gone_after or 0, TTL + PRUNE))
 
         # SIGTERM: exit 0, and `records --all` shows the peer offline at once.
         leaver, leaver_address = peers[5]
+        terminated_at = time.time()
         leaver.send_signal(signal.SIGTERM)
         code = leaver.wait(timeout=15)
-        check("sigterm-exits-0", code == 0, "exit status %s" % code)
-        listed = [r for r in records(all_records=True, boot=reader) if r.get("addr") == leaver_address]
+        exited_after = time.time() - terminated_at
+        check("sigterm-exits-0", code == 0, "exit status %s" % code, "exited %.2f s after SIGTERM" % exited_after)
+        listed = [r for r in (records(reader, all_records=True) or []) if r.get("addr") == leaver_address]
         check("sigterm-shows-offline", len(listed) == 1 and listed[0]["state"] == "offline", "records --all: %s" % listed)
-        hidden = [r for r in records(boot=reader) if r.get("addr") == leaver_address]
+        hidden = [r for r in (records(reader) or []) if r.get("addr") == leaver_address]
         check("offline-hidden-without-all", not hidden, "records without --all: %s" % hidden)
+
+        # Restart with identity and state directory: the snapshot is written on stop and read on start.
+        restarted, restarted_process = peers[1][1], peers[1][0]
+        restarted_process.send_signal(signal.SIGTERM)
+        restarted_process.wait(timeout=15)
+        snapshot_files = os.listdir(state_dir) if os.path.isdir(state_dir) else []
+        check("snapshot-written-on-stop", bool(snapshot_files), "state dir holds %s" % snapshot_files, "files %s" % snapshot_files)
+        with open(identity, "rb") as handle:
+            identity_before = handle.read()
+        restart_at = time.time()
+        _, new_address, _ = start(1, None, ("--metrics-port", str(metrics_port), "--state-dir", state_dir, "--identity", identity))
+
+        def back_online():
+            return any(r.get("addr") == new_address and r.get("state") == "online" for r in records(reader) or [])
+
+        back, _ = wait_until(20, back_online)
+        back_after = time.time() - restart_at
+        with open(os.path.join(logs, "node-1.err")) as handle:
+            restored = "restored snapshot" in handle.read()
+        with open(identity, "rb") as handle:
+            same_identity = handle.read() == identity_before
+        check("restart-from-state-dir", back and restored and same_identity,
+              "online again: %s, snapshot restored: %s, identity unchanged: %s" % (back, restored, same_identity),
+              "seen online by others %.1f s after restart, with no --bootstrap" % back_after)
     except Exception as error:  # the summary line must still be printed
         check("harness", False, repr(error))
     finally:
