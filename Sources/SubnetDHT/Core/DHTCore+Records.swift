@@ -97,7 +97,11 @@ extension DHTCore {
         guard let operation = operations[id], let paging = operation.recordPaging, paging.inFlight == 0,
             let lookup = operation.lookup else { return }
         var result = lookup.result()
-        result.records = operation.records?.records(now: now) ?? []
+        // The reader may be a replica itself: an announcer never stores on its own node, so
+        // in a small subnet the records held here are on none of the replicas asked.
+        var collector = operation.records
+        collector?.add(stored: recordStore.records(target: lookup.target, after: nil, limit: .max, now: now), now: now)
+        result.records = collector?.records(now: now) ?? []
         finish(id, .lookup(result))
     }
 }

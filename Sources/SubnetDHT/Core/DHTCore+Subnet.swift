@@ -11,6 +11,9 @@ struct MembershipWatch: Sendable {
     let key: [UInt8]
     var view = MembershipView()
     var readInFlight: OperationID?
+    /// Whether any read of the view reached a node. Until one does, the view is read again
+    /// as soon as a heartbeat gets through rather than a whole prune interval later.
+    var hasBeenAnswered = false
 }
 
 /// Re-bootstrapping after the routing table emptied (an outage, a laptop waking up): from
@@ -149,11 +152,16 @@ extension DHTCore {
                 let outcome = publisher.finished(id, result: stored, now: now) else { return }
             heartbeat = publisher
             emit(event: .heartbeatPublished(ok: outcome.ok, latency: outcome.latency))
+            // The network is reachable now: a view never read from it is read at once.
+            if outcome.ok, membership?.hasBeenAnswered == false, membership?.readInFlight == nil { nextPrune = now }
         case .membershipRead:
             guard var watch = membership, watch.readInFlight == id else { return }
             watch.readInFlight = nil
             var events = [MembershipEvent]()
-            if case .lookup(let lookup) = result { events = watch.view.apply(lookup.records, now: now) }
+            if case .lookup(let lookup) = result {
+                events = watch.view.apply(lookup.records, now: now)
+                if lookup.responses > 0 { watch.hasBeenAnswered = true }
+            }
             membership = watch
             let removed = removeFromRouting(events.filter { if case .joined = $0 { false } else if case .stateChanged = $0 { false } else { true } }.map(\.peer))
             if removed > 0 { emit(event: .pruned(records: 0, peers: removed)) }

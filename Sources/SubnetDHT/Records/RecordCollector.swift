@@ -29,6 +29,14 @@ struct RecordCollector: Sendable {
         best[record.owner] = record
     }
 
+    /// Adds records this node holds itself, verified when it stored them.
+    mutating func add(stored records: [KeyedRecord], now: Timestamp) {
+        for record in records where record.key == key && !record.isExpired(at: now) {
+            if let current = best[record.owner], current.seq >= record.seq { continue }
+            best[record.owner] = record
+        }
+    }
+
     /// The winners still unexpired at `now`, in ascending order of owner key.
     func records(now: Timestamp) -> [KeyedRecord] {
         best.values.filter { !$0.isExpired(at: now) }.sorted { $0.owner < $1.owner }

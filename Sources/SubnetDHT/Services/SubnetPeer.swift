@@ -54,13 +54,18 @@ public final class SubnetPeer: Service, Sendable {
         onStarted(node, metrics?.port)
 
         if let heartbeat = configuration.heartbeat {
-            try await node.startHeartbeat(info, settings: heartbeat)
-        } else {
-            try await node.watchMembership()
+            try heartbeat.validate()
         }
         let joining = info
         let work = Task {
+            // Join first: a JOINING heartbeat sent before any peer is known could reach no one.
             await self.join(node)
+            guard !Task.isCancelled else { return }
+            if let heartbeat = self.configuration.heartbeat {
+                try? await node.startHeartbeat(joining, settings: heartbeat)
+            } else {
+                try? await node.watchMembership()
+            }
             var online = joining
             online.state = .online
             self.state.withLockedValue { $0.info = online }
@@ -70,6 +75,9 @@ public final class SubnetPeer: Service, Sendable {
         // Serve until SIGTERM/SIGINT (through the ServiceGroup) or cancellation.
         try? await gracefulShutdown()
         work.cancel()
+        // The heartbeat must not start after the OFFLINE below; a join still waiting on its
+        // lookup ends within the request timeouts, and the wait is bounded anyway.
+        _ = await withTimeout(.seconds(8)) { await work.value }
 
         if configuration.heartbeat != nil {
             info = state.withLockedValue { $0.info } ?? info
@@ -184,16 +192,26 @@ public enum SubnetDHTVersion {
     public static let protocolVersion = 1
 }
 
-/// Runs `body`, giving up after `limit` (returning nil).
+/// Runs `body`, giving up after `limit` (returning nil). A truly bounded wait: a task group
+/// would wait for a body that ignores cancellation; here the body runs on, unawaited.
 func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async -> T) async -> T? {
-    await withTaskGroup(of: T?.self) { group in
-        group.addTask { await body() }
-        group.addTask {
-            try? await Task.sleep(for: limit)
-            return nil
+    let pending = NIOLockedValueBox<CheckedContinuation<T?, Never>?>(nil)
+    let finish: @Sendable (T?) -> Void = { value in
+        pending.withLockedValue { continuation in
+            continuation?.resume(returning: value)
+            continuation = nil
         }
-        let first = await group.next() ?? nil
-        group.cancelAll()
-        return first
+    }
+    return await withCheckedContinuation { continuation in
+        pending.withLockedValue { $0 = continuation }
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            finish(nil)
+        }
+        Task {
+            let value = await body()
+            timer.cancel()
+            finish(value)
+        }
     }
 }

@@ -96,6 +96,34 @@ private struct HeartbeatSubnet {
         }
     }
 
+    @Test func aLoneFirstNodeReadsItsViewAsSoonAsAHeartbeatGetsThrough() {
+        // The first node of a network heartbeats into an empty table; its view, read then,
+        // found no one. When a second node joins, the first node's next heartbeat attempt
+        // gets through, and its view is read at once, not a 10 s prune interval later.
+        let network = InMemoryNetwork()
+        let first = Endpoint("127.0.0.1:1")!, second = Endpoint("127.0.0.1:2")!
+        let settings = HeartbeatSettings(interval: .seconds(30), ttl: .seconds(90), pruneInterval: .seconds(10))
+        let keys = [SigningKey.generate(), SigningKey.generate()]
+        for (index, endpoint) in [first, second].enumerated() {
+            network.add(DHTCore(localID: .random(), settings: .loopbackTestNetwork, now: network.now), at: endpoint)
+            let info = ServerInfo(state: .online, role: "worker", throughput: 1, address: endpoint)
+            if index == 0 {
+                network.with(endpoint) { core, now in core.startHeartbeat(info, settings: settings, signingKey: keys[index], now: now) }
+            }
+        }
+        network.run(for: .seconds(3))
+        #expect(network.core(at: first)?.livePeers(now: network.now).isEmpty == true)
+        let joined = network.with(second) { core, now in core.bootstrap(from: [first], now: now) }
+        _ = network.await(joined, at: second)
+        let info = ServerInfo(state: .online, role: "worker", throughput: 1, address: second)
+        network.with(second) { core, now in core.startHeartbeat(info, settings: settings, signingKey: keys[1], now: now) }
+        let joinedAt = network.now
+        // The first node's retry backoff is at most 4 s here (1, 2, 4 s); its prune interval is 10 s.
+        network.run(for: .seconds(5))
+        let seen = Set(network.core(at: first)?.livePeers(now: network.now).map(\.owner) ?? [])
+        #expect(seen == Set(keys.map(\.publicKey)), "seen \(seen.count) by \(network.now - joinedAt)")
+    }
+
     @Test func aNodeCutOffRejoinsWithBackoffAndRepublishes() {
         let subnet = HeartbeatSubnet(count: 6, seed: 34)
         subnet.network.run(for: .seconds(35))
