@@ -12,14 +12,15 @@ import Glibc
 struct SubnetOptions: ParsableArguments {
     @Option(help: "Seconds between heartbeats.") var heartbeatInterval: Double = 30
     @Option(help: "Seconds a heartbeat counts (must exceed the interval).") var heartbeatTtl: Double = 90
-    @Option(help: "Seconds between prunes of expired records and dead peers.") var pruneInterval: Double = 10
+    @Option(help: "Seconds between prunes of expired records and dead peers, and reads of the live view. (default: 10, or half of TTL - interval when that is shorter)")
+    var pruneInterval: Double?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Flag(help: "Log JSON lines instead of text.") var jsonLogs = false
 
     func heartbeatSettings(key: String) throws -> HeartbeatSettings {
         let settings = HeartbeatSettings(key: key, interval: .milliseconds(Int64(heartbeatInterval * 1000)),
                                          ttl: .milliseconds(Int64(heartbeatTtl * 1000)),
-                                         pruneInterval: .milliseconds(Int64(pruneInterval * 1000)))
+                                         pruneInterval: pruneInterval.map { .milliseconds(Int64($0 * 1000)) })
         do {
             try settings.validate()
         } catch {
@@ -84,13 +85,14 @@ struct Run: AsyncParsableCommand {
         var node = DHTNode.Configuration(host: host, port: port, signingKey: signingKey)
         node.settings.networkID = network.networkID
         node.settings.keyPolicies.openKeys = openKeys
-        node.settings.pruneInterval = .milliseconds(Int64(subnet.pruneInterval * 1000))
+        let heartbeat = try subnet.heartbeatSettings(key: key)
+        node.settings.pruneInterval = heartbeat.pruneInterval
         node.nodeID = nodeID.flatMap(NodeID.init(hex:))
         var configuration = SubnetPeer.Configuration(node: node)
         configuration.bootstrap = try network.bootstrapEndpoints()
         configuration.role = role
         configuration.name = name
-        configuration.heartbeat = noHeartbeat ? nil : try subnet.heartbeatSettings(key: key)
+        configuration.heartbeat = noHeartbeat ? nil : heartbeat
         configuration.stateDirectory = stateDir
         configuration.metricsPort = metricsPort
         let logger = Logger(label: "subnet-dht")

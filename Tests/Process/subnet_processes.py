@@ -6,7 +6,8 @@ Starts 8 peers with a 2 s heartbeat interval and 6 s TTL (prune every 1 s), then
   * one peer's /health answers 200 with its state and routing table, /metrics counts heartbeats;
   * a peer killed with SIGKILL leaves `subnet-dht peers` within TTL + prune interval;
   * a peer stopped with SIGTERM exits 0 and shows `offline` at once under `records --all`;
-  * a peer restarted with its identity and --state-dir restores its snapshot and is online again.
+  * a peer restarted with its identity and --state-dir restores its snapshot and is online again;
+  * `subnet-dht testnet --nodes 4` prints its bootstrap address and 4 online peers and exits 0.
 Loopback only; every wait is bounded. Prints `ok NAME (figures)` / `FAIL NAME: reason` and a
 final `N passed, M failed` line; exits 1 if anything failed.
 
@@ -180,6 +181,16 @@ def main():
         check("restart-from-state-dir", back and restored and same_identity,
               "online again: %s, snapshot restored: %s, identity unchanged: %s" % (back, restored, same_identity),
               "seen online by others %.1f s after restart, with no --bootstrap" % back_after)
+        # The in-process test network: bootstrap line, a table of N online peers, a clean exit.
+        began = time.time()
+        testnet = cli("testnet", "--nodes", "4", "--heartbeat-interval", str(INTERVAL), "--heartbeat-ttl", str(TTL),
+                      "--duration", "1", "--log-level", "warning", timeout=90)
+        lines = testnet.stdout.splitlines()
+        rows = [line for line in lines[2:] if " online " in line]
+        check("testnet-command", testnet.returncode == 0 and lines[:1] and lines[0].startswith("bootstrap 127.0.0.1:")
+              and len(rows) == 4 and "not every peer" not in testnet.stderr,
+              "exit %s, stdout %r, stderr tail %r" % (testnet.returncode, testnet.stdout, testnet.stderr[-300:]),
+              "4 peers online and printed, exit 0 after %.1f s with --duration 1" % (time.time() - began))
     except Exception as error:  # the summary line must still be printed
         check("harness", False, repr(error))
     finally:

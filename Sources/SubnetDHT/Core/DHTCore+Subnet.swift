@@ -74,6 +74,7 @@ extension DHTCore {
     // MARK: - Upkeep
 
     mutating func runSubnetUpkeep(now: Timestamp) {
+        if heartbeat?.waitingForNodes == true, routing.count > 0 { heartbeat?.publishSoon(now: now) }
         if var publisher = heartbeat, publisher.isDue(now: now) {
             let record = publisher.nextRecord(now: now)
             heartbeat = publisher

@@ -108,6 +108,8 @@ public struct DHTCore {
         var wake = min(nextMaintenance, nextPrune)
         if let deadline = pending.nextDeadline { wake = min(wake, deadline) }
         if let heartbeat, heartbeat.inFlight == nil { wake = min(wake, heartbeat.nextPublish) }
+        // A heartbeat that found no node to send to goes out as soon as one is known.
+        if let heartbeat, heartbeat.waitingForNodes, routing.count > 0 { wake = min(wake, currentTime) }
         if let retry = rejoin.nextAttempt { wake = min(wake, retry) }
         return wake
     }

@@ -15,6 +15,9 @@ struct HeartbeatPublisher: Sendable {
     private var retryDelay: Duration
     /// Info changed while a publish was in flight: publish again as soon as it ends.
     private var changedDuringPublish = false
+    /// The last attempt found no node to send to (the first node of a network, alone so far):
+    /// the first contact to arrive is worth a publish at once rather than after the backoff.
+    private(set) var waitingForNodes = false
 
     init(info: ServerInfo, settings: HeartbeatSettings, signingKey: SigningKey, now: Timestamp) {
         self.info = info
@@ -54,11 +57,13 @@ struct HeartbeatPublisher: Sendable {
 
     mutating func started(_ operation: OperationID, record: KeyedRecord, now: Timestamp) {
         inFlight = (operation, now, record)
+        waitingForNodes = false
     }
 
     /// The announce could not even start (no node known): counts as a failed publish.
     mutating func failedToStart(now: Timestamp) {
         failed += 1
+        waitingForNodes = true
         scheduleRetry(now: now)
     }
 

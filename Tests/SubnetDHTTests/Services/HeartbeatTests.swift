@@ -118,8 +118,13 @@ private struct HeartbeatSubnet {
         let info = ServerInfo(state: .online, role: "worker", throughput: 1, address: second)
         network.with(second) { core, now in core.startHeartbeat(info, settings: settings, signingKey: keys[1], now: now) }
         let joinedAt = network.now
-        // The first node's retry backoff is at most 4 s here (1, 2, 4 s); its prune interval is 10 s.
-        network.run(for: .seconds(5))
+        // The first node's heartbeat, waiting out a backoff of up to 4 s, goes out as soon as
+        // the second node is in its table.
+        network.run(for: .milliseconds(500))
+        let firstPublishes = (network.eventLog[first] ?? []).compactMap { if case .heartbeatPublished(let ok, _) = $0 { ok } else { nil } }
+        #expect(firstPublishes.contains(true), "\(firstPublishes)")
+        // Its view, read when nobody answered, is read again then, not a 10 s prune interval later.
+        network.run(for: .seconds(2))
         let seen = Set(network.core(at: first)?.livePeers(now: network.now).map(\.owner) ?? [])
         #expect(seen == Set(keys.map(\.publicKey)), "seen \(seen.count) by \(network.now - joinedAt)")
     }
@@ -195,6 +200,9 @@ private struct HeartbeatSubnet {
     @Test func settingsAreValidated() {
         #expect(throws: HeartbeatSettingsError.self) { try HeartbeatSettings(interval: .seconds(30), ttl: .seconds(30)).validate() }
         #expect(throws: HeartbeatSettingsError.self) { try HeartbeatSettings(interval: .milliseconds(2_000), ttl: .milliseconds(2_500)).validate() }
+        #expect(throws: HeartbeatSettingsError.self) { try HeartbeatSettings(interval: .seconds(2), ttl: .seconds(6), pruneInterval: .seconds(4)).validate() }
+        #expect(HeartbeatSettings(interval: .seconds(2), ttl: .seconds(6)).pruneInterval == .seconds(2))
+        #expect(HeartbeatSettings().pruneInterval == .seconds(10))
         #expect(throws: HeartbeatSettingsError.self) { try HeartbeatSettings(interval: .seconds(30), ttl: .seconds(4000)).validate() }
         #expect(throws: HeartbeatSettingsError.self) { try HeartbeatSettings(interval: .zero, ttl: .seconds(10)).validate() }
         #expect(throws: Never.self) { try HeartbeatSettings(interval: .seconds(2), ttl: .seconds(6)).validate() }
