@@ -66,6 +66,8 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Do not publish heartbeats (still serve the DHT and keep a live view).") var noHeartbeat = false
     @Option(help: "Directory for snapshots of routing table and records (fast rejoin after restart).") var stateDir: String?
     @Option(help: "Serve Prometheus /metrics and /health on this TCP port (127.0.0.1).") var metricsPort: Int?
+    @Option(help: "Queries a second one source may send, sustained, with bursts of twice that (0: no limit; sources are IP addresses, or IP:port on loopback).")
+    var rateLimit: Double = RateLimitSettings().queriesPerSecond
     @OptionGroup var subnet: SubnetOptions
     @OptionGroup var network: NetworkOptions
 
@@ -77,6 +79,7 @@ struct Run: AsyncParsableCommand {
             throw ValidationError("--role must be one of \(ServerInfo.defaultRoles.sorted().joined(separator: ", "))")
         }
         if let name, name.utf8.count > 64 { throw ValidationError("--name is longer than 64 bytes") }
+        guard rateLimit >= 0, rateLimit.isFinite else { throw ValidationError("--rate-limit must be 0 or more") }
     }
 
     func run() async throws {
@@ -85,6 +88,8 @@ struct Run: AsyncParsableCommand {
         var node = DHTNode.Configuration(host: host, port: port, signingKey: signingKey)
         node.settings.networkID = network.networkID
         node.settings.keyPolicies.openKeys = openKeys
+        node.settings.rateLimit.queriesPerSecond = rateLimit
+        node.settings.rateLimit.burst = 2 * rateLimit
         let heartbeat = try subnet.heartbeatSettings(key: key)
         node.settings.pruneInterval = heartbeat.pruneInterval
         node.nodeID = nodeID.flatMap(NodeID.init(hex:))

@@ -14,6 +14,10 @@ public struct CoreStatistics: Sendable, Equatable {
     public var queriesAnswered = 0
     public var errorsSent = 0
     public var timeouts = 0
+    /// Queries dropped unanswered because their source went over its rate limit.
+    public var rateLimited = 0
+    /// Answers cut down to the amplification limit of a requester not yet verified.
+    public var responsesTrimmed = 0
 
     public init() {}
 }

@@ -1,7 +1,8 @@
 /// Serving incoming queries: BEP 5 (ping, find_node, get_peers, announce_peer) and
 /// BEP 44 (get, put).
 extension DHTCore {
-    mutating func handleQuery(_ query: Query, message: KRPCMessage, from source: Endpoint, now: Timestamp) {
+    /// Answers one query within `responseLimit` bytes (the amplification limit of the source).
+    mutating func handleQuery(_ query: Query, message: KRPCMessage, from source: Endpoint, responseLimit: Int, now: Timestamp) {
         // BEP 43: a read-only node asks but never answers.
         guard !settings.readOnly else { return }
         if !message.readOnly, query.senderID != localID, acceptableForRouting(id: query.senderID, endpoint: source) {
@@ -25,12 +26,12 @@ extension DHTCore {
             reply = answerAnnounceRecord(arguments, from: source, now: now)
         case .getRecords(let target, let after, let want):
             reply = answerGetRecords(target: target, after: after, want: want, transactionID: message.transactionID,
-                                     from: source, now: now)
+                                     from: source, responseLimit: responseLimit, now: now)
         case .unknown(let name):
             reply = .failure(.methodUnknown(name))
         }
         switch reply {
-        case .success(let body): sendResponse(body, transactionID: message.transactionID, to: source)
+        case .success(let body): sendResponse(body, transactionID: message.transactionID, to: source, limit: responseLimit)
         case .failure(let error): sendError(error, transactionID: message.transactionID, to: source)
         }
     }

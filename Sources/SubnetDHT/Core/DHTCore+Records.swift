@@ -23,7 +23,7 @@ extension DHTCore {
 
     /// A page of records after `after`, with a token and the closest nodes, within the response budget.
     mutating func answerGetRecords(target: NodeID, after: [UInt8]?, want: AddressFamilies?, transactionID: [UInt8],
-                                   from source: Endpoint, now: Timestamp) -> Result<ResponseBody, KRPCError> {
+                                   from source: Endpoint, responseLimit: Int, now: Timestamp) -> Result<ResponseBody, KRPCError> {
         var cursor: PublicKey?
         if let after {
             guard let key = PublicKey(bytes: after) else { return .failure(.protocolError("after must be a 32-byte owner key")) }
@@ -35,13 +35,13 @@ extension DHTCore {
         // bytes (its key and signature), so even compressed no more than this many fit.
         let candidates = recordStore.records(target: target, after: cursor, limit: settings.maxResponseSize / 96 + 1, now: now)
         guard !candidates.isEmpty else { return .success(body) }
-        RecordPage.fill(&body, with: candidates, budget: settings.maxResponseSize - envelopeSize(body, transactionID: transactionID, to: source))
+        RecordPage.fill(&body, with: candidates, budget: responseLimit - envelopeSize(body, transactionID: transactionID, to: source))
         if body.records == nil && body.compressedRecords == nil {
             // A record near the 1,000-byte limit does not fit beside the node lists; the
             // records are what was asked for, so the node lists give way.
             body.nodes = nil
             body.nodes6 = nil
-            RecordPage.fill(&body, with: candidates, budget: settings.maxResponseSize - envelopeSize(body, transactionID: transactionID, to: source))
+            RecordPage.fill(&body, with: candidates, budget: responseLimit - envelopeSize(body, transactionID: transactionID, to: source))
         }
         return .success(body)
     }

@@ -26,6 +26,8 @@ public struct DHTCore {
     var tokens: WriteTokens
     var pending: PendingRequests
     var roundTrips: RoundTripEstimator
+    var rateLimiter: QueryRateLimiter
+    var amplification = AmplificationLimit()
     var operations: [OperationID: Operation] = [:]
     /// Endpoints with an upkeep ping in flight: the table names the same candidate on every
     /// overflow, and one ping at a time is enough to decide.
@@ -88,6 +90,7 @@ public struct DHTCore {
         tokens = WriteTokens(now: now)
         pending = PendingRequests(using: &generator)
         roundTrips = RoundTripEstimator(floor: settings.minimumRequestTimeout, ceiling: settings.requestTimeout)
+        rateLimiter = QueryRateLimiter(settings: settings.rateLimit)
         self.generator = generator
         nextMaintenance = now + settings.maintenanceInterval
         nextPrune = now + settings.pruneInterval
@@ -141,7 +144,7 @@ public struct DHTCore {
             statistics.malformedDropped += 1
             // Only our own network's malformed queries are answered (PROTOCOL.md 6).
             if error.isQuery, let transactionID = error.transactionID, !settings.readOnly,
-                (KRPCCodec.salvageNetworkID(datagram) ?? 0) == settings.networkID {
+                (KRPCCodec.salvageNetworkID(datagram) ?? 0) == settings.networkID, admitQuery(from: source, now: now) {
                 sendError(.protocolError(error.message), transactionID: transactionID, to: source)
             }
             return
@@ -152,7 +155,10 @@ public struct DHTCore {
         }
         switch message.body {
         case .query(let query):
-            handleQuery(query, message: message, from: source, now: now)
+            guard admitQuery(from: source, now: now) else { return }
+            let limit = amplification.responseLimit(for: source, requestSize: datagram.count,
+                                                    maxResponseSize: settings.maxResponseSize, now: now)
+            handleQuery(query, message: message, from: source, responseLimit: limit, now: now)
         case .response(let body):
             handleResponse(body, message: message, from: source, now: now)
         case .error(let error):
@@ -357,6 +363,7 @@ public struct DHTCore {
             return
         }
         if request.attempt == 1 { roundTrips.observe(now - request.sentAt) }
+        amplification.noteAnswered(by: source, now: now)
         noteResponder(id: body.id, endpoint: source, now: now)
         switch request.purpose {
         case .lookup(let id):
@@ -389,6 +396,7 @@ public struct DHTCore {
             statistics.unmatchedResponses += 1
             return
         }
+        amplification.noteAnswered(by: source, now: now)
         switch request.purpose {
         case .lookup(let id):
             operations[id]?.lookup?.handleFailure(from: source)
@@ -489,12 +497,13 @@ public struct DHTCore {
 
     mutating func sendQuery(_ method: QueryMethod, to endpoint: Endpoint, expectedID: NodeID?, purpose: RequestPurpose, now: Timestamp) {
         let transactionID = pending.allocateID()
-        let message = KRPCMessage(
+        let unpadded = KRPCMessage(
             transactionID: PendingRequests.encode(transactionID),
             body: .query(Query(senderID: localID, method: method)),
             clientVersion: settings.clientVersion,
             readOnly: settings.readOnly,
             networkID: settings.networkID == 0 ? nil : settings.networkID)
+        let message = Self.padded(unpadded, for: method, maxResponseSize: settings.maxResponseSize)
         pending.insert(PendingRequest(transactionID: transactionID, endpoint: endpoint, expectedID: expectedID,
                                       purpose: purpose, message: message, attempt: 1,
                                       deadline: now + roundTrips.timeout(attempt: 1), sentAt: now))
@@ -503,6 +512,28 @@ public struct DHTCore {
 
     /// Sends a timed-out query again under the same transaction id, so a late answer to the
     /// first send still counts instead of arriving unmatched.
+    /// Pads the queries whose answer can be large (a BEP 44 item, a page of records) to a
+    /// quarter of the response budget, so that a node that has not verified us yet may still
+    /// answer them in full under its amplification limit.
+    static func padded(_ message: KRPCMessage, for method: QueryMethod, maxResponseSize: Int) -> KRPCMessage {
+        switch method {
+        case .get, .getRecords: break
+        default: return message
+        }
+        let wanted = AmplificationLimit.paddedQuerySize(maxResponseSize: maxResponseSize)
+        let size = KRPCCodec.encode(message).count
+        guard size < wanted else { return message }
+        // `3:pad<n>:` plus n bytes: the header grows with the digits of n.
+        var padded = message
+        var length = max(wanted - size - 8, 1)
+        padded.padding = length
+        while KRPCCodec.encode(padded).count < wanted {
+            length += 1
+            padded.padding = length
+        }
+        return padded
+    }
+
     private mutating func resend(_ request: PendingRequest, now: Timestamp) {
         var retry = request
         retry.attempt += 1
@@ -511,24 +542,34 @@ public struct DHTCore {
         emit(KRPCCodec.encode(retry.message), to: retry.endpoint)
     }
 
-    mutating func sendResponse(_ body: ResponseBody, transactionID: [UInt8], to destination: Endpoint) {
-        var message = KRPCMessage(transactionID: transactionID, body: .response(body), clientVersion: settings.clientVersion,
-                                  requesterAddress: destination,
-                                  networkID: settings.networkID == 0 ? nil : settings.networkID)
-        var bytes = KRPCCodec.encode(message)
-        // Keep within the response budget: node lists are hints and go first.
-        if bytes.count > settings.maxResponseSize, case .response(var trimmed) = message.body {
-            trimmed.nodes6 = nil
-            message.body = .response(trimmed)
-            bytes = KRPCCodec.encode(message)
-            if bytes.count > settings.maxResponseSize {
-                trimmed.nodes = nil
-                message.body = .response(trimmed)
-                bytes = KRPCCodec.encode(message)
+    /// Sends an answer of at most `limit` bytes (the response budget, or less for a requester
+    /// not yet verified), cut down by `ResponseFitting` when it is larger.
+    mutating func sendResponse(_ body: ResponseBody, transactionID: [UInt8], to destination: Endpoint, limit: Int? = nil) {
+        let limit = min(limit ?? settings.maxResponseSize, settings.maxResponseSize)
+        let template = KRPCMessage(transactionID: transactionID, body: .response(body), clientVersion: settings.clientVersion,
+                                   requesterAddress: destination,
+                                   networkID: settings.networkID == 0 ? nil : settings.networkID)
+        var bytes = KRPCCodec.encode(template)
+        if bytes.count > limit {
+            let fitted = ResponseFitting.fit(body, within: limit) { candidate in
+                var message = template
+                message.body = .response(candidate)
+                return KRPCCodec.encode(message)
             }
+            bytes = fitted
+            statistics.responsesTrimmed += 1
         }
         statistics.queriesAnswered += 1
         emit(bytes, to: destination)
+    }
+
+    /// Takes a token from the source's rate-limit bucket; counts the query dropped when empty.
+    mutating func admitQuery(from source: Endpoint, now: Timestamp) -> Bool {
+        guard rateLimiter.admit(source, now: now) else {
+            statistics.rateLimited += 1
+            return false
+        }
+        return true
     }
 
     mutating func sendError(_ error: KRPCError, transactionID: [UInt8], to destination: Endpoint) {
@@ -546,6 +587,7 @@ public struct DHTCore {
     // MARK: - Upkeep
 
     private mutating func performMaintenance(now: Timestamp) {
+        rateLimiter.sweep(now: now)
         peerStore.expire(now: now)
         itemStore.expire(now: now)
         for contact in routing.questionableContacts(now: now).prefix(settings.pingsPerMaintenance) {

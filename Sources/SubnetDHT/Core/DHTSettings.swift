@@ -34,6 +34,8 @@ public struct DHTSettings: Sendable {
     public var routing = RoutingSettings()
     /// Storage limits for BEP 5 peers and BEP 44 items.
     public var storage = StorageSettings()
+    /// Per-source limit on incoming queries.
+    public var rateLimit = RateLimitSettings()
     /// Client version sent in `v`: "SD" and a 2-byte version, as BEP 5 suggests.
     public var clientVersion: [UInt8] = [UInt8(ascii: "S"), UInt8(ascii: "D"), 0, 1]
     /// Responses are built to fit in 1,400 bytes (PROTOCOL.md section 1).

@@ -69,6 +69,7 @@ public enum KRPCCodec {
         if let address = message.requesterAddress { top[key("ip")] = .bytes(address.compact) }
         if message.readOnly { top[key("ro")] = .int(1) }
         if let network = message.networkID { top[key("n")] = .int(network) }
+        if message.padding > 0 { top[key("pad")] = .bytes([UInt8](repeating: 0, count: message.padding)) }
         return Bencode.encode(.dict(top))
     }
 

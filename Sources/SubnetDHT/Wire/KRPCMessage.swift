@@ -129,15 +129,20 @@ public struct KRPCMessage: Hashable, Sendable {
     public var readOnly: Bool
     /// PROTOCOL.md section 6; nil means absent (Mainline).
     public var networkID: Int64?
+    /// Zero bytes sent as `pad` so that a query is large enough for the answer it wants
+    /// under the responder's amplification limit (PROTOCOL.md 1). Never decoded: receivers
+    /// only count the datagram's size.
+    public var padding: Int
 
     public init(transactionID: [UInt8], body: Body, clientVersion: [UInt8]? = nil,
-                requesterAddress: Endpoint? = nil, readOnly: Bool = false, networkID: Int64? = nil) {
+                requesterAddress: Endpoint? = nil, readOnly: Bool = false, networkID: Int64? = nil, padding: Int = 0) {
         self.transactionID = transactionID
         self.body = body
         self.clientVersion = clientVersion
         self.requesterAddress = requesterAddress
         self.readOnly = readOnly
         self.networkID = networkID
+        self.padding = padding
     }
 }
 

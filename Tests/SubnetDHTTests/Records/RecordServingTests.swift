@@ -7,14 +7,20 @@ private struct RecordPeer {
 
     init(settings: DHTSettings = .loopbackTestNetwork) {
         peer = RawPeer()
+        var settings = settings
+        // Hundreds of queries at one virtual instant; rate limits have their own tests.
+        settings.rateLimit.queriesPerSecond = 0
         peer.core = DHTCore(localID: .random(), settings: settings, now: peer.now)
     }
 
     var nowSeconds: Int64 { peer.now.seconds }
 
     mutating func page(_ key: [UInt8], after: [UInt8]? = nil) -> (ResponseBody, Int)? {
-        let query = KRPCMessage(transactionID: [1, 2, 3, 4],
-                                body: .query(Query(senderID: peer.myID, method: .getRecords(target: KeyedRecord.target(forKey: key), after: after, want: nil))))
+        // Padded as a real reader pads it: the raw peer never answers a query, so the node
+        // cannot verify its address and would otherwise send pages of 4x the query's size.
+        let method = QueryMethod.getRecords(target: KeyedRecord.target(forKey: key), after: after, want: nil)
+        let query = DHTCore.padded(KRPCMessage(transactionID: [1, 2, 3, 4], body: .query(Query(senderID: peer.myID, method: method))),
+                                   for: method, maxResponseSize: 1400)
         peer.core.receive(KRPCCodec.encode(query), from: peer.me, now: peer.now)
         for effect in peer.core.takeEffects() {
             guard case .send(let bytes, let destination) = effect, destination == peer.me,

@@ -75,6 +75,8 @@ public final class NodeMetrics: Sendable {
             CumulativeCounter(counter("unmatched_responses", "Responses matching no request of ours.")) { $0.statistics.unmatchedResponses },
             CumulativeCounter(counter("queries_answered", "Queries from peers answered.")) { $0.statistics.queriesAnswered },
             CumulativeCounter(counter("request_timeouts", "Requests of ours that timed out.")) { $0.statistics.timeouts },
+            CumulativeCounter(counter("rate_limited_queries", "Queries dropped because their source exceeded its rate limit.")) { $0.statistics.rateLimited },
+            CumulativeCounter(counter("responses_trimmed", "Answers cut to the amplification limit of an unverified requester.")) { $0.statistics.responsesTrimmed },
             CumulativeCounter(counter("unreachable_drops", "Datagrams not sent because the socket cannot reach the address.")) { $0.unreachableDrops },
             CumulativeCounter(counter("socket_reopens", "Times the UDP socket was reopened after a send error closed it.")) { $0.socketReopens },
         ]
