@@ -10,3 +10,4 @@ swift build --build-tests
 swift test --skip-build
 /usr/bin/python3 Tests/Interop/libtorrent_interop.py --subnet-dht "$(swift build --show-bin-path)/subnet-dht"
 /usr/bin/python3 Tests/Process/subnet_processes.py --subnet-dht "$(swift build --show-bin-path)/subnet-dht"
+bash Fuzz/run.sh 60

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of the datagram fuzzer: one well-formed example of every KRPC
+message SubnetDHT handles (queries of BEP 5, 44 and our keyed records, responses, errors),
+so that libFuzzer mutates from valid shapes instead of discovering bencode from scratch.
+Signatures are random bytes: the harness puts a valid token in, and the validator then
+exercises every rule up to the signature check.
+
+    python3 Fuzz/make_corpus.py Fuzz/Corpus
+"""
+import os
+import sys
+
+
+def bencode(value):
+    if isinstance(value, int):
+        return b"i%de" % value
+    if isinstance(value, str):
+        value = value.encode()
+    if isinstance(value, bytes):
+        return b"%d:%s" % (len(value), value)
+    if isinstance(value, list):
+        return b"l" + b"".join(bencode(v) for v in value) + b"e"
+    if isinstance(value, dict):
+        items = sorted((k.encode() if isinstance(k, str) else k, v) for k, v in value.items())
+        return b"d" + b"".join(bencode(k) + bencode(v) for k, v in items) + b"e"
+    raise TypeError(value)
+
+
+ID = bytes(range(20))
+TARGET = bytes(range(20, 40))
+KEY = bytes(range(32))
+SIG = bytes(range(64))
+COMPACT = bytes([127, 0, 0, 1, 0x1a, 0xe1])
+NODES = b"".join(bytes([i] * 20) + COMPACT for i in range(3))
+INFO = {"addr": COMPACT, "name": "fuzz", "role": "worker", "state": 1, "tput": 1500, "ver": "0.1.0"}
+
+
+def query(name, args, **top):
+    message = {"t": b"aa", "y": "q", "q": name, "a": dict(id=ID, **args)}
+    message.update(top)
+    return bencode(message)
+
+
+SEEDS = {
+    "ping": query("ping", {}),
+    "ping-readonly-network": query("ping", {}, ro=1, n=7),
+    "find_node": query("find_node", {"target": TARGET}),
+    "find_node-want": query("find_node", {"target": TARGET, "want": ["n4", "n6"]}),
+    "get_peers": query("get_peers", {"info_hash": TARGET}),
+    "announce_peer": query("announce_peer", {"info_hash": TARGET, "port": 6881, "token": b"tokn", "implied_port": 1}),
+    "get": query("get", {"target": TARGET, "seq": 3}),
+    "put-mutable": query("put", {"token": b"tokn", "v": "hello", "k": KEY, "sig": SIG, "seq": 4, "cas": 3, "salt": b"s"}),
+    "put-immutable": query("put", {"token": b"tokn", "v": ["a", 1, {"b": "c"}]}),
+    "announce_record": query("announce_record", {"token": b"tokn", "key": "node", "k": KEY, "seq": 5,
+                                                 "exp": 1_800_000_060, "v": INFO, "sig": SIG}),
+    "announce_record-open-key": query("announce_record", {"token": b"tokn", "key": "jobs", "k": KEY, "seq": 1,
+                                                          "exp": 1_800_000_030, "v": b"x" * 40, "sig": SIG}),
+    "get_records": query("get_records", {"target": TARGET}),
+    "get_records-after": query("get_records", {"target": TARGET, "after": KEY, "want": ["n4"]}, pad=bytes(200)),
+    "unknown-method": query("vote", {"target": TARGET}),
+    "response": bencode({"t": b"aa", "y": "r", "r": {"id": ID, "nodes": NODES, "token": b"tokn", "values": [COMPACT]},
+                         "ip": COMPACT, "v": b"SD\x00\x01"}),
+    "response-records": bencode({"t": b"aa", "y": "r", "r": {"id": ID, "records": [
+        {"k": KEY, "seq": 5, "exp": 1_800_000_060, "v": INFO, "sig": SIG}], "more": KEY}}),
+    "response-compressed": bencode({"t": b"aa", "y": "r", "r": {"id": ID, "rz": b"\x40abcd", "rn": 4}}),
+    "error": bencode({"t": b"aa", "y": "e", "e": [203, "bad token"]}),
+    "server-info": bencode(INFO),
+    "record": bencode({"k": KEY, "seq": 5, "exp": 1_800_000_060, "v": INFO, "sig": SIG}),
+}
+
+
+def main():
+    folder = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "Corpus")
+    os.makedirs(folder, exist_ok=True)
+    for name, data in SEEDS.items():
+        with open(os.path.join(folder, name), "wb") as handle:
+            handle.write(data)
+    print("%d seeds in %s" % (len(SEEDS), folder))
+
+
+if __name__ == "__main__":
+    main()

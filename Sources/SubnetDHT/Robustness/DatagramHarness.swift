@@ -1,0 +1,92 @@
+/// Feeds one untrusted datagram through everything the network can reach and checks what
+/// must hold whatever it contains. Shared by the libFuzzer target (`Fuzz/`) and the
+/// regression test that replays every input the fuzzer ever crashed on.
+///
+/// Each input goes to a fresh node with one stored record and one BEP 44 item, so that
+/// queries for them take the paths that serve data, and:
+/// - as a datagram from a stranger (decoding, every query handler, the validator up to its
+///   token check);
+/// - for `announce_record`, `put` and `announce_peer`, again with a valid token in place of
+///   whatever was sent, so the validator's later rules (types, expiry, signature, policy)
+///   and the stores run too;
+/// - as a bencoded value, through the record and ServerInfo parsers.
+/// Violations stop the process with `preconditionFailure`, which the fuzzer reports.
+enum DatagramHarness {
+    static let start = Timestamp(seconds: 1_800_000_000)
+    static let stranger = Endpoint(address: .v4(0x7f00_0063), port: 4242)
+
+    static func exercise(_ bytes: [UInt8]) {
+        var core = makeCore()
+        deliver(bytes, to: &core)
+        if let retokened = withValidToken(bytes, core: &core) { deliver(retokened, to: &core) }
+        if let value = try? Bencode.decode(bytes) {
+            _ = try? ServerInfo(bencoded: value)
+            _ = try? KeyedRecord(wire: value, key: Array("node".utf8))
+        }
+    }
+
+    private static func makeCore() -> DHTCore {
+        var settings = DHTSettings.loopbackTestNetwork
+        settings.rateLimit.queriesPerSecond = 0
+        settings.keyPolicies.openKeys = true
+        var core = DHTCore(localID: NodeID(high: 1, middle: 2, low: 3), settings: settings, seed: 7, now: start)
+        guard let owner = try? SigningKey(seed: [UInt8](repeating: 9, count: 32)) else { return core }
+        let info = ServerInfo(state: .online, role: "worker", throughput: 1, address: stranger)
+        let record = KeyedRecord.signed(key: Array("node".utf8), value: info.bencoded, seq: 1, expires: start.seconds + 60, by: owner)
+        try? core.recordStore.store(record, maxOwners: 100, now: start)
+        return core
+    }
+
+    private static func deliver(_ bytes: [UInt8], to core: inout DHTCore) {
+        core.receive(bytes, from: stranger, now: start)
+        for effect in core.takeEffects() {
+            guard case .send(let reply, let destination) = effect else { continue }
+            precondition(destination.isValidDestination, "sent to an invalid destination \(destination)")
+            precondition(reply.count <= 1_500, "sent a \(reply.count)-byte datagram")
+            guard let message = try? KRPCCodec.decode(reply) else {
+                preconditionFailure("sent a datagram it cannot decode itself")
+            }
+            if case .query = message.body { continue }
+            // An answer to a stranger stays within the amplification limit.
+            precondition(destination != stranger || reply.count <= AmplificationLimit.factor * bytes.count || isSmallError(message),
+                         "answered \(bytes.count) bytes with \(reply.count)")
+        }
+        core.tick(now: start + .seconds(1))
+        _ = core.takeEffects()
+    }
+
+    /// Error replies echo only the transaction id and a short message: never an amplifier.
+    private static func isSmallError(_ message: KRPCMessage) -> Bool {
+        if case .error = message.body { return KRPCCodec.encode(message).count <= 200 }
+        return false
+    }
+
+    /// The same query with the node's own valid token for the stranger, when it is a write.
+    static func withValidToken(_ bytes: [UInt8], core: inout DHTCore) -> [UInt8]? {
+        guard case .dict(var top)? = try? Bencode.decode(bytes), case .dict(var arguments)? = top[Array("a".utf8)],
+            case .bytes(let name)? = top[Array("q".utf8)] else { return nil }
+        let target: NodeID?
+        switch String(decoding: name, as: UTF8.self) {
+        case "announce_record":
+            if case .bytes(let key)? = arguments[Array("key".utf8)] { target = KeyedRecord.target(forKey: key) } else { target = nil }
+        case "announce_peer":
+            if case .bytes(let hash)? = arguments[Array("info_hash".utf8)] { target = NodeID(bytes: hash) } else { target = nil }
+        case "put":
+            if case .bytes(let key)? = arguments[Array("k".utf8)] {
+                var salt: [UInt8] = []
+                if case .bytes(let given)? = arguments[Array("salt".utf8)] { salt = given }
+                target = BEP44.mutableTarget(publicKey: key, salt: salt)
+            } else if let value = arguments[Array("v".utf8)] {
+                target = SHA1Hash.id(Bencode.encode(value))
+            } else {
+                target = nil
+            }
+        default:
+            return nil
+        }
+        guard let target else { return nil }
+        arguments[Array("token".utf8)] = .bytes(core.tokens.token(for: stranger.address, target: target, now: start))
+        top[Array("a".utf8)] = .dict(arguments)
+        return Bencode.encode(.dict(top))
+    }
+}
