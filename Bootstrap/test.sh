@@ -11,3 +11,4 @@ swift test --skip-build
 /usr/bin/python3 Tests/Interop/libtorrent_interop.py --subnet-dht "$(swift build --show-bin-path)/subnet-dht"
 /usr/bin/python3 Tests/Process/subnet_processes.py --subnet-dht "$(swift build --show-bin-path)/subnet-dht"
 bash Fuzz/run.sh 60
+/usr/bin/python3 Tests/Faults/flood_loopback.py --subnet-dht "$(swift build --show-bin-path)/subnet-dht"

@@ -133,6 +133,10 @@ public struct DHTCore {
             statistics.malformedDropped += 1
             return
         }
+        if rateLimiter.isExhausted(source, now: now) {
+            statistics.rateLimited += 1
+            return
+        }
         let message: KRPCMessage
         do {
             message = try KRPCCodec.decode(datagram)

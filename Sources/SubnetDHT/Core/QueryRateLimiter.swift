@@ -58,6 +58,17 @@ struct QueryRateLimiter {
         return admitted
     }
 
+    /// Whether `endpoint` is out of tokens now, without taking one: the node then drops its
+    /// datagrams before decoding them, so a flood costs a table lookup per datagram rather
+    /// than a parse, and the socket's queue drains fast enough for everyone else.
+    func isExhausted(_ endpoint: Endpoint, now: Timestamp) -> Bool {
+        guard settings.isEnabled else { return false }
+        let source: Source = endpoint.address.isLoopback ? .endpoint(endpoint) : .address(endpoint.address)
+        guard let bucket = buckets[source] ?? (buckets.count >= settings.maxSources ? buckets[.overflow] : nil) else { return false }
+        let elapsed = Double(max((now - bucket.updated).millisecondsValue, 0)) / 1000
+        return bucket.tokens + elapsed * settings.queriesPerSecond < 1
+    }
+
     /// Forgets sources whose bucket has refilled: they are indistinguishable from new ones.
     /// At most once a second, so a full table under attack does not sweep on every query.
     mutating func sweep(now: Timestamp) {

@@ -22,6 +22,16 @@ import Testing
         #expect(later == 10)
     }
 
+    @Test func anExhaustedSourceIsSeenWithoutTakingATokenSoItsDatagramsNeedNoParse() {
+        var limiter = limiter()
+        #expect(!limiter.isExhausted(flooder, now: start), "an unknown source has its burst")
+        for _ in 0..<20 { _ = limiter.admit(flooder, now: start) }
+        #expect(limiter.isExhausted(flooder, now: start))
+        #expect(!limiter.isExhausted(flooder, now: start + .milliseconds(100)), "a tenth of a second refills one token")
+        let admitted = limiter.admit(flooder, now: start + .milliseconds(100))
+        #expect(admitted)
+    }
+
     @Test func portsOfOnePublicAddressShareABucketButLoopbackPortsDoNot() {
         var limiter = limiter()
         let ports = (0..<100).filter { port in limiter.admit(Endpoint(address: flooder.address, port: UInt16(1000 + port)), now: start) }.count

@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""A request flood from one source against a real `subnet-dht run` process, on loopback.
+
+An honest peer (127.0.0.2) pings the node one query at a time and measures round trips,
+first alone, then while a flooder (127.0.0.9) sends as fast as it can for a bounded time
+(at most FLOOD_SECONDS and FLOOD_MAX datagrams): pings, find_node, get and get_records
+with 10,000 distinct fake node ids, and spoofable-looking small queries. Checks:
+  * every honest ping is answered during the flood, with p99 round trip under 50 ms;
+  * the flooder gets no more answers than the rate limit allows (burst + rate x time);
+  * bytes answered to the flooder are at most 4x the bytes it sent (amplification);
+  * the node's resident memory grows by less than 16 MiB.
+Prints `ok NAME (figures)` / `FAIL NAME: reason` and `N passed, M failed`.
+
+    python3 Tests/Faults/flood_loopback.py --subnet-dht .build/debug/subnet-dht
+"""
+import argparse
+import os
+import random
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+FLOOD_SECONDS = 10
+FLOOD_MAX = 400_000
+RATE, BURST = 250, 500
+
+
+def bencode(value):
+    if isinstance(value, int):
+        return b"i%de" % value
+    if isinstance(value, str):
+        value = value.encode()
+    if isinstance(value, bytes):
+        return b"%d:%s" % (len(value), value)
+    if isinstance(value, list):
+        return b"l" + b"".join(bencode(v) for v in value) + b"e"
+    if isinstance(value, dict):
+        items = sorted((k.encode() if isinstance(k, str) else k, v) for k, v in value.items())
+        return b"d" + b"".join(bencode(k) + bencode(v) for k, v in items) + b"e"
+    raise TypeError(value)
+
+
+def query(transaction, name, **arguments):
+    return bencode({"t": transaction, "y": "q", "q": name, "a": arguments})
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def percentile(samples, fraction):
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--subnet-dht", default=".build/debug/subnet-dht")
+    args = parser.parse_args()
+    results = []
+
+    def check(name, condition, reason, figures):
+        results.append(condition)
+        print(("ok %s (%s)" % (name, figures)) if condition else ("FAIL %s: %s (%s)" % (name, reason, figures)), flush=True)
+
+    node = subprocess.Popen([os.path.abspath(args.subnet_dht), "run", "--host", "127.0.0.1", "--port", "0",
+                             "--no-heartbeat", "--log-level", "warning"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        host, port = node.stdout.readline().split()[1].rsplit(":", 1)
+        target = (host, int(port))
+        honest = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        honest.bind(("127.0.0.2", 0))
+        flooder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        flooder.bind(("127.0.0.9", 0))
+        flooder.setblocking(False)
+        honest_id = os.urandom(20)
+
+        def honest_pings(count, during=None):
+            """Pings one at a time; returns round trips in ms (None for a lost one, after 1 s)."""
+            trips = []
+            for index in range(count):
+                transaction = index.to_bytes(4, "big")
+                sent = time.perf_counter()
+                honest.sendto(query(transaction, "ping", id=honest_id), target)
+                answer = None
+                while time.perf_counter() - sent < 1.0:
+                    ready, _, _ = select.select([honest], [], [], 0.05)
+                    if during:
+                        during()
+                    if ready:
+                        data, _ = honest.recvfrom(2048)
+                        if data.find(b"1:t4:" + transaction) >= 0:
+                            answer = (time.perf_counter() - sent) * 1000
+                            break
+                trips.append(answer)
+            return trips
+
+        baseline = honest_pings(200)
+        rss_before = rss_kib(node.pid)
+
+        # The flood: bounded by time and count; small queries with ever-new fake ids.
+        sent_count = sent_bytes = answered = answered_bytes = 0
+        started = time.time()
+        generator = random.Random(5)
+        templates = []
+        for index in range(10_000):
+            fake = generator.getrandbits(160).to_bytes(20, "big")
+            kind = index % 4
+            if kind == 0:
+                templates.append(query(b"ff", "ping", id=fake))
+            elif kind == 1:
+                templates.append(query(b"ff", "find_node", id=fake, target=os.urandom(20)))
+            elif kind == 2:
+                templates.append(query(b"ff", "get", id=fake, target=os.urandom(20)))
+            else:
+                templates.append(query(b"ff", "get_records", id=fake, target=os.urandom(20)))
+
+        def flood_step():
+            nonlocal sent_count, sent_bytes, answered, answered_bytes
+            for _ in range(200):
+                if sent_count >= FLOOD_MAX or time.time() - started >= FLOOD_SECONDS:
+                    break
+                datagram = templates[sent_count % len(templates)]
+                try:
+                    flooder.sendto(datagram, target)
+                    sent_count += 1
+                    sent_bytes += len(datagram)
+                except BlockingIOError:
+                    break
+            while True:
+                try:
+                    data, _ = flooder.recvfrom(2048)
+                    answered += 1
+                    answered_bytes += len(data)
+                except BlockingIOError:
+                    break
+
+        during = honest_pings(200, during=flood_step)
+        while time.time() - started < FLOOD_SECONDS and sent_count < FLOOD_MAX:
+            flood_step()
+        flood_time = time.time() - started
+        time.sleep(0.5)
+        flood_step()
+        rss_after = rss_kib(node.pid)
+
+        lost = sum(1 for trip in during if trip is None)
+        answered_trips = [trip for trip in during if trip is not None]
+        base = [trip for trip in baseline if trip is not None]
+        figures = "alone p50 %.2f / p99 %.2f ms; during the flood p50 %.2f / p99 %.2f ms, %d of 200 lost" % (
+            percentile(base, 0.5), percentile(base, 0.99), percentile(answered_trips, 0.5), percentile(answered_trips, 0.99), lost)
+        check("honest-peer-answered-during-flood", lost == 0 and percentile(answered_trips, 0.99) < 50,
+              "lost or slow honest pings", figures)
+        allowed = BURST + RATE * flood_time
+        check("flood-held-to-rate-limit", answered <= allowed * 1.05,
+              "flooder got %d answers" % answered,
+              "flooder sent %d queries in %.1f s (%.0f/s), got %d answers; limit %d" % (
+                  sent_count, flood_time, sent_count / flood_time, answered, allowed))
+        ratio = answered_bytes / sent_bytes if sent_bytes else 0
+        check("no-amplification", answered_bytes <= 4 * sent_bytes, "ratio %.2f" % ratio,
+              "%d bytes answered for %d bytes sent: %.3fx" % (answered_bytes, sent_bytes, ratio))
+        growth = (rss_after - rss_before) / 1024
+        check("memory-bounded", growth < 16, "grew %.1f MiB" % growth,
+              "RSS %.1f MiB before, %.1f MiB after the flood" % (rss_before / 1024, rss_after / 1024))
+    except Exception as error:  # the summary line must still be printed
+        check("harness", False, repr(error), "")
+    finally:
+        node.send_signal(signal.SIGTERM)
+        try:
+            node.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            node.kill()
+    passed = sum(1 for r in results if r)
+    print("%d passed, %d failed" % (passed, len(results) - passed))
+    return 0 if passed == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
