@@ -25,6 +25,9 @@ import time
 import urllib.error
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pysupport.checks import Checks, wait_until  # noqa: E402
+
 INTERVAL, TTL, PRUNE = 2, 6, 1
 
 
@@ -52,15 +55,9 @@ def main():
     binary = os.path.abspath(args.subnet_dht)
     logs = tempfile.mkdtemp(prefix="subnet-processes.")
     print("logs in %s" % logs, flush=True)
-    results = []
+    checks = Checks()
+    check = checks.check
     processes = []
-
-    def check(name, condition, reason="", figures=""):
-        results.append(condition)
-        if condition:
-            print("ok %s%s" % (name, " (%s)" % figures if figures else ""), flush=True)
-        else:
-            print("FAIL %s: %s" % (name, reason), flush=True)
 
     def cli(*extra, timeout=30):
         return subprocess.run([binary, *extra], capture_output=True, text=True, timeout=timeout)
@@ -83,18 +80,6 @@ def main():
         extra = ["--all"] if all_records else []
         out = cli("records", "node", "--json", "--bootstrap", reader, *extra)
         return json.loads(out.stdout) if out.returncode == 0 else None
-
-    def wait_until(limit, probe):
-        """Calls probe() until it returns a true value or `limit` seconds pass; returns
-        (value, seconds from the start to the start of the successful probe)."""
-        started = time.time()
-        while time.time() - started < limit:
-            probe_started = time.time()
-            value = probe()
-            if value:
-                return value, probe_started - started
-            time.sleep(0.25)
-        return None, None
 
     try:
         state_dir = os.path.join(logs, "state-1")
@@ -205,10 +190,7 @@ def main():
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
-    passed = sum(1 for r in results if r)
-    failed = len(results) - passed
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+    return checks.summary()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Helpers shared by the Python test scripts (process, fault, fuzz-corpus tools)."""
