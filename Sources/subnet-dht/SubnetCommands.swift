@@ -69,9 +69,11 @@ struct Peers: AsyncParsableCommand {
     }
 }
 
-/// A progress line on stderr while an operation runs longer than a second.
+/// A progress line on stderr while an operation runs longer than a second, when stderr is a
+/// terminal: in a log file or a pipe the redrawn line would only be noise.
 enum Progress {
     static func `while`<T: Sendable>(_ label: String, _ body: @Sendable () async throws -> T) async throws -> T {
+        guard isatty(STDERR_FILENO) == 1 else { return try await body() }
         // Returns whether it drew the line, so the line can be cleared afterwards.
         let ticker = Task { () -> Bool in
             var drawn = false

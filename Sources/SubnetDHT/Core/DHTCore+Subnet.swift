@@ -34,6 +34,7 @@ extension DHTCore {
     public mutating func startHeartbeat(_ info: ServerInfo, settings heartbeatSettings: HeartbeatSettings,
                                         signingKey: SigningKey, now: Timestamp) {
         heartbeat = HeartbeatPublisher(info: info, settings: heartbeatSettings, signingKey: signingKey, now: now)
+        pruneInterval = heartbeatSettings.pruneInterval
         watchMembership(key: heartbeatSettings.key, now: now)
         runSubnetUpkeep(now: now)
     }
@@ -88,7 +89,7 @@ extension DHTCore {
             }
         }
         if now >= nextPrune {
-            nextPrune = now + settings.pruneInterval
+            nextPrune = now + pruneInterval
             prune(now: now)
         }
         if routing.count > 0 {
@@ -113,12 +114,16 @@ extension DHTCore {
         var removedPeers = 0
         for contact in routing.allContacts where contact.isBad(settings: routing.settings) {
             routing.remove(id: contact.id)
+            lostContacts.add(id: contact.id, endpoint: contact.endpoint, now: now)
             removedPeers += 1
         }
+        probeLostContacts(now: now)
         if var watch = membership {
             let events = watch.view.expire(now: now)
             membership = watch
-            removedPeers += removeFromRouting(events.map(\.peer) + watch.view.departedPeers(now: now))
+            // Expired peers may only be cut off and are probed later; OFFLINE ones left on purpose.
+            removedPeers += removeFromRouting(events.map(\.peer), rememberLost: true, now: now)
+            removedPeers += removeFromRouting(watch.view.departedPeers(now: now), rememberLost: false, now: now)
             for event in events { emit(event: .membership(event)) }
             if watch.readInFlight == nil {
                 let id = beginLookup(target: KeyedRecord.target(forKey: watch.key), kind: .getRecords(key: watch.key),
@@ -130,17 +135,33 @@ extension DHTCore {
     }
 
     /// Removes the routing-table entries of departed peers: by their default id and by the
-    /// address their heartbeat named. Returns how many went.
-    private mutating func removeFromRouting(_ peers: [Peer]) -> Int {
+    /// address their heartbeat named. Returns how many went. `rememberLost` keeps them for
+    /// probing (expired heartbeats: the peer may only be cut off).
+    private mutating func removeFromRouting(_ peers: [Peer], rememberLost: Bool, now: Timestamp) -> Int {
         guard !peers.isEmpty else { return 0 }
         let ids = Set(peers.map { NodeID.defaultID(for: $0.owner) })
         let addresses = Set(peers.map(\.info.address))
         var removed = 0
         for contact in routing.allContacts where ids.contains(contact.id) || addresses.contains(contact.endpoint) {
             routing.remove(id: contact.id)
+            if rememberLost { lostContacts.add(id: contact.id, endpoint: contact.endpoint, now: now) } else { lostContacts.remove(contact.endpoint) }
             removed += 1
         }
         return removed
+    }
+
+    /// Pings a few lost contacts each round, and a seed while the table is short of k: an
+    /// answer puts the contact back in the table and the next lookups cross the healed link.
+    private mutating func probeLostContacts(now: Timestamp) {
+        for lost in lostContacts.takeProbes(count: settings.pingsPerMaintenance, now: now) {
+            sendUpkeepPing(to: lost.endpoint, expectedID: lost.id, now: now)
+        }
+        if routing.count < settings.k, !rejoin.seeds.isEmpty {
+            let seed = rejoin.seeds[Int(generator.next() % UInt64(rejoin.seeds.count))]
+            if !routing.allContacts.contains(where: { $0.endpoint == seed }) {
+                sendUpkeepPing(to: seed, expectedID: nil, now: now)
+            }
+        }
     }
 
     mutating func internalOperationFinished(_ id: OperationID, purpose: InternalPurpose, result: OperationResult) {
@@ -164,7 +185,14 @@ extension DHTCore {
                 if lookup.responses > 0 { watch.hasBeenAnswered = true }
             }
             membership = watch
-            let removed = removeFromRouting(events.filter { if case .joined = $0 { false } else if case .stateChanged = $0 { false } else { true } }.map(\.peer))
+            var removed = 0
+            for event in events {
+                switch event {
+                case .expired(let peer): removed += removeFromRouting([peer], rememberLost: true, now: now)
+                case .left(let peer): removed += removeFromRouting([peer], rememberLost: false, now: now)
+                case .joined, .stateChanged: break
+                }
+            }
             if removed > 0 { emit(event: .pruned(records: 0, peers: removed)) }
             for event in events { emit(event: .membership(event)) }
         case .rejoin:

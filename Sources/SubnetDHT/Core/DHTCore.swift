@@ -32,12 +32,17 @@ public struct DHTCore {
     /// Endpoints with an upkeep ping in flight: the table names the same candidate on every
     /// overflow, and one ping at a time is enough to decide.
     var upkeepPings: Set<Endpoint> = []
+    /// Contacts pruned for silence, probed for a while so partitions heal.
+    var lostContacts = LostContacts()
     var generator: SplitMix64
     /// The node's own heartbeat, once started.
     var heartbeat: HeartbeatPublisher?
     /// The live view of the watched key (the heartbeat key), once watched.
     var membership: MembershipWatch?
     var nextPrune: Timestamp
+    /// `settings.pruneInterval`, or the heartbeat's own once one starts: a view read less
+    /// often than TTL - interval would lose live peers between reads.
+    var pruneInterval: Duration
     var rejoin = RejoinSchedule()
     /// The latest `now` any entry point was given: operations that finish deep inside the
     /// core (and hand their result to the core itself) read the time here.
@@ -93,6 +98,7 @@ public struct DHTCore {
         rateLimiter = QueryRateLimiter(settings: settings.rateLimit)
         self.generator = generator
         nextMaintenance = now + settings.maintenanceInterval
+        pruneInterval = settings.pruneInterval
         nextPrune = now + settings.pruneInterval
         currentTime = now
         rejoin.delay = settings.rejoinDelays.lowerBound
@@ -368,6 +374,7 @@ public struct DHTCore {
         }
         if request.attempt == 1 { roundTrips.observe(now - request.sentAt) }
         amplification.noteAnswered(by: source, now: now)
+        lostContacts.remove(source)
         noteResponder(id: body.id, endpoint: source, now: now)
         switch request.purpose {
         case .lookup(let id):
@@ -476,8 +483,13 @@ public struct DHTCore {
     }
 
     private mutating func sendUpkeepPing(to contact: Contact, now: Timestamp) {
-        guard upkeepPings.insert(contact.endpoint).inserted else { return }
-        sendQuery(.ping, to: contact.endpoint, expectedID: contact.id, purpose: .maintenancePing, now: now)
+        sendUpkeepPing(to: contact.endpoint, expectedID: contact.id, now: now)
+    }
+
+    /// An upkeep ping, unless one to `endpoint` is under way; `expectedID` nil for a seed.
+    mutating func sendUpkeepPing(to endpoint: Endpoint, expectedID: NodeID?, now: Timestamp) {
+        guard upkeepPings.insert(endpoint).inserted else { return }
+        sendQuery(.ping, to: endpoint, expectedID: expectedID, purpose: .maintenancePing, now: now)
     }
 
     /// The item in a `get` response, if it is the one asked for and its signature or hash checks out.

@@ -84,7 +84,10 @@ struct HeartbeatPublisher: Sendable {
             lastSuccess = now
             lastRecord = current.record
             retryDelay = settings.firstRetryDelay
-            nextPublish = now + settings.interval
+            // The cadence counts from each publish's start, as its expiry does: counted from
+            // the end, a publish slowed by loss (2 s at 20%) would stretch every interval by
+            // that much and records would lapse before the next one landed.
+            nextPublish = max(now, current.started + settings.interval)
         } else {
             failed += 1
             scheduleRetry(now: now)

@@ -10,6 +10,9 @@ public final class InMemoryNetwork {
     public var latency: Duration
     /// Fraction of datagrams dropped, 0 to 1.
     public var lossRate: Double
+    /// When set, datagrams from the first endpoint to the second are dropped if it says so:
+    /// a partition between two groups of nodes.
+    public var isCut: ((Endpoint, Endpoint) -> Bool)?
     public private(set) var datagramsDelivered = 0
     public private(set) var datagramsDropped = 0
 
@@ -124,7 +127,8 @@ public final class InMemoryNetwork {
         for effect in effects {
             switch effect {
             case .send(let bytes, let destination):
-                if lossRate > 0, Double.random(in: 0..<1, using: &generator) < lossRate {
+                let lost = lossRate > 0 && Double.random(in: 0..<1, using: &generator) < lossRate
+                if lost || isCut?(endpoint, destination) == true {
                     datagramsDropped += 1
                     continue
                 }

@@ -96,6 +96,34 @@ private struct HeartbeatSubnet {
         }
     }
 
+    @Test func halvesSplitLongerThanTheTTLMergeAgainAfterTheHeal() {
+        let settings = HeartbeatSettings(interval: .seconds(2), ttl: .seconds(6), pruneInterval: .seconds(1))
+        let subnet = HeartbeatSubnet(count: 8, seed: 35, settings: settings)
+        subnet.network.run(for: .seconds(10))
+        let everyone = Set(subnet.keys.values.map(\.publicKey))
+        #expect(subnet.subnet.endpoints.allSatisfy { subnet.live(at: $0) == everyone })
+        let left = Set(subnet.subnet.endpoints.prefix(4))
+        subnet.network.isCut = { from, to in left.contains(from) != left.contains(to) }
+        subnet.network.run(for: .seconds(12))
+        // Apart for twice the TTL: each half sees only itself, and has pruned the other.
+        for endpoint in subnet.subnet.endpoints {
+            let own = Set(subnet.subnet.endpoints.filter { left.contains($0) == left.contains(endpoint) }.compactMap { subnet.keys[$0]?.publicKey })
+            #expect(subnet.live(at: endpoint) == own)
+        }
+        subnet.network.isCut = nil
+        // Lost contacts are probed every prune: within two heartbeat intervals after the
+        // probes get through, both halves see all eight again.
+        var merged: Duration?
+        for step in 1...20 {
+            subnet.network.run(for: .milliseconds(500))
+            if subnet.subnet.endpoints.allSatisfy({ subnet.live(at: $0) == everyone }) {
+                merged = .milliseconds(500 * Int64(step))
+                break
+            }
+        }
+        #expect(merged != nil && merged! <= .seconds(6), "merged after \(String(describing: merged))")
+    }
+
     @Test func aLoneFirstNodeReadsItsViewAsSoonAsAHeartbeatGetsThrough() {
         // The first node of a network heartbeats into an empty table; its view, read then,
         // found no one. When a second node joins, the first node's next heartbeat attempt
