@@ -3,7 +3,8 @@
 # Idempotent and quiet when everything is already there. Needs root (or sudo).
 set -euo pipefail
 
-packages=(libsodium-dev liblz4-dev pkg-config python3-libtorrent)
+# iproute2 and iptables: the network-namespace test network and fault suite (loss, delay, partitions).
+packages=(libsodium-dev liblz4-dev pkg-config python3-libtorrent iproute2 iptables)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command: installs system dependencies, builds, runs the Swift test suite, then the
-# interoperability test against real libtorrent nodes and the test of 8 real `subnet-dht run`
-# processes (heartbeats, SIGKILL, SIGTERM, metrics, restart), all on 127.0.0.1.
+# interoperability test against real libtorrent nodes, the test of 8 real `subnet-dht run`
+# processes (heartbeats, SIGKILL, SIGTERM, metrics, restart), 60 s of fuzzing, a request flood
+# (all on 127.0.0.1), and the fault suite on network namespaces it creates itself (churn, loss,
+# restart, partition; it prints `skip:` where namespaces are not permitted).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,3 +14,4 @@ swift test --skip-build
 /usr/bin/python3 Tests/Process/subnet_processes.py --subnet-dht "$(swift build --show-bin-path)/subnet-dht"
 bash Fuzz/run.sh 60
 /usr/bin/python3 Tests/Faults/flood_loopback.py --subnet-dht "$(swift build --show-bin-path)/subnet-dht"
+/usr/bin/python3 Tests/Faults/netns_faults.py --subnet-dht "$(swift build --show-bin-path)/subnet-dht" --quick

@@ -49,9 +49,11 @@ public struct DHTSettings: Sendable {
     public var keyPolicies = KeyPolicies()
     /// Limits of the keyed-record store.
     public var recordStore = RecordStoreSettings()
-    /// Replicas a reader pages through completely after its lookup: half of the k that
-    /// announcers store to, so a reader still sees every owner when half the replicas are stale.
-    public var recordReadReplicas = 4
+    /// Replicas a reader pages through completely after its lookup: all k that announcers
+    /// store to. With fewer (4 was tried), a churning network hid live peers: an owner whose
+    /// lookups had not yet found newly joined nodes stored on the k closest it knew, which
+    /// were not the 4 closest the reader found. A key of 10,000 owners costs twice the pages.
+    public var recordReadReplicas = 8
     /// Pages read from one replica at most, bounding a read of a key with many owners
     /// (10,000 owners at about 10 records a page).
     public var maxRecordPagesPerReplica = 1_500

@@ -142,10 +142,12 @@ struct IterativeLookup {
     /// an immutable item is found (its value is self-certifying: nothing better can come).
     var isFinished: Bool {
         if stopsAtFirstValue, immutableValue != nil { return true }
-        guard inFlight == 0, slow == 0 else { return false }
+        guard inFlight == 0 else { return false }
+        // Wait for a slow node only while it is among the k closest still alive: one beyond
+        // k nodes that answered cannot change the result, and is most likely dead.
         var live = 0
         for candidate in candidates where candidate.state != .failed {
-            if candidate.state == .fresh { return false }
+            if candidate.state == .fresh || candidate.state == .slow { return false }
             live += 1
             if live >= k { return true }
         }

@@ -37,6 +37,20 @@ import Testing
         #expect(lookup.messagesSent == 4)
     }
 
+    @Test func aSlowNodeBeyondTheKClosestDoesNotHoldTheLookup() {
+        var lookup = IterativeLookup(target: target, kind: .findNode, localID: local, k: 2, candidateLimit: 64)
+        lookup.seed(nodes: [node(10), node(20)], endpoints: [])
+        #expect(lookup.nextQueries(alpha: 3).map(\.endpoint.port) == [10, 20])
+        lookup.noteRetry(to: node(20).endpoint)
+        // 10 answers and names 5, closer still; 5 answers too.
+        lookup.handleResponse(from: node(10).endpoint, body: ResponseBody(id: node(10).id, nodes: [node(5)]), verifiedItem: nil, immutableValue: nil)
+        #expect(!lookup.isFinished)
+        #expect(lookup.nextQueries(alpha: 3).map(\.endpoint.port) == [5])
+        lookup.handleResponse(from: node(5).endpoint, body: ResponseBody(id: node(5).id), verifiedItem: nil, immutableValue: nil)
+        #expect(lookup.isFinished, "the slow 20 is farther than the two that answered")
+        #expect(lookup.result().closest.map(\.endpoint.port) == [5, 10])
+    }
+
     @Test func convergesWhenTheKClosestHaveAnswered() {
         var lookup = IterativeLookup(target: target, kind: .findNode, localID: local, k: 2, candidateLimit: 64)
         lookup.seed(nodes: [node(100), node(200), node(300)], endpoints: [])
