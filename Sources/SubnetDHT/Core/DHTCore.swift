@@ -539,14 +539,14 @@ public struct DHTCore {
         let wanted = AmplificationLimit.paddedQuerySize(maxResponseSize: maxResponseSize)
         let size = KRPCCodec.encode(message).count
         guard size < wanted else { return message }
-        // `3:pad<n>:` plus n bytes: the header grows with the digits of n.
+        // The entry adds `3:pad` (5 bytes), `<n>:` and n bytes: found by arithmetic, so a
+        // query is encoded once here and once to send, not once per candidate length.
+        func entrySize(_ length: Int) -> Int { 5 + String(length).utf8.count + 1 + length }
+        var length = max(wanted - size - entrySize(0), 1)
+        while size + entrySize(length) < wanted { length += 1 }
+        while length > 1, size + entrySize(length - 1) >= wanted { length -= 1 }
         var padded = message
-        var length = max(wanted - size - 8, 1)
         padded.padding = length
-        while KRPCCodec.encode(padded).count < wanted {
-            length += 1
-            padded.padding = length
-        }
         return padded
     }
 

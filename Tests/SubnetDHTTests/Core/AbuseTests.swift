@@ -167,6 +167,22 @@ import Testing
         return (request.count, 0, nil)
     }
 
+    @Test func largeAnswerQueriesArePaddedToAQuarterOfTheBudgetAndNoMore() {
+        let wanted = AmplificationLimit.paddedQuerySize(maxResponseSize: 1400)
+        let methods: [QueryMethod] = [
+            .get(target: .random(), seq: nil, want: nil), .get(target: .random(), seq: 123_456, want: [.ipv4, .ipv6]),
+            .getRecords(target: .random(), after: nil, want: nil),
+            .getRecords(target: .random(), after: [UInt8](repeating: 7, count: 32), want: []),
+        ]
+        for method in methods {
+            let message = KRPCMessage(transactionID: [1, 2, 3, 4], body: .query(Query(senderID: .random(), method: method)))
+            let size = KRPCCodec.encode(DHTCore.padded(message, for: method, maxResponseSize: 1400)).count
+            #expect(size >= wanted && size <= wanted + 1, "\(method.name): \(size) bytes")
+        }
+        let ping = KRPCMessage(transactionID: [1], body: .query(Query(senderID: .random(), method: .ping)))
+        #expect(DHTCore.padded(ping, for: .ping, maxResponseSize: 1400) == ping, "small answers need no padding")
+    }
+
     @Test func noAnswerToAStrangerExceedsFourTimesItsQuery() {
         var (core, item, infoHash) = loadedCore()
         let methods: [QueryMethod] = [
