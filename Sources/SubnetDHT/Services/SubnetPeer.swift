@@ -53,9 +53,6 @@ public final class SubnetPeer: Service, Sendable {
         let metrics = try await startMetrics(for: node)
         onStarted(node, metrics?.port)
 
-        if let heartbeat = configuration.heartbeat {
-            try heartbeat.validate()
-        }
         let joining = info
         let work = Task {
             // Join first: a JOINING heartbeat sent before any peer is known could reach no one.
