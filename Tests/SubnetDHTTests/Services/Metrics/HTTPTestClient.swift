@@ -35,10 +35,11 @@ final class HTTPTestConnection: @unchecked Sendable {  // a file descriptor; eac
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else {
-            close(descriptor)
-            throw Failure("connect to 127.0.0.1:\(port) failed, errno \(errno)")
-        }
+        // No close here: `self` is fully initialized, so deinit runs when init throws and
+        // closes the descriptor. Closing it here too closed it twice, and the second close
+        // could hit a descriptor number NIO had just reused for an accepted connection
+        // (CI crashed in NIO's getsockname with EBADF).
+        guard connected == 0 else { throw Failure("connect to 127.0.0.1:\(port) failed, errno \(errno)") }
     }
 
     deinit { close(descriptor) }
