@@ -330,7 +330,8 @@ public struct DHTCore {
             progress.seq = chosenSeq
             query = .put(PutArguments(token: [], value: value, publicKey: key.publicKey.bytes,
                                       signature: key.sign(buffer), seq: chosenSeq, cas: cas, salt: salt))
-        case .announceRecord(let record):
+        case .announceRecord(var record):
+            if operations[id]?.purpose == .heartbeat, let restamped = heartbeat?.restamp(id, now: now) { record = restamped }
             query = .announceRecord(arguments: record.announceArguments)
             progress.seq = record.seq
         }

@@ -55,6 +55,20 @@ struct HeartbeatPublisher: Sendable {
         return record
     }
 
+    /// The in-flight heartbeat signed again with its expiry counted from `now`, when its
+    /// lookup has converged and the stores go out. Stamped at the publish's start, the lookup's
+    /// time (up to 2 s under 20 % loss) came off the record's life, and readers, whose reads
+    /// take as long, saw records lapse between two heartbeats. Nil when `operation` is not
+    /// the heartbeat in flight.
+    mutating func restamp(_ operation: OperationID, now: Timestamp) -> KeyedRecord? {
+        guard let current = inFlight, current.operation == operation else { return nil }
+        let expires = (now + settings.ttl).milliseconds / 1000
+        guard expires != current.record.expires else { return current.record }
+        let record = KeyedRecord.signed(key: key, value: current.record.value, seq: current.record.seq, expires: expires, by: signingKey)
+        inFlight = (operation, current.started, record)
+        return record
+    }
+
     mutating func started(_ operation: OperationID, record: KeyedRecord, now: Timestamp) {
         inFlight = (operation, now, record)
         waitingForNodes = false
@@ -84,7 +98,7 @@ struct HeartbeatPublisher: Sendable {
             lastSuccess = now
             lastRecord = current.record
             retryDelay = settings.firstRetryDelay
-            // The cadence counts from each publish's start, as its expiry does: counted from
+            // The cadence counts from each publish's start: counted from
             // the end, a publish slowed by loss (2 s at 20%) would stretch every interval by
             // that much and records would lapse before the next one landed.
             nextPublish = max(now, current.started + settings.interval)
