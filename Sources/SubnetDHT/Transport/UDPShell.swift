@@ -14,6 +14,8 @@ final class UDPShell: @unchecked Sendable {
     private var timer: Scheduled<Void>?
     private var timerDeadline: Timestamp?
     private var closed = false
+    /// Datagrams written during the current read batch, not flushed yet.
+    private var unflushedWrites = false
     /// Where the socket is bound: decides which destinations it can reach at all.
     private var local: Endpoint?
     /// Binds a fresh socket at the same address, used when NIO closes the channel after a
@@ -102,9 +104,21 @@ final class UDPShell: @unchecked Sendable {
         }
     }
 
+    /// One datagram of a read batch: answered at once, but written without a flush; the
+    /// batch's end (`readComplete`) flushes them together, which lets NIO send them with one
+    /// sendmmsg, and re-arms the timer once per batch rather than once per datagram.
     func receive(_ bytes: [UInt8], from source: Endpoint) {
         core.receive(bytes, from: source, now: SystemClock.now())
-        flushEffects()
+        if writeEffects() { unflushedWrites = true }
+    }
+
+    /// The end of a read batch.
+    func readComplete() {
+        if unflushedWrites {
+            unflushedWrites = false
+            channel?.flush()
+        }
+        rescheduleTimer()
     }
 
     func close() {
@@ -118,6 +132,16 @@ final class UDPShell: @unchecked Sendable {
     }
 
     private func flushEffects() {
+        if writeEffects() || unflushedWrites {
+            unflushedWrites = false
+            channel?.flush()
+        }
+        rescheduleTimer()
+    }
+
+    /// Writes the core's datagrams to the channel (unflushed) and hands out its events;
+    /// returns whether anything was written.
+    private func writeEffects() -> Bool {
         let effects = core.takeEffects()
         var wrote = false
         for effect in effects {
@@ -138,15 +162,16 @@ final class UDPShell: @unchecked Sendable {
                 onEvent?(event)
             }
         }
-        if wrote { channel?.flush() }
-        rescheduleTimer()
+        return wrote
     }
 
-    /// Keeps one timer armed for the core's next wake-up.
+    /// Keeps one timer armed for the core's next wake-up. A timer armed earlier than needed
+    /// is kept: it fires, ticks the core (which finds nothing due) and re-arms. Cancelling and
+    /// scheduling again whenever the wake-up moves later cost more than that under load.
     private func rescheduleTimer() {
         guard !closed else { return }
         let deadline = core.nextWakeup
-        if let timerDeadline, timerDeadline == deadline, timer != nil { return }
+        if let timerDeadline, timerDeadline <= deadline, timer != nil { return }
         timer?.cancel()
         timerDeadline = deadline
         // At least 1 ms: a wake-up left in the past must not turn into a busy loop.
@@ -174,6 +199,10 @@ final class DatagramInboundHandler: ChannelInboundHandler {
         // Oversized datagrams are still handed on so the core counts them; reading is bounded by the socket.
         let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
         shell.receive(bytes, from: source)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        shell.readComplete()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
