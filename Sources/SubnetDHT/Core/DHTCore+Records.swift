@@ -33,7 +33,7 @@ extension DHTCore {
         body = withNodes(body, near: target, want: want, requester: source)
         // Fetch no more than a page could ever hold: every record carries 96 incompressible
         // bytes (its key and signature), so even compressed no more than this many fit.
-        let candidates = recordStore.records(target: target, after: cursor, limit: settings.maxResponseSize / 96 + 1, now: now)
+        let candidates = recordStore.page(target: target, after: cursor, limit: settings.maxResponseSize / 96 + 1, now: now)
         guard !candidates.isEmpty else { return .success(body) }
         RecordPage.fill(&body, with: candidates, budget: responseLimit - envelopeSize(body, transactionID: transactionID, to: source))
         if body.records == nil && body.compressedRecords == nil {

@@ -57,14 +57,14 @@ enum RecordPage {
         return items
     }
 
-    /// Fills `body` with as many of `candidates` (ascending by owner) as fit in `budget`
-    /// bytes, compressed when that carries more records or the same in fewer bytes, and sets
-    /// `more` when some remain.
-    static func fill(_ body: inout ResponseBody, with candidates: [KeyedRecord], budget: Int) {
+    /// Fills `body` with as many of `candidates` (ascending by owner, each with its bencoded
+    /// wire dictionary) as fit in `budget` bytes, compressed when that carries more records or
+    /// the same in fewer bytes, and sets `more` when some remain.
+    static func fill(_ body: inout ResponseBody, with candidates: [(record: KeyedRecord, wire: [UInt8])], budget: Int) {
         guard !candidates.isEmpty else { return }
         // `4:more32:<32 bytes>` is reserved whenever a page may be cut short.
         let moreOverhead = 41
-        let encoded = candidates.map { Bencode.encode($0.wireDictionary) }
+        let encoded = candidates.map(\.wire)
         let available = budget - moreOverhead
         // Plain form: `7:records` + `l` ... `e`.
         var plainCount = 0
@@ -85,9 +85,9 @@ enum RecordPage {
             body.compressedRecords = compressed
             body.uncompressedRecordsLength = Int64(best.rawLength)
         } else {
-            body.records = candidates.prefix(best.count).map(\.wireDictionary)
+            body.records = candidates.prefix(best.count).map(\.record.wireDictionary)
         }
-        if best.count < candidates.count { body.more = candidates[best.count - 1].owner.bytes }
+        if best.count < candidates.count { body.more = candidates[best.count - 1].record.owner.bytes }
     }
 
     /// The largest prefix whose compressed list fits; estimated from the compression ratio of
