@@ -72,18 +72,51 @@ public enum Bencode {
             out.append(UInt8(ascii: "e"))
         case .dict(let entries):
             out.append(UInt8(ascii: "d"))
-            for key in entries.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            // Sorted as pairs: sorting the keys and looking each value up again hashed every
+            // key a second time.
+            for (key, item) in entries.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
                 appendDecimal(Int64(key.count), to: &out)
                 out.append(UInt8(ascii: ":"))
                 out.append(contentsOf: key)
-                encode(entries[key]!, into: &out)
+                encode(item, into: &out)
             }
             out.append(UInt8(ascii: "e"))
         }
     }
 
+    /// The length of `encode(value)`, without building it (the record validator's size rule).
+    public static func encodedSize(_ value: BValue) -> Int {
+        switch value {
+        case .int(let number): 2 + decimalLength(number)
+        case .bytes(let bytes): decimalLength(Int64(bytes.count)) + 1 + bytes.count
+        case .list(let items): items.reduce(2) { $0 + encodedSize($1) }
+        case .dict(let entries):
+            entries.reduce(2) { $0 + decimalLength(Int64($1.key.count)) + 1 + $1.key.count + encodedSize($1.value) }
+        }
+    }
+
+    /// Digits written straight into `out`: going through `String(number)` cost a string per
+    /// integer and per length prefix of every message encoded.
     static func appendDecimal(_ number: Int64, to out: inout [UInt8]) {
-        out.append(contentsOf: String(number).utf8)
+        if number < 0 { out.append(UInt8(ascii: "-")) }
+        // The magnitude as UInt64, so Int64.min has one too.
+        var magnitude = number.magnitude
+        let start = out.count
+        repeat {
+            out.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        out[start...].reverse()
+    }
+
+    static func decimalLength(_ number: Int64) -> Int {
+        var magnitude = number.magnitude
+        var digits = 1
+        while magnitude >= 10 {
+            magnitude /= 10
+            digits += 1
+        }
+        return digits + (number < 0 ? 1 : 0)
     }
 }
 

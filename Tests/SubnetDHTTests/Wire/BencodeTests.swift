@@ -34,6 +34,21 @@ import Testing
         #expect(throws: BencodeError.self, "\(reason)") { try Bencode.decode(Array(input.utf8)) }
     }
 
+    @Test func integersAndSizesAreExactAtTheExtremes() throws {
+        let values: [BValue] = [.int(0), .int(-1), .int(9), .int(10), .int(-10), .int(Int64.max), .int(Int64.min),
+                                .bytes([]), .bytes(Array(repeating: 7, count: 10)), .bytes(Array(repeating: 1, count: 1000)),
+                                .list([.int(Int64.min), .bytes([1]), .list([])]),
+                                .dict([Array("b".utf8): .int(-42), Array("a".utf8): .dict([Array("zz".utf8): .bytes([0, 1])])])]
+        for value in values {
+            let encoded = Bencode.encode(value)
+            #expect(Bencode.encodedSize(value) == encoded.count, "\(value)")
+            #expect(try Bencode.decode(encoded) == value)
+        }
+        #expect(Bencode.encode(.int(Int64.min)) == Array("i-9223372036854775808e".utf8))
+        #expect(Bencode.encode(.int(-7)) == Array("i-7e".utf8))
+        #expect(Bencode.encode(.dict([Array("b".utf8): .int(1), Array("a".utf8): .int(2)])) == Array("d1:ai2e1:bi1ee".utf8))
+    }
+
     @Test func limitsNestingDepth() throws {
         let ok = String(repeating: "l", count: 32) + String(repeating: "e", count: 32)
         #expect(throws: Never.self) { try Bencode.decode(Array(ok.utf8)) }
