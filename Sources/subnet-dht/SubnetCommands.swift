@@ -31,7 +31,7 @@ struct Records: AsyncParsableCommand {
         let session = try await ClientSession.open(network)
         let records = try await Progress.while("reading \(key)") { try await session.node.records(key: key) }
         await session.close()
-        let rows = RecordTable.rows(records).filter { all || $0.peer?.info.state != .offline }
+        let rows = RecordRow.records(records, includeOffline: all)
         let now = SystemClock.now()
         Console.out(json ? RecordTable.json(rows, now: now) : RecordTable.text(rows, now: now))
     }
@@ -58,7 +58,7 @@ struct Peers: AsyncParsableCommand {
             let records = try await Progress.while("reading \(key)") { try await session.node.records(key: key) }
             let live = records.compactMap(Peer.init(record:)).filter { $0.isLive(at: now) }
             if live != last {
-                let rows = RecordTable.rows(records).filter { row in live.contains { $0.owner == row.record.owner } }
+                let rows = live.map(RecordRow.init(peer:))
                 if watch && !json { Console.out("\u{1B}[2J\u{1B}[H\(live.count) live peers") }
                 Console.out(json ? RecordTable.json(rows, now: now) : RecordTable.text(rows, now: now))
                 last = live

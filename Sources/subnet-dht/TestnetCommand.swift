@@ -58,7 +58,7 @@ struct Testnet: AsyncParsableCommand {
         let ready = await waitUntilAllOnline(all, limit: .seconds(60))
         if !ready { Console.err("warning: not every peer is ONLINE in every view after 60 s") }
         if let first = peers.first?.node, let records = try? await first.records(key: "node") {
-            Console.out(RecordTable.text(RecordTable.rows(records), now: SystemClock.now()))
+            Console.out(RecordTable.text(records.map(RecordRow.init(record:)), now: SystemClock.now()))
         }
 
         await waitForStop()

@@ -229,3 +229,14 @@ public enum ServerInfoError: Error, Hashable, Sendable, CustomStringConvertible 
 
     public var description: String { message }
 }
+
+extension ServerInfo.State {
+    /// `"offline"`, `"joining"` or `"online"`: the word `/health`, the CLI and the status page print.
+    public var label: String {
+        switch self {
+        case .offline: "offline"
+        case .joining: "joining"
+        case .online: "online"
+        }
+    }
+}

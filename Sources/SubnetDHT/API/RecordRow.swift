@@ -1,0 +1,82 @@
+/// A keyed record as the tools list it: `subnet-dht records` and `peers`, and the node's
+/// `/records/KEY.json` and `/peers.json`. One type, so the CLI, the status page and scripts
+/// read the same rows in the same shape.
+public struct RecordRow: Hashable, Sendable {
+    /// What the record's value says: a peer's heartbeat, or any other value.
+    public enum Content: Hashable, Sendable {
+        case peer(ServerInfo)
+        case value(BValue)
+    }
+
+    public var owner: PublicKey
+    public var seq: Int64
+    /// Absolute expiry, Unix seconds.
+    public var expires: Int64
+    public var content: Content
+
+    public init(record: KeyedRecord) {
+        owner = record.owner
+        seq = record.seq
+        expires = record.expires
+        content = Peer(record: record).map { .peer($0.info) } ?? .value(record.value)
+    }
+
+    /// The row of a peer from a live view, which keeps the record's fields but not the record.
+    public init(peer: Peer) {
+        owner = peer.owner
+        seq = peer.seq
+        expires = peer.expires
+        content = .peer(peer.info)
+    }
+
+    /// The heartbeat, when the value is one.
+    public var info: ServerInfo? {
+        if case .peer(let info) = content { info } else { nil }
+    }
+
+    /// Seconds until the record expires, never negative.
+    public func expiresIn(now: Timestamp) -> Int64 { max(0, expires - now.seconds) }
+
+    /// `records KEY`: every record, OFFLINE heartbeats only when `includeOffline` (`--all`).
+    public static func records(_ records: [KeyedRecord], includeOffline: Bool) -> [RecordRow] {
+        records.map(RecordRow.init(record:)).filter { includeOffline || $0.info?.state != .offline }
+    }
+
+    /// Throughput as the tools print it: `tput` is in thousandths of requests per second.
+    public static func throughputText(_ thousandths: Int64) -> String {
+        let whole = thousandths / 1000, fraction = String(abs(thousandths % 1000))
+        return "\(whole).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)/s"
+    }
+}
+
+/// The `--json` form of a list of rows: one JSON array on one line, one flat object per row.
+/// Heartbeats have `owner seq exp expires_in state role addr name ver tput`; other values
+/// `owner seq exp expires_in value` (the value bencoded, as text).
+public enum RecordListJSON {
+    public static func render(_ rows: [RecordRow], now: Timestamp) -> String {
+        "[" + rows.map { object($0, now: now) }.joined(separator: ",") + "]"
+    }
+
+    static func object(_ row: RecordRow, now: Timestamp) -> String {
+        var fields = [
+            "\"owner\":\"\(row.owner.hex)\"",
+            "\"seq\":\(row.seq)",
+            "\"exp\":\(row.expires)",
+            "\"expires_in\":\(row.expiresIn(now: now))",
+        ]
+        switch row.content {
+        case .peer(let info):
+            fields += [
+                "\"state\":\"\(info.state.label)\"",
+                "\"role\":\(JSONText.quoted(info.role))",
+                "\"addr\":\(JSONText.quoted(info.address.description))",
+                "\"name\":\(info.name.map(JSONText.quoted) ?? "null")",
+                "\"ver\":\(info.version.map(JSONText.quoted) ?? "null")",
+                "\"tput\":\(info.throughput)",
+            ]
+        case .value(let value):
+            fields.append("\"value\":\(JSONText.quoted(String(decoding: Bencode.encode(value), as: UTF8.self)))")
+        }
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+}
