@@ -65,7 +65,8 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Key the heartbeat goes under.") var key = "node"
     @Flag(help: "Do not publish heartbeats (still serve the DHT and keep a live view).") var noHeartbeat = false
     @Option(help: "Directory for snapshots of routing table and records (fast rejoin after restart).") var stateDir: String?
-    @Option(help: "Serve Prometheus /metrics and /health on this TCP port (127.0.0.1).") var metricsPort: Int?
+    @Option(help: "Serve the subnet's status page (/), /peers.json, /records/KEY.json, Prometheus /metrics and /health on this TCP port (127.0.0.1).")
+    var metricsPort: Int?
     @Option(help: "Queries a second one source may send, sustained, with bursts of twice that (0: no limit; sources are IP addresses, or IP:port on loopback).")
     var rateLimit: Double = RateLimitSettings().queriesPerSecond
     @OptionGroup var subnet: SubnetOptions
@@ -103,7 +104,7 @@ struct Run: AsyncParsableCommand {
         let logger = Logger(label: "subnet-dht")
         let peer = try SubnetPeer(configuration, logger: logger) { node, metricsPort in
             Console.out("listening \(node.localEndpoint) \(node.localID.hex) \(node.publicKey.hex)")
-            if let metricsPort { logger.info("metrics on http://127.0.0.1:\(metricsPort)/metrics") }
+            if let metricsPort { logger.info("status page on http://127.0.0.1:\(metricsPort)/ (metrics on /metrics, health on /health)") }
         }
         let group = ServiceGroup(services: [peer], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()

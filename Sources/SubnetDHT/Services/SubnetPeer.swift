@@ -18,11 +18,14 @@ public final class SubnetPeer: Service, Sendable {
         /// Where snapshots of routing table and records go; nil keeps no state.
         public var stateDirectory: String?
         public var snapshotInterval: Duration = .seconds(60)
-        /// Metrics and health over HTTP; nil serves none.
+        /// The node's HTTP port: the subnet's status page (`/`, `/peers.json`,
+        /// `/records/KEY.json`), `/metrics` and `/health`; nil serves none.
         public var metricsHost = "127.0.0.1"
         public var metricsPort: Int?
         /// How long shutdown waits for the OFFLINE announce to be acknowledged.
         public var offlineTimeout: Duration = .seconds(5)
+        public var statusPage = StatusPage.Settings()
+        public var statusRecorder = SubnetStatusRecorder.Settings()
 
         public init(node: DHTNode.Configuration) { self.node = node }
     }
@@ -50,8 +53,8 @@ public final class SubnetPeer: Service, Sendable {
                               name: configuration.name, version: configuration.version)
         state.withLockedValue { $0 = (node, info) }
         restoreSnapshot(into: node)
-        let metrics = try await startMetrics(for: node)
-        onStarted(node, metrics?.port)
+        let http = try await startHTTP(for: node)
+        onStarted(node, http?.server.port)
 
         let joining = info
         let work = Task {
@@ -86,7 +89,7 @@ public final class SubnetPeer: Service, Sendable {
             logger.info("published OFFLINE", metadata: ["acknowledged_by": "\(accepted)"])
         }
         await saveSnapshot(of: node)
-        await metrics?.stop()
+        await http?.stop()
         await node.shutdown()
     }
 
@@ -143,7 +146,18 @@ public final class SubnetPeer: Service, Sendable {
         }
     }
 
-    private func startMetrics(for node: DHTNode) async throws -> MetricsServer? {
+    /// The HTTP server and the recorder its status page reads.
+    private struct HTTPServing {
+        let server: MetricsServer
+        let recording: Task<Void, Never>
+
+        func stop() async {
+            recording.cancel()
+            await server.stop()
+        }
+    }
+
+    private func startHTTP(for node: DHTNode) async throws -> HTTPServing? {
         guard let port = configuration.metricsPort else { return nil }
         let metrics = NodeMetrics()
         let ttl = configuration.heartbeat.map { Int($0.ttl.components.seconds) }
@@ -157,6 +171,9 @@ public final class SubnetPeer: Service, Sendable {
                 }
             }
         }
+        let recorder = SubnetStatusRecorder(key: configuration.heartbeat?.key ?? "node", owner: node.publicKey,
+                                            settings: configuration.statusRecorder, info: { [state] in state.withLockedValue { $0.info } })
+        let recording = Task { await recorder.run(reading: node) }
         let server = MetricsServer(host: configuration.metricsHost, port: port, metrics: {
             if let status = try? await node.status() { metrics.update(from: status) }
             metrics.setLivePeers((try? await node.livePeers().count) ?? 0)
@@ -165,20 +182,17 @@ public final class SubnetPeer: Service, Sendable {
             let status = try? await node.status()
             let heartbeat = try? await node.heartbeatStatus()
             let live = (try? await node.livePeers().count) ?? 0
-            let label = state.withLockedValue { $0.info?.state }.map(SubnetPeer.label) ?? "stopped"
+            let label = state.withLockedValue { $0.info?.state.label } ?? "stopped"
             return HealthReport(state: label, lastHeartbeat: heartbeat?.lastSuccess, routingTableSize: status?.routingTableSize ?? 0,
                                 livePeers: live, heartbeatTTLSeconds: ttl)
-        })
-        try await server.start()
-        return server
-    }
-
-    static func label(_ state: ServerInfo.State) -> String {
-        switch state {
-        case .offline: "offline"
-        case .joining: "joining"
-        case .online: "online"
+        }, statusPage: StatusPage(recorder: recorder, node: node, settings: configuration.statusPage))
+        do {
+            try await server.start()
+        } catch {
+            recording.cancel()
+            throw error
         }
+        return HTTPServing(server: server, recording: recording)
     }
 }
 

@@ -19,10 +19,11 @@ public enum MetricsServerError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// A small HTTP/1.1 server for a node's `/metrics` (Prometheus text format) and `/health`
-/// (JSON; 200 when healthy, 503 when not). Any other path is 404, another method than GET
-/// 405, a malformed request 400. Both bodies come from closures called once per request,
-/// in a task, never on the event loop.
+/// A small HTTP/1.1 server for a node's HTTP port: `/metrics` (Prometheus text format),
+/// `/health` (JSON; 200 when healthy, 503 when not) and, when given a `StatusPage`, the
+/// status page and its JSON (`/`, `/peers.json`, `/records/KEY.json`). Any other path is 404,
+/// another method than GET 405, a malformed request 400. Bodies come from closures called
+/// once per request, in a task, never on the event loop.
 ///
 ///     let server = MetricsServer(port: 9090, metrics: { metrics.render() }, health: { await report() })
 ///     let port = try await server.start()   // or put it in a ServiceGroup: `run()` serves until shutdown
@@ -45,23 +46,25 @@ public final class MetricsServer: Service, Sendable {
     public let requestedPort: Int
     public let settings: Settings
     private let group: any EventLoopGroup
-    private let routes: MetricsRoutes
+    private let routes: NodeHTTPRoutes
     private let state = MetricsLock(ServerState())
 
     /// - Parameters:
     ///   - clock: The time `/health` judges heartbeat age by.
     ///   - metrics: The `/metrics` body, e.g. `{ nodeMetrics.render() }`.
     ///   - health: The node's health, read per `/health` request.
+    ///   - statusPage: The subnet's status page and its JSON; nil serves only `/metrics` and `/health`.
     public init(host: String = "127.0.0.1", port: Int = 0, settings: Settings = Settings(),
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                 clock: @escaping @Sendable () -> Timestamp = { SystemClock.now() },
                 metrics: @escaping @Sendable () async -> String,
-                health: @escaping @Sendable () async -> HealthReport) {
+                health: @escaping @Sendable () async -> HealthReport,
+                statusPage: StatusPage? = nil) {
         self.host = host
         self.requestedPort = port
         self.settings = settings
         self.group = group
-        self.routes = MetricsRoutes(metrics: metrics, health: health, clock: clock)
+        self.routes = NodeHTTPRoutes(metrics: metrics, health: health, statusPage: statusPage, clock: clock)
     }
 
     /// The bound port while the server listens, else nil.
@@ -165,7 +168,7 @@ public final class MetricsServer: Service, Sendable {
                     let pipeline = channel.pipeline.syncOperations
                     try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout))
                     try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
-                    try pipeline.addHandler(MetricsHTTPHandler(routes: routes))
+                    try pipeline.addHandler(NodeHTTPHandler(routes: routes))
                 }
             }
     }

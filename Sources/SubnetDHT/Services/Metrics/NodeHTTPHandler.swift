@@ -1,64 +1,14 @@
 import NIOCore
 import NIOHTTP1
 
-/// A response, computed on or off the event loop.
-struct MetricsHTTPResponse: Sendable {
-    var status: HTTPResponseStatus
-    var contentType: String
-    var body: String
-    var extraHeaders: [(String, String)] = []
-
-    static func text(_ status: HTTPResponseStatus, _ body: String, extraHeaders: [(String, String)] = []) -> Self {
-        MetricsHTTPResponse(status: status, contentType: "text/plain; charset=utf-8", body: body, extraHeaders: extraHeaders)
-    }
-}
-
-/// What the server answers on which path: `GET /metrics`, `GET /health`, 405 for another
-/// method on those paths, 404 for any other path.
-struct MetricsRoutes: Sendable {
-    static let metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
-
-    let metrics: @Sendable () async -> String
-    let health: @Sendable () async -> HealthReport
-    let clock: @Sendable () -> Timestamp
-
-    enum Route {
-        /// Answered on the event loop at once.
-        case immediate(MetricsHTTPResponse)
-        /// Computed in a task, because the providers are `async` and may take a while.
-        case deferred(@Sendable () async -> MetricsHTTPResponse)
-    }
-
-    func route(_ head: HTTPRequestHead) -> Route {
-        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-        guard path == "/metrics" || path == "/health" else {
-            return .immediate(.text(.notFound, "not found: try /metrics or /health\n"))
-        }
-        guard head.method == .GET else {
-            return .immediate(.text(.methodNotAllowed, "method not allowed: use GET\n", extraHeaders: [("Allow", "GET")]))
-        }
-        if path == "/metrics" {
-            return .deferred { [metrics] in
-                MetricsHTTPResponse(status: .ok, contentType: Self.metricsContentType, body: await metrics())
-            }
-        }
-        return .deferred { [health, clock] in
-            let report = await health()
-            let now = clock()
-            return MetricsHTTPResponse(status: report.isHealthy(now: now) ? .ok : .serviceUnavailable,
-                                       contentType: "application/json", body: report.json(now: now) + "\n")
-        }
-    }
-}
-
 /// Serves one HTTP/1.1 connection, one request at a time (NIO's `HTTPServerPipelineHandler`
 /// holds back pipelined requests until the response before them has ended). Async providers
 /// run in a task; their result is written back on the channel's loop, so the loop never waits.
-final class MetricsHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class NodeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let routes: MetricsRoutes
+    private let routes: NodeHTTPRoutes
     /// The request whose head arrived and whose end has not.
     private var request: HTTPRequestHead?
     /// A response is being computed or written.
@@ -67,7 +17,7 @@ final class MetricsHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var inputClosed = false
     private var removed = false
 
-    init(routes: MetricsRoutes) {
+    init(routes: NodeHTTPRoutes) {
         self.routes = routes
     }
 
@@ -110,7 +60,7 @@ final class MetricsHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .immediate(let response):
             write(response, for: head, context: context)
         case .deferred(let compute):
-            let promise = context.eventLoop.makePromise(of: MetricsHTTPResponse.self)
+            let promise = context.eventLoop.makePromise(of: NodeHTTPResponse.self)
             promise.completeWithTask(compute)
             promise.futureResult.assumeIsolated().whenComplete { result in
                 guard !self.removed, case .success(let response) = result else { return }
@@ -119,7 +69,7 @@ final class MetricsHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func write(_ response: MetricsHTTPResponse, for request: HTTPRequestHead, context: ChannelHandlerContext) {
+    private func write(_ response: NodeHTTPResponse, for request: HTTPRequestHead, context: ChannelHandlerContext) {
         let keepAlive = request.isKeepAlive && !inputClosed
         let body = context.channel.allocator.buffer(string: response.body)
         var headers = HTTPHeaders()
@@ -144,4 +94,4 @@ final class MetricsHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 }
 
 @available(*, unavailable)
-extension MetricsHTTPHandler: Sendable {}
+extension NodeHTTPHandler: Sendable {}

@@ -1,0 +1,207 @@
+import NIOConcurrencyHelpers
+import NIOHTTP1
+
+/// The subnet's status page on a node's HTTP port, and the JSON behind it:
+///
+/// - `GET /`: the page, rendered here; its script fetches `/status.html` every poll interval
+///   and swaps it in, so it updates without a reload and one renderer draws both.
+/// - `GET /status.html`: the live part of the page alone.
+/// - `GET /peers.json`: the live peers of the node's view (no network round trip), in the
+///   shape `subnet-dht peers --json` prints.
+/// - `GET /records/KEY.json[?all=1]`: KEY read from the network (bounded in time and in reads
+///   at once), as `subnet-dht records KEY --json [--all]` prints it. KEY is percent-decoded
+///   and must be 1 to 64 bytes of UTF-8.
+///
+/// Every answer is computed in a task, off the event loop; the page and `/peers.json` read the
+/// recorder's snapshot, never the node.
+public struct StatusPage: Sendable {
+    public struct Settings: Sendable {
+        /// How often the open page fetches its live part again.
+        public var pollInterval: Duration = .seconds(2)
+        /// A `/records/KEY.json` read not finished by then is answered 504 (it is a lookup
+        /// and a few pages from the key's replicas: about a second on a LAN).
+        public var recordsTimeout: Duration = .seconds(10)
+        /// At most this many `/records/KEY.json` reads run at once; more are answered 503, so
+        /// an HTTP client cannot make the node flood the DHT with lookups.
+        public var concurrentRecordReads = 4
+        /// At most this many peers are listed in the page (all are in `/peers.json`): a page
+        /// polled every 2 s stays small in a 10,000-peer subnet.
+        public var maxPageRows = 500
+
+        public init() {}
+    }
+
+    public let settings: Settings
+    let recorder: SubnetStatusRecorder
+    let readRecords: @Sendable (String) async throws -> [KeyedRecord]
+    /// `/records/KEY.json` reads in flight, counted until each read truly ends (a timed-out
+    /// read runs on), so stuck reads cannot pile up.
+    private let recordReads = NIOLockedValueBox(0)
+
+    /// The page of `recorder`'s view; `/records/KEY.json` reads through `node`.
+    public init(recorder: SubnetStatusRecorder, node: DHTNode, settings: Settings = Settings()) {
+        self.init(recorder: recorder, settings: settings, readRecords: { key in try await node.records(key: key) })
+    }
+
+    init(recorder: SubnetStatusRecorder, settings: Settings = Settings(),
+         readRecords: @escaping @Sendable (String) async throws -> [KeyedRecord]) {
+        self.recorder = recorder
+        self.settings = settings
+        self.readRecords = readRecords
+    }
+
+    /// The answer for `path`, or nil when the path is none of the page's.
+    func route(method: HTTPMethod, path: String, query: String, clock: @escaping @Sendable () -> Timestamp) -> NodeHTTPRoute? {
+        let recorder = self.recorder, settings = self.settings
+        let compute: @Sendable () async -> NodeHTTPResponse
+        switch path {
+        case "/", "/index.html":
+            compute = { Self.html(StatusPageHTML(settings: settings).document(recorder.status(now: clock()))) }
+        case "/status.html":
+            compute = { Self.html(StatusPageHTML(settings: settings).live(recorder.status(now: clock()))) }
+        case "/peers.json":
+            compute = {
+                let status = recorder.status(now: clock())
+                return Self.json(RecordListJSON.render(status.live.map(RecordRow.init(peer:)), now: status.now))
+            }
+        case _ where path.hasPrefix(RecordsRequest.prefix):
+            let request: RecordsRequest
+            switch RecordsRequest.parse(path: path, query: query) {
+            case .success(let parsed): request = parsed
+            case .failure(.notFound(let message)): return .immediate(.text(.notFound, message + "\n"))
+            case .failure(.badRequest(let message)): return .immediate(.text(.badRequest, message + "\n"))
+            }
+            guard method == .GET else { return .immediate(.methodNotAllowed) }
+            return .deferred { await self.records(request, clock: clock) }
+        default:
+            return nil
+        }
+        guard method == .GET else { return .immediate(.methodNotAllowed) }
+        return .deferred(compute)
+    }
+
+    private func records(_ request: RecordsRequest, clock: @escaping @Sendable () -> Timestamp) async -> NodeHTTPResponse {
+        let limit = settings.concurrentRecordReads
+        let admitted = recordReads.withLockedValue { reads in
+            guard reads < limit else { return false }
+            reads += 1
+            return true
+        }
+        guard admitted else {
+            return .text(.serviceUnavailable, "too many record reads in progress; try again\n", extraHeaders: [("Retry-After", "1")])
+        }
+        let read = readRecords, reads = recordReads, key = request.key
+        let outcome = await withTimeout(settings.recordsTimeout) { () -> Result<[KeyedRecord], any Error> in
+            defer { reads.withLockedValue { $0 -= 1 } }
+            do {
+                return .success(try await read(key))
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch outcome {
+        case nil:
+            return .text(.gatewayTimeout, "no answer from the network for \(key) within \(settings.recordsTimeout.components.seconds) s\n")
+        case .failure(let error)?:
+            return .text(.serviceUnavailable, "could not read \(key): \(error)\n")
+        case .success(let records)?:
+            return Self.json(RecordListJSON.render(RecordRow.records(records, includeOffline: request.includeOffline), now: clock()))
+        }
+    }
+
+    /// Pages and JSON change every second: never cached, never sniffed as another type.
+    private static let headers = [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")]
+
+    private static func html(_ body: String) -> NodeHTTPResponse {
+        NodeHTTPResponse(status: .ok, contentType: "text/html; charset=utf-8", body: body, extraHeaders: headers)
+    }
+
+    /// One line, as the CLI prints it.
+    private static func json(_ body: String) -> NodeHTTPResponse {
+        NodeHTTPResponse(status: .ok, contentType: "application/json", body: body + "\n", extraHeaders: headers)
+    }
+}
+
+/// `/records/KEY.json[?all=1]`, parsed and checked.
+struct RecordsRequest: Equatable, Sendable {
+    static let prefix = "/records/"
+    static let suffix = ".json"
+
+    enum Failure: Error, Equatable {
+        case notFound(String)
+        case badRequest(String)
+    }
+
+    var key: String
+    /// `?all=1`: OFFLINE heartbeats too, as `records --all`.
+    var includeOffline: Bool
+
+    static func parse(path: String, query: String) -> Result<RecordsRequest, Failure> {
+        guard path.hasPrefix(prefix), path.hasSuffix(suffix), path.utf8.count >= prefix.utf8.count + suffix.utf8.count else {
+            return .failure(.notFound("not found: records are at /records/KEY.json"))
+        }
+        let encoded = path.dropFirst(prefix.count).dropLast(suffix.count)
+        guard let bytes = PercentEncoding.decode(encoded) else {
+            return .failure(.badRequest("bad key: % must be followed by two hex digits"))
+        }
+        guard (1...64).contains(bytes.count) else {
+            return .failure(.badRequest("bad key: a key is 1 to 64 bytes, this one is \(bytes.count)"))
+        }
+        let key = String(decoding: bytes, as: UTF8.self)
+        guard Array(key.utf8) == bytes else { return .failure(.badRequest("bad key: not UTF-8")) }
+        var includeOffline = false
+        for parameter in query.split(separator: "&") {
+            let pair = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard pair[0] == "all" else { continue }  // other parameters are ignored, as browsers add their own
+            switch pair.count > 1 ? pair[1] : "" {
+            case "", "1", "true": includeOffline = true
+            case "0", "false": includeOffline = false
+            default: return .failure(.badRequest("bad query: all must be 1 or 0"))
+            }
+        }
+        return .success(RecordsRequest(key: key, includeOffline: includeOffline))
+    }
+}
+
+/// RFC 3986 percent-encoding of a path segment, both ways (`+` stays `+`: that rule is for forms).
+enum PercentEncoding {
+    /// The bytes `text` stands for, or nil when a `%` is not followed by two hex digits.
+    static func decode(_ text: Substring) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        var input = Array(text.utf8)[...]
+        while let byte = input.popFirst() {
+            guard byte == UInt8(ascii: "%") else {
+                bytes.append(byte)
+                continue
+            }
+            guard input.count >= 2, let high = hexValue(input.removeFirst()), let low = hexValue(input.removeFirst()) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return bytes
+    }
+
+    /// `text` with every byte but the unreserved ones (letters, digits, `-._~`) as `%XX`.
+    static func encode(_ text: String) -> String {
+        let digits = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.append(byte)
+            default:
+                out += [UInt8(ascii: "%"), digits[Int(byte >> 4)], digits[Int(byte & 0xF)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
