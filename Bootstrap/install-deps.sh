@@ -4,7 +4,8 @@
 set -euo pipefail
 
 # iproute2 and iptables: the network-namespace test network and fault suite (loss, delay, partitions).
-packages=(libsodium-dev liblz4-dev pkg-config python3-libtorrent iproute2 iptables)
+# chromium and python3-websocket: the status page's browser test (headless, over the DevTools protocol).
+packages=(libsodium-dev liblz4-dev pkg-config python3-libtorrent iproute2 iptables chromium python3-websocket)
 
 missing=()
 for package in "${packages[@]}"; do
