@@ -7,6 +7,7 @@ read every second), the first serving its HTTP port
 protocol), and checks:
   * the peers table lists all 6 peers online;
   * a click on a column header sorts the table, and the order holds across the page's updates;
+  * a key's copy button puts the whole key on the clipboard;
   * on a phone-sized screen (390 px) the page does not scroll sideways (the tables scroll inside);
   * a peer stopped with SIGTERM exits 0 and, within a few seconds and without a reload, leaves the
     live table and shows as `left` (greyed) among the departed;
@@ -195,6 +196,17 @@ def main():
         check("columns-sort", ascending == sorted(ascending) and descending == sorted(ascending, reverse=True)
               and kept == descending and len(kept) == len(keys),
               "ascending %s, descending %s, after an update %s" % (ascending, descending, kept))
+
+        # Copying a key: the button puts the whole key on the clipboard. A headless page has no
+        # focus unless emulated, and the clipboard needs both focus and permission.
+        devtools.call("Emulation.setFocusEmulationEnabled", enabled=True)
+        devtools.call("Browser.grantPermissions", origin=page_url.rstrip("/"),
+                      permissions=["clipboardReadWrite", "clipboardSanitizedWrite"])
+        button_js = "document.querySelector('#peers tbody tr[data-owner=\"%s\"] button.copy')" % first_key
+        clipboard_js = "navigator.clipboard.readText().catch(error => 'unreadable: ' + error.message)"
+        devtools.evaluate(button_js + ".click()")
+        copied, _ = wait_until(5, lambda: devtools.evaluate(clipboard_js) == first_key)
+        check("keys-copy", copied, "clipboard holds %r" % devtools.evaluate(clipboard_js), "the whole key, 64 hex digits")
 
         # A phone-sized screen: nothing wider than the screen but the tables' own scroll boxes.
         devtools.call("Emulation.setDeviceMetricsOverride", width=390, height=844, deviceScaleFactor=2, mobile=True)
