@@ -34,6 +34,27 @@ let package = Package(
             path: "Benchmarks/RecordBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // The wire, the routing table and whole requests through the core (no sockets).
+        .executableTarget(
+            name: "CoreBenchmarks",
+            dependencies: [
+                "RecordFixtures",
+                .product(name: "SubnetDHT", package: "SubnetDHT"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/CoreBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // Writes the datagram files the loopback load generator replays (find_node,
+        // get_records, and signed announce_record with a token fetched from the node).
+        .executableTarget(
+            name: "LoadDatagrams",
+            dependencies: [
+                "RecordFixtures",
+                .product(name: "SubnetDHT", package: "SubnetDHT"),
+            ],
+            path: "Sources/LoadDatagrams"
+        ),
         // mallinfo2() for RecordMemory: <malloc.h> is not part of the Glibc module.
         .target(name: "CHeapInfo", path: "Sources/CHeapInfo"),
         // Plain executable: verify and validate+store rates with ContinuousClock, and the

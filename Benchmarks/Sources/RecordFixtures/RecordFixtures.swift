@@ -18,6 +18,9 @@ public enum RecordFixtures {
         var settings = DHTSettings.loopbackTestNetwork
         settings.keyPolicies.register(.node(maxOwners: maxOwners), for: "node")
         settings.recordStore.maxRecords = max(settings.recordStore.maxRecords, maxOwners)
+        // One client sends every datagram at one instant of virtual time: the per-source
+        // rate limit would refuse all but its burst.
+        settings.rateLimit.queriesPerSecond = 0
         return settings
     }
 
@@ -41,10 +44,17 @@ public enum RecordFixtures {
         }
     }
 
+    /// Padded to about 350 bytes as SubnetDHT's readers pad theirs: the client never answers
+    /// the core's queries, so it stays unverified and gets at most 4x its query back.
     public static func getRecordsDatagram(after: PublicKey? = nil, transactionID: [UInt8] = [1, 2, 3, 4]) -> [UInt8] {
-        KRPCCodec.encode(KRPCMessage(transactionID: transactionID,
-                                     body: .query(Query(senderID: clientID,
-                                                        method: .getRecords(target: nodeTarget, after: after?.bytes, want: nil)))))
+        paddedQuery(.getRecords(target: nodeTarget, after: after?.bytes, want: nil), transactionID: transactionID)
+    }
+
+    /// A query from `client`, padded to about 350 bytes (a `pad` entry of 3:pad<n>:<n bytes>).
+    public static func paddedQuery(_ method: QueryMethod, transactionID: [UInt8]) -> [UInt8] {
+        var message = KRPCMessage(transactionID: transactionID, body: .query(Query(senderID: clientID, method: method)))
+        message.padding = max(1, 350 - KRPCCodec.encode(message).count - 9)
+        return KRPCCodec.encode(message)
     }
 
     /// Sends `datagram` from `client` and returns the reply (response or error) the core sent
