@@ -1,4 +1,14 @@
+import Dispatch
 @testable import SubnetDHT
+
+/// Runs CPU-bound simulation work on a GCD thread. Swift Testing runs tests concurrently on the
+/// cooperative pool (one thread per core, 2 here): a long synchronous test there starves the
+/// async tests that wait on sockets with wall-clock timeouts, which then fail.
+func offCooperativePool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(returning: body()) }
+    }
+}
 
 /// Builds an in-memory network of `count` cores on 127.0.0.1 ports 20000+ that have all
 /// bootstrapped through the first node.
