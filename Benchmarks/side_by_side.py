@@ -43,6 +43,9 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests"))
+from pysupport.processes import as_bytes  # noqa: E402
+
 LOOPBACK = "127.0.0.1"
 IMPLEMENTATIONS = ("subnet-dht", "libtorrent", "opendht")
 LABELS = {"subnet-dht": "SubnetDHT", "libtorrent": "libtorrent", "opendht": "OpenDHT"}
@@ -178,14 +181,6 @@ def alert_value(alert):
     except RuntimeError:  # an empty item ("invalid type requested from entry"): nothing found
         return None
     return item.get("value") if isinstance(item, dict) else item
-
-
-def as_bytes(x):
-    if isinstance(x, bytes):
-        return x
-    if isinstance(x, str):
-        return x.encode("utf-8", "surrogateescape")
-    return bytes(x)
 
 
 def wait_alert(session, matches, timeout):

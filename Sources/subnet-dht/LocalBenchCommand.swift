@@ -238,21 +238,9 @@ private struct LocalBenchReport {
     }
 }
 
-/// A small seeded generator (SplitMix64), so a run's keys, values and node choices repeat
-/// for a given --seed; the standard library has no seedable generator.
-private struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+/// Random bytes from the library's seeded generator, so a run's keys, values and node choices
+/// repeat for a given --seed.
+private extension SplitMix64 {
     mutating func bytes(_ count: Int) -> [UInt8] {
         (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }
     }

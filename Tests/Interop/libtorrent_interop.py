@@ -115,6 +115,9 @@ import warnings
 
 import libtorrent as lt
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pysupport.processes import as_bytes  # noqa: E402
+
 warnings.simplefilter("ignore", DeprecationWarning)
 
 LOOPBACK = "127.0.0.1"
@@ -364,15 +367,6 @@ def krpc_query(port, q, args, timeout=2.0, tries=3):
 # ---------------------------------------------------------------------------
 # libtorrent sessions
 # ---------------------------------------------------------------------------
-
-def as_bytes(x):
-    """Alert fields from std::string/std::array arrive as bytes or (salt) as str."""
-    if isinstance(x, bytes):
-        return x
-    if isinstance(x, str):
-        return x.encode("utf-8", "surrogateescape")
-    return bytes(x)
-
 
 def alert_value(a):
     """item['value'] of a dht_*_item_alert, or None when nothing was found (then .item raises)."""

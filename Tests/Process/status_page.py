@@ -36,6 +36,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from pysupport.checks import Checks, wait_until  # noqa: E402
+from pysupport.processes import stop_all  # noqa: E402
 
 # A TTL of 6 s, not 4: with 4 s (3 s past the interval) the views themselves lose live peers for
 # a second or two after a graceful leave, while a view read waits on the departed replica
@@ -265,14 +266,7 @@ def main():
                 browser.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 browser.kill()
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(processes, timeout=15)
     return checks.summary()
 
 

@@ -27,6 +27,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from pysupport.checks import Checks, wait_until  # noqa: E402
+from pysupport.processes import stop_all  # noqa: E402
 
 INTERVAL, TTL, PRUNE = 2, 6, 1
 
@@ -182,14 +183,7 @@ def main():
     except Exception as error:  # the summary line must still be printed
         check("harness", False, repr(error))
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(processes)
     return checks.summary()
 
 
