@@ -68,5 +68,12 @@ let package = Package(
             ],
             path: "Sources/RecordMemory"
         ),
+        // Thousands of cores on a simulated network with a virtual clock: lookup rounds,
+        // messages and success against N, with dead nodes, and the heartbeat load on `node`.
+        .executableTarget(
+            name: "ScaleSimulation",
+            dependencies: [.product(name: "SubnetDHT", package: "SubnetDHT")],
+            path: "Sources/ScaleSimulation"
+        ),
     ]
 )
