@@ -68,9 +68,9 @@ public final class InMemoryNetwork {
     /// Runs `body` on the node at `endpoint` (to start an operation, say) and carries out its effects.
     @discardableResult
     public func with<T>(_ endpoint: Endpoint, _ body: (inout DHTCore, Timestamp) -> T) -> T {
-        guard var core = cores[endpoint] else { preconditionFailure("no node at \(endpoint)") }
-        let value = body(&core, now)
-        cores[endpoint] = core
+        guard cores[endpoint] != nil else { preconditionFailure("no node at \(endpoint)") }
+        let now = now
+        let value = body(&cores[endpoint]!, now)
         collectEffects(of: endpoint)
         return value
     }
@@ -106,24 +106,24 @@ public final class InMemoryNetwork {
     private func process(_ kind: ScheduledEvent.Kind) {
         switch kind {
         case .deliver(let bytes, let source, let destination):
-            guard var core = cores[destination] else { return }
+            // Mutated in place through the dictionary: a copy taken out and written back
+            // shares its storage with the copy left in the dictionary, so the first write to
+            // each of its stores duplicated the store (a replica of 10,000 records copied
+            // them all on every announce).
+            guard cores[destination] != nil else { return }
             datagramsDelivered += 1
-            core.receive(bytes, from: source, now: now)
-            cores[destination] = core
+            cores[destination]!.receive(bytes, from: source, now: now)
             collectEffects(of: destination)
         case .wake(let endpoint):
-            guard scheduledWakeups[endpoint] == now, var core = cores[endpoint] else { return }
+            guard scheduledWakeups[endpoint] == now, cores[endpoint] != nil else { return }
             scheduledWakeups[endpoint] = nil
-            core.tick(now: now)
-            cores[endpoint] = core
+            cores[endpoint]!.tick(now: now)
             collectEffects(of: endpoint)
         }
     }
 
     private func collectEffects(of endpoint: Endpoint) {
-        guard var core = cores[endpoint] else { return }
-        let effects = core.takeEffects()
-        cores[endpoint] = core
+        guard let effects = cores[endpoint]?.takeEffects() else { return }
         for effect in effects {
             switch effect {
             case .send(let bytes, let destination):
