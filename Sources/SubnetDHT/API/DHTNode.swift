@@ -193,8 +193,10 @@ public final class DHTNode: Sendable {
         return (record, try await announce(record))
     }
 
-    /// Every unexpired record under `key`: looked up, read page by page from the closest
-    /// replicas, each verified here, the highest `seq` per owner, ascending by owner key.
+    /// Every record under `key` that was unexpired when a replica served it: looked up, read
+    /// page by page from the closest replicas, each verified here, the highest `seq` per
+    /// owner, ascending by owner key. A slow read may return a record that expired during
+    /// it; `Peer.isLive(at:)` judges liveness at the caller's time.
     public func records(key: String) async throws -> [KeyedRecord] {
         let keyBytes = Array(key.utf8)
         return try lookupResult(await shell.perform { core, now in core.startRecordsLookup(key: keyBytes, now: now) }).records

@@ -61,8 +61,8 @@ public struct LookupResult: Sendable {
     public var immutableValue: BValue?
     /// `get` of a mutable item: the valid item with the highest `seq`.
     public var mutableItem: MutableItem?
-    /// `get_records`: every verified, unexpired record, the highest `seq` per owner,
-    /// ascending by owner key.
+    /// `get_records`: every verified record, unexpired when its replica served it, the highest
+    /// `seq` per owner, ascending by owner key.
     public var records: [KeyedRecord]
 }
 

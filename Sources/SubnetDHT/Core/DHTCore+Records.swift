@@ -101,7 +101,7 @@ extension DHTCore {
         // in a small subnet the records held here are on none of the replicas asked.
         var collector = operation.records
         collector?.add(stored: recordStore.records(target: lookup.target, after: nil, limit: .max, now: now), now: now)
-        result.records = collector?.records(now: now) ?? []
+        result.records = collector?.records ?? []
         finish(id, .lookup(result))
     }
 }

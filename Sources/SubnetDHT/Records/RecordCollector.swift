@@ -37,9 +37,13 @@ struct RecordCollector: Sendable {
         }
     }
 
-    /// The winners still unexpired at `now`, in ascending order of owner key.
-    func records(now: Timestamp) -> [KeyedRecord] {
-        best.values.filter { !$0.isExpired(at: now) }.sorted { $0.owner < $1.owner }
+    /// The winners, in ascending order of owner key: each was unexpired when its replica
+    /// served it. Not judged again at the read's end: a read that waits seconds on dead
+    /// replicas would drop records whose owners have long since republished (to replicas it
+    /// had already asked), and the reader would see live peers as gone. Whoever uses the
+    /// records judges expiry at their own time (the live view does).
+    var records: [KeyedRecord] {
+        best.values.sorted { $0.owner < $1.owner }
     }
 }
 
