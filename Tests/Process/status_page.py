@@ -36,7 +36,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from pysupport.checks import Checks, wait_until  # noqa: E402
-from pysupport.processes import stop_all  # noqa: E402
+from pysupport.processes import start_run, stop_all  # noqa: E402
 
 # A TTL of 6 s, not 4: with 4 s (3 s past the interval) the views themselves lose live peers for
 # a second or two after a graceful leave, while a view read waits on the departed replica
@@ -135,20 +135,9 @@ def main():
     devtools = None
 
     def start(index, bootstrap, extra=()):
-        command = [binary, "run", "--host", "127.0.0.1", "--port", "0", "--name", "peer-%d" % index,
-                   "--role", "bootstrap" if index == 0 else ("validator" if index % 3 == 0 else "worker"),
-                   "--heartbeat-interval", str(INTERVAL), "--heartbeat-ttl", str(TTL), "--prune-interval", str(PRUNE),
-                   "--log-level", "info", *extra]
-        if bootstrap:
-            command += ["--bootstrap", bootstrap]
-        err = open(os.path.join(logs, "node-%d.err" % index), "a")
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, text=True)
-        processes.append(process)
-        ready, _, _ = select.select([process.stdout], [], [], 30)
-        line = process.stdout.readline().split() if ready else []
-        if len(line) != 4 or line[0] != "listening":
-            raise RuntimeError("node %d printed %r" % (index, line))
-        return process, line[1], line[3]
+        role = "bootstrap" if index == 0 else ("validator" if index % 3 == 0 else "worker")
+        return start_run(binary, logs, index, "peer-%d" % index, (INTERVAL, TTL, PRUNE), bootstrap,
+                         ("--role", role, *extra), processes)
 
     try:
         http_port = free_tcp_port()

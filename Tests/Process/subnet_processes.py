@@ -27,7 +27,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from pysupport.checks import Checks, wait_until  # noqa: E402
-from pysupport.processes import stop_all  # noqa: E402
+from pysupport.processes import start_run, stop_all  # noqa: E402
 
 INTERVAL, TTL, PRUNE = 2, 6, 1
 
@@ -64,18 +64,7 @@ def main():
         return subprocess.run([binary, *extra], capture_output=True, text=True, timeout=timeout)
 
     def start(index, bootstrap, extra=()):
-        command = [binary, "run", "--host", "127.0.0.1", "--port", "0", "--name", "proc-%d" % index,
-                   "--heartbeat-interval", str(INTERVAL), "--heartbeat-ttl", str(TTL), "--prune-interval", str(PRUNE),
-                   "--log-level", "info", *extra]
-        if bootstrap:
-            command += ["--bootstrap", bootstrap]
-        err = open(os.path.join(logs, "node-%d.err" % index), "a")
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, text=True)
-        processes.append(process)
-        line = process.stdout.readline().split()
-        if len(line) != 4 or line[0] != "listening":
-            raise RuntimeError("node %d printed %r" % (index, line))
-        return process, line[1], line[3]
+        return start_run(binary, logs, index, "proc-%d" % index, (INTERVAL, TTL, PRUNE), bootstrap, extra, processes)
 
     def records(reader, all_records=False):
         extra = ["--all"] if all_records else []

@@ -1,4 +1,6 @@
-"""Ending the processes a test script started, and byte conversion of libtorrent alert fields."""
+"""Starting `subnet-dht run` processes and ending them, and byte conversion of libtorrent alert fields."""
+import os
+import select
 import signal
 import subprocess
 
@@ -23,3 +25,25 @@ def as_bytes(x):
     if isinstance(x, str):
         return x.encode("utf-8", "surrogateescape")
     return bytes(x)
+
+
+def start_run(binary, logs, index, name, timing, bootstrap=None, extra=(), processes=None):
+    """Starts `subnet-dht run` on 127.0.0.1 (a free port) as node `index` named `name`, with
+    heartbeat `timing` = (interval, ttl, prune) in seconds, its stderr in `logs`/node-INDEX.err.
+    Waits (at most 30 s) for its first line, `listening ADDRESS ID KEY`, and returns
+    (process, address, key); `processes` (a list) gets the process for `stop_all`."""
+    interval, ttl, prune = timing
+    command = [binary, "run", "--host", "127.0.0.1", "--port", "0", "--name", name,
+               "--heartbeat-interval", str(interval), "--heartbeat-ttl", str(ttl), "--prune-interval", str(prune),
+               "--log-level", "info", *extra]
+    if bootstrap:
+        command += ["--bootstrap", bootstrap]
+    err = open(os.path.join(logs, "node-%d.err" % index), "a")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, text=True)
+    if processes is not None:
+        processes.append(process)
+    ready, _, _ = select.select([process.stdout], [], [], 30)
+    line = process.stdout.readline().split() if ready else []
+    if len(line) != 4 or line[0] != "listening":
+        raise RuntimeError("node %d printed %r" % (index, line))
+    return process, line[1], line[3]
