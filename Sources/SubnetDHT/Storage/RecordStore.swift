@@ -19,16 +19,20 @@ public struct RecordStore: Sendable {
         var owner: PublicKey
     }
 
-    /// The records of one target. `owners` is `records`' keys in ascending byte order: a
+    /// The records of one target. `owners` is `entries`' keys in ascending byte order: a
     /// sorted array gives binary-search lookup and ordered iteration for paging, and costs
     /// only a pointer move per owner on insert or removal (10,000 owners: 80 KB moved).
     private struct TargetRecords: Sendable {
-        var owners: [PublicKey] = []
-        var records: [PublicKey: KeyedRecord] = [:]
-        /// Each record's bencoded wire dictionary, made once when it is stored: pages are
+        /// A record with its bencoded wire dictionary, made once when it is stored: pages are
         /// read far more often than records change, and encoding every candidate again (a
         /// dictionary built, its keys sorted) was half the cost of answering `get_records`.
-        var wires: [PublicKey: [UInt8]] = [:]
+        struct Entry: Sendable {
+            var record: KeyedRecord
+            var wire: [UInt8]
+        }
+
+        var owners: [PublicKey] = []
+        var entries: [PublicKey: Entry] = [:]
 
         /// Index of the first owner not less than `owner`.
         func lowerBound(_ owner: PublicKey) -> Int {
@@ -51,16 +55,14 @@ public struct RecordStore: Sendable {
         }
 
         mutating func set(_ record: KeyedRecord) {
-            if records.updateValue(record, forKey: record.owner) == nil {
+            if entries.updateValue(Entry(record: record, wire: Bencode.encode(record.wireDictionary)), forKey: record.owner) == nil {
                 owners.insert(record.owner, at: lowerBound(record.owner))
             }
-            wires[record.owner] = Bencode.encode(record.wireDictionary)
         }
 
         @discardableResult
         mutating func remove(_ owner: PublicKey) -> KeyedRecord? {
-            guard let record = records.removeValue(forKey: owner) else { return nil }
-            wires[owner] = nil
+            guard let record = entries.removeValue(forKey: owner)?.record else { return nil }
             let index = lowerBound(owner)
             if index < owners.count, owners[index] == owner { owners.remove(at: index) }
             return record
@@ -86,7 +88,7 @@ public struct RecordStore: Sendable {
 
     /// Every unexpired record, for snapshots.
     public func allRecords(now: Timestamp) -> [KeyedRecord] {
-        targets.values.flatMap { bucket in bucket.records.values.filter { !$0.isExpired(at: now) } }
+        targets.values.flatMap { bucket in bucket.entries.values.map(\.record).filter { !$0.isExpired(at: now) } }
     }
 
     /// Entries in the expiry index, stale ones included; tests check it stays bounded.
@@ -96,13 +98,13 @@ public struct RecordStore: Sendable {
     /// O(1) while nothing in the store has expired, otherwise O(owners of `target`).
     public func ownerCount(target: NodeID, now: Timestamp) -> Int {
         guard let bucket = targets[target] else { return 0 }
-        guard hasExpiredRecords(now: now) else { return bucket.records.count }
-        return bucket.records.values.count { !$0.isExpired(at: now) }
+        guard hasExpiredRecords(now: now) else { return bucket.entries.count }
+        return bucket.entries.values.count { !$0.record.isExpired(at: now) }
     }
 
     /// `owner`'s record under `target`, or nil if there is none or it has expired.
     public func record(target: NodeID, owner: PublicKey, now: Timestamp) -> KeyedRecord? {
-        guard let record = targets[target]?.records[owner], !record.isExpired(at: now) else { return nil }
+        guard let record = targets[target]?.entries[owner]?.record, !record.isExpired(at: now) else { return nil }
         return record
     }
 
@@ -120,9 +122,8 @@ public struct RecordStore: Sendable {
         var index = after.map { bucket.upperBound($0) } ?? 0
         var page = [(record: KeyedRecord, wire: [UInt8])]()
         while index < bucket.owners.count, page.count < limit {
-            let owner = bucket.owners[index]
-            if let record = bucket.records[owner], !record.isExpired(at: now) {
-                page.append((record, bucket.wires[owner] ?? Bencode.encode(record.wireDictionary)))
+            if let entry = bucket.entries[bucket.owners[index]], !entry.record.isExpired(at: now) {
+                page.append((entry.record, entry.wire))
             }
             index += 1
         }
@@ -141,7 +142,7 @@ public struct RecordStore: Sendable {
     ///   the target already holds `maxOwners` owners with unexpired records.
     public mutating func store(_ record: KeyedRecord, maxOwners: Int, now: Timestamp) throws(RecordStoreError) {
         let target = record.target
-        let existing = targets[target]?.records[record.owner]
+        let existing = targets[target]?.entries[record.owner]?.record
         if existing == nil {
             if targets[target] == nil, targets.count >= settings.maxTargets { throw .full }
             if count >= settings.maxRecords { throw .full }
@@ -160,7 +161,7 @@ public struct RecordStore: Sendable {
     public mutating func expire(now: Timestamp) -> [KeyedRecord] {
         var dropped = [KeyedRecord]()
         while let next = byExpiry.first {
-            guard let record = targets[next.key.target]?.records[next.key.owner] else {
+            guard let record = targets[next.key.target]?.entries[next.key.owner]?.record else {
                 // Unreachable while index and targets agree; dropping the entry keeps the
                 // loop finite if they ever do not.
                 byExpiry.popFirst()
@@ -185,14 +186,14 @@ public struct RecordStore: Sendable {
     /// `exp`, so checking it alone answers for the whole store.
     private func hasExpiredRecords(now: Timestamp) -> Bool {
         guard let first = byExpiry.first else { return false }
-        return targets[first.key.target]?.records[first.key.owner]?.isExpired(at: now) ?? true
+        return targets[first.key.target]?.entries[first.key.owner]?.record.isExpired(at: now) ?? true
     }
 
     private mutating func removeFromTarget(_ key: RecordKey) {
         guard var bucket = targets.removeValue(forKey: key.target) else { return }
         bucket.remove(key.owner)
         // Empty targets go, so memory follows what is stored.
-        if !bucket.records.isEmpty { targets[key.target] = bucket }
+        if !bucket.entries.isEmpty { targets[key.target] = bucket }
     }
 
     /// `exp` as a timestamp for ordering the index. Saturates instead of overflowing for
