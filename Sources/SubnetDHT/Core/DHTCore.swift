@@ -554,7 +554,7 @@ public struct DHTCore {
         guard size < wanted else { return message }
         // The entry adds `3:pad` (5 bytes), `<n>:` and n bytes: found by arithmetic, so a
         // query is encoded once here and once to send, not once per candidate length.
-        func entrySize(_ length: Int) -> Int { 5 + String(length).utf8.count + 1 + length }
+        func entrySize(_ length: Int) -> Int { 5 + Bencode.decimalLength(Int64(length)) + 1 + length }
         var length = max(wanted - size - entrySize(0), 1)
         while size + entrySize(length) < wanted { length += 1 }
         while length > 1, size + entrySize(length - 1) >= wanted { length -= 1 }
