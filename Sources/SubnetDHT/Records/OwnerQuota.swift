@@ -16,16 +16,22 @@ struct OwnerQuota: Sendable {
     private var lastSweep = Timestamp(milliseconds: 0)
     private static let window: Duration = .seconds(60)
 
-    /// Records one store by `owner` under `key` and says whether it is within `limit`.
-    mutating func admit(key: [UInt8], owner: PublicKey, limit: Int, now: Timestamp) -> Bool {
+    /// Whether `owner` may store another record under `key` within `limit`; counts nothing.
+    mutating func allows(key: [UInt8], owner: PublicKey, limit: Int, now: Timestamp) -> Bool {
         sweep(now: now)
+        guard let window = windows[Slot(key: key, owner: owner)], now - window.start < OwnerQuota.window else { return limit > 0 }
+        return window.count < limit
+    }
+
+    /// Counts one store by `owner` under `key`. Only records that change the store are
+    /// counted: a resent or re-announced identical record (accepted, nothing changes) is not
+    /// a store, and a heartbeat resent under loss must not use up its owner's quota.
+    mutating func charge(key: [UInt8], owner: PublicKey, now: Timestamp) {
         let slot = Slot(key: key, owner: owner)
         var window = windows[slot] ?? Window(start: now, count: 0)
         if now - window.start >= OwnerQuota.window { window = Window(start: now, count: 0) }
-        guard window.count < limit else { return false }
         window.count += 1
         windows[slot] = window
-        return true
     }
 
     var trackedOwners: Int { windows.count }

@@ -104,7 +104,7 @@ struct KeyPolicyRule: RecordRule {
             return RecordValidation.policyRefusal("owner may not write this key")
         }
         if let reason = policy.valueCheck(record.value) { return RecordValidation.policyRefusal(reason) }
-        guard context.quota.admit(key: record.key, owner: record.owner, limit: policy.storesPerOwnerPerMinute, now: context.now) else {
+        guard context.quota.allows(key: record.key, owner: record.owner, limit: policy.storesPerOwnerPerMinute, now: context.now) else {
             return RecordValidation.policyRefusal("store quota exceeded for this owner")
         }
         submission.policy = policy
@@ -169,6 +169,8 @@ struct RecordValidator: Sendable {
             if submission.alreadyStored { return .success(.unchanged) }
         }
         guard let record = submission.record, let policy = submission.policy else { return .failure(.generic("validation incomplete")) }
+        // Charged here, past the replacement rule: only a record that changes the store counts.
+        context.quota.charge(key: record.key, owner: record.owner, now: now)
         return .success(.store(record, policy))
     }
 }

@@ -146,6 +146,24 @@ private struct RecordPeer {
         #expect(peer.readAll(RecordFixtures.nodeKey).records.count == 5)
     }
 
+    @Test func onlyRecordsThatChangeTheStoreCountAgainstTheQuota() {
+        // A heartbeat resent under loss arrives again, identical; an older one is refused.
+        // Neither stores anything, so neither may use up the owner's quota: they once did, and
+        // a peer heartbeating every second had its OFFLINE refused with 209.
+        var settings = DHTSettings.loopbackTestNetwork
+        settings.keyPolicies.register(.node(storesPerOwnerPerMinute: 3), for: "node")
+        var peer = RecordPeer(settings: settings)
+        let owner = SigningKey.generate()
+        let expires = peer.nowSeconds + 90
+        let first = RecordFixtures.heartbeat(owner, seq: 10, expires: expires)
+        for _ in 0..<5 { #expect(peer.announce(first) == 0) }
+        for _ in 0..<5 { #expect(peer.announce(RecordFixtures.heartbeat(owner, seq: 9, expires: expires)) == 302) }
+        #expect(peer.announce(RecordFixtures.heartbeat(owner, seq: 11, expires: expires)) == 0)
+        #expect(peer.announce(RecordFixtures.heartbeat(owner, seq: 12, expires: expires)) == 0)
+        #expect(peer.announce(RecordFixtures.heartbeat(owner, seq: 13, expires: expires)) == 209)
+        #expect(peer.readAll(RecordFixtures.nodeKey).records.map(\.seq) == [12])
+    }
+
     @Test func openKeysAcceptKeysWithoutPolicy() {
         var settings = DHTSettings.loopbackTestNetwork
         settings.keyPolicies.openKeys = true
