@@ -1,7 +1,7 @@
 import Testing
 @testable import SubnetDHT
 
-@Suite struct NetworkTests {
+@Suite(.offCooperativePool) struct NetworkTests {
     @Test func sixtyFourNodesFindEveryOthersBEP44Item() throws {
         let subnet = SimulatedSubnet(count: 64)
         var keys = [SigningKey]()

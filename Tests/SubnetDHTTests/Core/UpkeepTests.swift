@@ -1,7 +1,7 @@
 import Testing
 @testable import SubnetDHT
 
-@Suite struct UpkeepTests {
+@Suite(.offCooperativePool) struct UpkeepTests {
     @Test func lookupsSucceedUnderTwentyPercentLossThanksToRetries() throws {
         let subnet = SimulatedSubnet(count: 48, seed: 8)
         subnet.network.lossRate = 0.2

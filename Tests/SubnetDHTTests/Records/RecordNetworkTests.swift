@@ -15,7 +15,7 @@ extension SimulatedSubnet {
     }
 }
 
-@Suite struct RecordNetworkTests {
+@Suite(.offCooperativePool) struct RecordNetworkTests {
     @Test func thirtyTwoNodesSeeTwoHundredOwnersUntilTheyExpire() throws {
         let subnet = SimulatedSubnet(count: 32, seed: 21)
         let expires = subnet.network.now.seconds + 90

@@ -33,7 +33,7 @@ private struct HeartbeatSubnet {
     }
 }
 
-@Suite struct HeartbeatTests {
+@Suite(.offCooperativePool) struct HeartbeatTests {
     @Test func heartbeatsGoOutEveryIntervalAndEveryoneSeesEveryone() {
         let subnet = HeartbeatSubnet(count: 12, seed: 31)
         subnet.network.run(for: .seconds(300) + .milliseconds(500))
@@ -96,39 +96,36 @@ private struct HeartbeatSubnet {
         }
     }
 
-    @Test func readersUnderTwentyPercentLossSeeEveryPeer() async {
+    @Test func readersUnderTwentyPercentLossSeeEveryPeer() {
         // The fault suite's loss scenario on the virtual clock: 8 peers at 2 s / 6 s, 50 ms
         // each way, 20 % of datagrams lost; one-shot readers join through a random peer and
         // read `node`. With records stamped at the publish's start, about 1 read in 11 missed
         // a peer whose record lapsed during the read (reads take up to 2 s here).
-        let (answered, complete) = await offCooperativePool { () -> (Int, Int) in
-            let settings = HeartbeatSettings(interval: .seconds(2), ttl: .seconds(6), pruneInterval: .seconds(1))
-            let subnet = HeartbeatSubnet(count: 8, seed: 3, settings: settings)
-            let network = subnet.network
-            network.latency = .milliseconds(50)
-            network.lossRate = 0.2
-            network.run(for: .seconds(20))
-            let everyone = Set(subnet.keys.values.map(\.publicKey))
-            var readerSettings = DHTSettings.loopbackTestNetwork
-            readerSettings.readOnly = true
-            var generator = SplitMix64(seed: 3)
-            var complete = 0, answered = 0
-            for trial in 0..<40 {
-                let reader = Endpoint(address: .v4(0x7f00_0002), port: UInt16(30000 + trial))
-                network.add(DHTCore(localID: .random(using: &generator), settings: readerSettings, seed: generator.next(), now: network.now), at: reader)
-                let via = subnet.subnet.endpoints[Int(generator.next() % 8)]
-                _ = network.await(network.with(reader) { core, now in core.bootstrap(from: [via], now: now) }, at: reader)
-                let read = network.with(reader) { core, now in core.startRecordsLookup(key: Array("node".utf8), now: now) }
-                let result = network.await(read, at: reader)
-                network.remove(reader)
-                // A reader whose every bootstrap datagram was lost reads nothing and says so;
-                // the CLI reports that as unreachable, which is not a miss.
-                guard case .lookup(let lookup)? = result, lookup.responses > 0 else { continue }
-                answered += 1
-                if Set(lookup.records.map(\.owner)) == everyone { complete += 1 }
-                network.run(for: .milliseconds(300))
-            }
-            return (answered, complete)
+        let settings = HeartbeatSettings(interval: .seconds(2), ttl: .seconds(6), pruneInterval: .seconds(1))
+        let subnet = HeartbeatSubnet(count: 8, seed: 3, settings: settings)
+        let network = subnet.network
+        network.latency = .milliseconds(50)
+        network.lossRate = 0.2
+        network.run(for: .seconds(20))
+        let everyone = Set(subnet.keys.values.map(\.publicKey))
+        var readerSettings = DHTSettings.loopbackTestNetwork
+        readerSettings.readOnly = true
+        var generator = SplitMix64(seed: 3)
+        var complete = 0, answered = 0
+        for trial in 0..<40 {
+            let reader = Endpoint(address: .v4(0x7f00_0002), port: UInt16(30000 + trial))
+            network.add(DHTCore(localID: .random(using: &generator), settings: readerSettings, seed: generator.next(), now: network.now), at: reader)
+            let via = subnet.subnet.endpoints[Int(generator.next() % 8)]
+            _ = network.await(network.with(reader) { core, now in core.bootstrap(from: [via], now: now) }, at: reader)
+            let read = network.with(reader) { core, now in core.startRecordsLookup(key: Array("node".utf8), now: now) }
+            let result = network.await(read, at: reader)
+            network.remove(reader)
+            // A reader whose every bootstrap datagram was lost reads nothing and says so;
+            // the CLI reports that as unreachable, which is not a miss.
+            guard case .lookup(let lookup)? = result, lookup.responses > 0 else { continue }
+            answered += 1
+            if Set(lookup.records.map(\.owner)) == everyone { complete += 1 }
+            network.run(for: .milliseconds(300))
         }
         #expect(answered >= 36)
         #expect(complete >= answered - 1, "\(complete) of \(answered) reads listed all 8 peers")

@@ -10,7 +10,7 @@ extension StatusPageTests {
     @Suite struct SubnetPeerStatusPageTests {
         @Test func aPeerStoppedGracefullyShowsAsLeftOnThePage() async throws {
             let network = IsolatedLoopbackNetwork()
-            let heartbeat = HeartbeatSettings(interval: .seconds(1), ttl: .seconds(4))
+            let heartbeat = HeartbeatSettings(interval: .seconds(1), ttl: .seconds(6))
             func configuration(_ name: String, bootstrap: [Endpoint], metrics: Bool) -> SubnetPeer.Configuration {
                 var node = network.configuration()
                 node.settings.pruneInterval = heartbeat.pruneInterval
