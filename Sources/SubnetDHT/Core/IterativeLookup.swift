@@ -53,6 +53,12 @@ struct IterativeLookup {
     /// A plain immutable get ends at the first valid value; a put's lookup must go on to
     /// collect tokens from the closest nodes.
     private let stopsAtFirstValue: Bool
+    /// The last answer named no node closer than the closest already known, and that node has
+    /// itself answered: the lookup has stopped moving toward the target, so the k closest not
+    /// yet asked are all asked at once (the Kademlia paper's final round) instead of `alpha`
+    /// at a time. Asked `alpha` at a time they cost one or two more round trips per lookup for
+    /// the same messages.
+    private var converged = false
 
     init(target: NodeID, kind: LookupKind, localID: NodeID, k: Int, candidateLimit: Int, stopsAtFirstValue: Bool = true) {
         self.target = target
@@ -69,15 +75,16 @@ struct IterativeLookup {
         for endpoint in endpoints { insert(endpoint: endpoint, id: nil, depth: 0) }
     }
 
-    /// Picks the next nodes to query, closest first, keeping at most `alpha` in flight,
-    /// and marks them in flight. Candidates beyond the k closest still unanswered are not
-    /// queried once the k closest have all answered (that is convergence).
+    /// Picks the next nodes to query, closest first, keeping at most `alpha` in flight (k once
+    /// the lookup has converged), and marks them in flight. Candidates beyond the k closest
+    /// still unanswered are not queried once the k closest have all answered.
     mutating func nextQueries(alpha: Int) -> [Candidate] {
         guard !isFinished else { return [] }
+        let limit = converged ? max(alpha, k) : alpha
         var picked = [Candidate]()
         var index = 0
         var closerLiveSeen = 0
-        while index < candidates.count, inFlight < alpha {
+        while index < candidates.count, inFlight < limit {
             let candidate = candidates[index]
             if candidate.state == .fresh {
                 if closerLiveSeen >= k && candidate.id != nil { break }
@@ -119,6 +126,7 @@ struct IterativeLookup {
         settle(index)
         guard candidates[index].state != .responded else { return }
         responses += 1
+        let closestBefore = closestKnownID
         var candidate = candidates.remove(at: index)
         candidate.state = .responded
         candidate.id = body.id
@@ -126,6 +134,8 @@ struct IterativeLookup {
         insertSorted(candidate)
         let depth = candidate.depth + 1
         for node in body.allNodes { insert(endpoint: node.endpoint, id: node.id, depth: depth) }
+        converged = closestBefore != nil && closestKnownID == closestBefore
+            && candidates.first(where: { $0.state != .failed })?.state == .responded
         for peer in body.values ?? [] where peerSet.insert(peer).inserted { peers.append(peer) }
         if let immutableValue, self.immutableValue == nil { self.immutableValue = immutableValue }
         if let verifiedItem, verifiedItem.seq > (mutableItem?.seq ?? Int64.min) { mutableItem = verifiedItem }
@@ -178,6 +188,9 @@ struct IterativeLookup {
     }
 
     // MARK: - Candidate list
+
+    /// Known ids come first in `candidates`, nearest first.
+    private var closestKnownID: NodeID? { candidates.first?.id }
 
     private mutating func insert(endpoint: Endpoint, id: NodeID?, depth: Int) {
         if id == localID || !endpoint.isValidDestination { return }

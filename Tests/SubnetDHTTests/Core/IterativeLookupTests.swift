@@ -20,6 +20,31 @@ import Testing
         #expect(lookup.nextQueries(alpha: 3).map(\.endpoint.port) == [40])
     }
 
+    @Test func onceNothingCloserComesTheRestOfTheKClosestAreAskedAtOnce() {
+        var lookup = IterativeLookup(target: target, kind: .findNode, localID: local, k: 8, candidateLimit: 64)
+        lookup.seed(nodes: (1...20).map { node($0 * 10) }, endpoints: [])
+        #expect(lookup.nextQueries(alpha: 3).map(\.endpoint.port) == [10, 20, 30])
+        // 20 names 5, closer than any known: the lookup still moves, so alpha holds.
+        lookup.handleResponse(from: node(20).endpoint, body: ResponseBody(id: node(20).id, nodes: [node(5)]), verifiedItem: nil, immutableValue: nil)
+        #expect(lookup.nextQueries(alpha: 3).map(\.endpoint.port) == [5])
+        // 5, now the closest known, answers with nothing closer: the final round begins, and
+        // the k closest not yet asked all go out, not alpha at a time.
+        lookup.handleResponse(from: node(5).endpoint, body: ResponseBody(id: node(5).id, nodes: [node(40)]), verifiedItem: nil, immutableValue: nil)
+        #expect(lookup.nextQueries(alpha: 3).map(\.endpoint.port) == [40, 50, 60, 70])
+        // A later answer that names a closer node ends the final round: alpha holds again.
+        lookup.handleResponse(from: node(40).endpoint, body: ResponseBody(id: node(40).id, nodes: [node(1)]), verifiedItem: nil, immutableValue: nil)
+        #expect(lookup.nextQueries(alpha: 3).isEmpty, "10, 30, 50, 60 and 70 still hold more than alpha slots")
+    }
+
+    @Test func theFinalRoundWaitsUntilTheClosestKnownHasAnswered() {
+        var lookup = IterativeLookup(target: target, kind: .findNode, localID: local, k: 8, candidateLimit: 64)
+        lookup.seed(nodes: (1...20).map { node($0 * 10) }, endpoints: [])
+        #expect(lookup.nextQueries(alpha: 3).map(\.endpoint.port) == [10, 20, 30])
+        // 20 names nothing closer, but 10, the closest known, has not answered yet: it may.
+        lookup.handleResponse(from: node(20).endpoint, body: ResponseBody(id: node(20).id), verifiedItem: nil, immutableValue: nil)
+        #expect(lookup.nextQueries(alpha: 3).map(\.endpoint.port) == [40])
+    }
+
     @Test func aResentQueryFreesItsSlotButStillHoldsTheResult() {
         var lookup = IterativeLookup(target: target, kind: .findNode, localID: local, k: 2, candidateLimit: 64)
         lookup.seed(nodes: [node(10), node(20), node(30)], endpoints: [])
