@@ -19,8 +19,7 @@ struct OwnerQuota: Sendable {
     /// Whether `owner` may store another record under `key` within `limit`; counts nothing.
     mutating func allows(key: [UInt8], owner: PublicKey, limit: Int, now: Timestamp) -> Bool {
         sweep(now: now)
-        guard let window = windows[Slot(key: key, owner: owner)], now - window.start < OwnerQuota.window else { return limit > 0 }
-        return window.count < limit
+        return currentWindow(of: Slot(key: key, owner: owner), now: now).count < limit
     }
 
     /// Counts one store by `owner` under `key`. Only records that change the store are
@@ -28,10 +27,15 @@ struct OwnerQuota: Sendable {
     /// a store, and a heartbeat resent under loss must not use up its owner's quota.
     mutating func charge(key: [UInt8], owner: PublicKey, now: Timestamp) {
         let slot = Slot(key: key, owner: owner)
-        var window = windows[slot] ?? Window(start: now, count: 0)
-        if now - window.start >= OwnerQuota.window { window = Window(start: now, count: 0) }
+        var window = currentWindow(of: slot, now: now)
         window.count += 1
         windows[slot] = window
+    }
+
+    /// The slot's window still open at `now`, or a new empty one from `now`.
+    private func currentWindow(of slot: Slot, now: Timestamp) -> Window {
+        guard let window = windows[slot], now - window.start < OwnerQuota.window else { return Window(start: now, count: 0) }
+        return window
     }
 
     var trackedOwners: Int { windows.count }
