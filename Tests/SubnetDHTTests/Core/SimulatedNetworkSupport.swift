@@ -18,7 +18,8 @@ struct OffCooperativePool: TestTrait, SuiteTrait, TestScoping {
 }
 
 extension Trait where Self == OffCooperativePool {
-    /// The suite or test runs its synchronous work on GCD threads, not the cooperative pool.
+    /// The suite or test runs its synchronous work on the simulation queue's one GCD thread,
+    /// not the cooperative pool.
     static var offCooperativePool: Self { Self() }
 }
 

@@ -149,7 +149,7 @@ private struct RecordPeer {
     @Test func onlyRecordsThatChangeTheStoreCountAgainstTheQuota() {
         // A heartbeat resent under loss arrives again, identical; an older one is refused.
         // Neither stores anything, so neither may use up the owner's quota: they once did, and
-        // a peer heartbeating every second had its OFFLINE refused with 209.
+        // a peer heartbeating every second could have its OFFLINE refused with 209.
         var settings = DHTSettings.loopbackTestNetwork
         settings.keyPolicies.register(.node(storesPerOwnerPerMinute: 3), for: "node")
         var peer = RecordPeer(settings: settings)
