@@ -31,13 +31,19 @@ public final class DHTNode: Sendable {
         /// Overrides the default id, SHA1 of the public key.
         public var nodeID: NodeID?
         public var settings: DHTSettings
+        /// Threads that check the signatures of incoming stores before the event loop sees
+        /// them (`SignaturePrecheck`); nil checks them on the loop. By default NIO's shared
+        /// pool (a thread per core), and none on one core, where the hops would only cost.
+        public var signatureCheckPool: NIOThreadPool?
 
         public init(host: String = "127.0.0.1", port: Int = 0, signingKey: SigningKey = .generate(),
-                    nodeID: NodeID? = nil, settings: DHTSettings? = nil) {
+                    nodeID: NodeID? = nil, settings: DHTSettings? = nil,
+                    signatureCheckPool: NIOThreadPool? = System.coreCount > 1 ? .singleton : nil) {
             self.host = host
             self.port = port
             self.signingKey = signingKey
             self.nodeID = nodeID
+            self.signatureCheckPool = signatureCheckPool
             // Every node of a loopback test network shares one address, so the one-node-per-IP
             // rule would admit only one of them; anywhere else it stays on.
             self.settings = settings ?? (IPAddress(host)?.isLoopback == true ? .loopbackTestNetwork : DHTSettings())
@@ -73,7 +79,7 @@ public final class DHTNode: Sendable {
         let localID = configuration.nodeID ?? .defaultID(for: configuration.signingKey.publicKey)
         let eventLoop = group.next()
         let core = DHTCore(localID: localID, settings: configuration.settings, now: SystemClock.now())
-        let shell = UDPShell(core: core, eventLoop: eventLoop)
+        let shell = UDPShell(core: core, eventLoop: eventLoop, signatureCheckPool: configuration.signatureCheckPool)
         let channel: any Channel
         do {
             channel = try await bindSocket(for: shell, host: configuration.host, port: configuration.port, on: eventLoop).get()
@@ -207,7 +213,8 @@ public final class DHTNode: Sendable {
         try await shell.withCore { core, _ in
             NodeStatus(routingTableSize: core.routingTableSize, pendingRequests: core.pendingRequestCount,
                        storedRecords: core.storedRecordCount, statistics: core.statistics,
-                       unreachableDrops: self.shell.unreachableDrops, socketReopens: self.shell.socketReopens)
+                       unreachableDrops: self.shell.unreachableDrops, socketReopens: self.shell.socketReopens,
+                       signaturesCheckedAhead: self.shell.signaturesCheckedAhead)
         }
     }
 
@@ -244,4 +251,6 @@ public struct NodeStatus: Sendable {
     public var unreachableDrops: Int
     /// Times the socket was reopened after NIO closed it on a send error.
     public var socketReopens: Int
+    /// Datagrams whose signature was checked on a worker thread before the core took them.
+    public var signaturesCheckedAhead: Int
 }

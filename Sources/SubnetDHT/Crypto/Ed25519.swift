@@ -80,11 +80,22 @@ public struct PublicKey: Hashable, Sendable, Comparable, CustomStringConvertible
 
     /// True only if `signature` is a valid 64-byte ed25519 signature of `message` by this key.
     /// Signatures come straight off the wire, so any other length is simply false.
+    /// A verdict reached ahead of time for this exact triple (`SignatureVerdicts`) is used
+    /// instead of checking again.
     public func verify(signature: some Collection<UInt8>, message: [UInt8]) -> Bool {
         let signatureBytes = Array(signature)
         guard signatureBytes.count == SigningKey.signatureLength else { return false }
+        if let verdict = SignatureVerdicts.shared.take(publicKey: bytes, signature: signatureBytes, message: message) {
+            return verdict
+        }
+        return Self.check(publicKey: bytes, signature: signatureBytes, message: message)
+    }
+
+    /// libsodium's verdict itself, never a remembered one: what `SignaturePrecheck` records.
+    static func check(publicKey: [UInt8], signature: [UInt8], message: [UInt8]) -> Bool {
+        guard signature.count == SigningKey.signatureLength, publicKey.count == byteCount else { return false }
         Sodium.ensureInitialized()
-        return crypto_sign_ed25519_verify_detached(signatureBytes, message, UInt64(message.count), bytes) == 0
+        return crypto_sign_ed25519_verify_detached(signature, message, UInt64(message.count), publicKey) == 0
     }
 
     public static func < (lhs: PublicKey, rhs: PublicKey) -> Bool {

@@ -24,12 +24,27 @@ final class UDPShell: @unchecked Sendable {
     /// Datagrams not sent because the socket cannot reach their destination.
     private(set) var unreachableDrops = 0
     private(set) var socketReopens = 0
+    private(set) var signaturesCheckedAhead = 0
     /// Receives the core's events other than finished operations (membership, heartbeat, pruning).
     var onEvent: (@Sendable (CoreEvent) -> Void)?
 
-    init(core: DHTCore, eventLoop: any EventLoop) {
+    /// Where store queries' signatures are checked ahead of the core; nil: the core checks
+    /// them itself, on the loop.
+    private let signatureCheckPool: NIOThreadPool?
+    /// Datagrams of the current read batch waiting to go to `signatureCheckPool`.
+    private var awaitingCheck: [(bytes: [UInt8], source: Endpoint)] = []
+    /// Datagrams on the pool now. Past `maxChecksInFlight` the core checks them itself: the
+    /// pool's queue stays bounded under a flood, and nothing is dropped for it.
+    private var checksInFlight = 0
+    static let maxChecksInFlight = 512
+    /// A read batch's datagrams to check go to the pool in at most this many work items, so
+    /// that two workers share a batch and the loop is woken at most twice for it.
+    static let checkWorkItemsPerBatch = 2
+
+    init(core: DHTCore, eventLoop: any EventLoop, signatureCheckPool: NIOThreadPool? = nil) {
         self.core = core
         self.eventLoop = eventLoop
+        self.signatureCheckPool = signatureCheckPool
     }
 
     func attach(_ channel: any Channel) {
@@ -107,18 +122,53 @@ final class UDPShell: @unchecked Sendable {
     /// One datagram of a read batch: answered at once, but written without a flush; the
     /// batch's end (`readComplete`) flushes them together, which lets NIO send them with one
     /// sendmmsg, and re-arms the timer once per batch rather than once per datagram.
+    ///
+    /// A datagram that may be a signed store goes to the signature pool first, unless its
+    /// source is over its rate limit (the core drops it unread) or the pool is full.
     func receive(_ bytes: [UInt8], from source: Endpoint) {
-        core.receive(bytes, from: source, now: SystemClock.now())
+        let now = SystemClock.now()
+        if signatureCheckPool != nil, checksInFlight + awaitingCheck.count < Self.maxChecksInFlight,
+            SignaturePrecheck.mayCarrySignature(bytes), !core.isRateLimited(source, now: now) {
+            awaitingCheck.append((bytes, source))
+            return
+        }
+        core.receive(bytes, from: source, now: now)
         if writeEffects() { unflushedWrites = true }
     }
 
     /// The end of a read batch.
     func readComplete() {
+        sendAwaitingCheck()
         if unflushedWrites {
             unflushedWrites = false
             channel?.flush()
         }
         rescheduleTimer()
+    }
+
+    /// Hands the batch's datagrams to check to the pool; each work item comes back to the loop
+    /// with its verdicts recorded, and the core then takes its datagrams as if just read.
+    private func sendAwaitingCheck() {
+        guard let pool = signatureCheckPool, !awaitingCheck.isEmpty else { return }
+        let chunkSize = (awaitingCheck.count + Self.checkWorkItemsPerBatch - 1) / Self.checkWorkItemsPerBatch
+        for start in stride(from: 0, to: awaitingCheck.count, by: chunkSize) {
+            let chunk = Array(awaitingCheck[start..<min(start + chunkSize, awaitingCheck.count)])
+            checksInFlight += chunk.count
+            pool.submit { [self] _ in
+                // A pool already shut down still returns the datagrams: the core checks them.
+                SignaturePrecheck.check(chunk.lazy.map(\.bytes))
+                eventLoop.execute { self.receiveChecked(chunk) }
+            }
+        }
+        awaitingCheck.removeAll(keepingCapacity: true)
+    }
+
+    private func receiveChecked(_ chunk: [(bytes: [UInt8], source: Endpoint)]) {
+        checksInFlight -= chunk.count
+        signaturesCheckedAhead += chunk.count
+        guard !closed else { return }
+        for (bytes, source) in chunk { core.receive(bytes, from: source, now: SystemClock.now()) }
+        flushEffects()
     }
 
     func close() {

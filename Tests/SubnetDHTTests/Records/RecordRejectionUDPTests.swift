@@ -100,6 +100,28 @@ private struct RecordClient {
         #expect(client.stored(key) == [newer])
         let status = try await node.status()
         #expect(status.storedRecords == 1)
+        // Every signed announce above went through the worker pool first (the default).
+        #expect(status.signaturesCheckedAhead >= cases.count)
+        await node.shutdown()
+    }
+
+    /// Checked on a worker or on the loop, a signature gets the same verdict.
+    @Test(arguments: [true, false]) func signaturesGetTheSameVerdictWhereverTheyAreChecked(ahead: Bool) async throws {
+        let node = try await DHTNode.start(DHTNode.Configuration(host: "127.0.0.1", port: 0, signatureCheckPool: ahead ? .singleton : nil))
+        var client = RecordClient(socket: try RawUDPSocket(), node: node.localEndpoint)
+        let key = RecordFixtures.nodeKey
+        let now = SystemClock.now().seconds
+        let owners = (0..<6).map { _ in SigningKey.generate() }
+        for (index, owner) in owners.enumerated() {
+            let record = RecordFixtures.heartbeat(owner, seq: 1, expires: now + 90)
+            let arguments = RecordFixtures.arguments(record, token: client.token(key)) {
+                if index % 2 == 1 { $0[Array("sig".utf8)] = .bytes(SigningKey.generate().sign(record.signedBuffer)) }
+            }
+            #expect(client.announce(arguments) == (index % 2 == 1 ? 206 : 0), "owner \(index)")
+        }
+        let status = try await node.status()
+        #expect(status.storedRecords == 3)
+        #expect(ahead ? status.signaturesCheckedAhead == owners.count : status.signaturesCheckedAhead == 0)
         await node.shutdown()
     }
 }

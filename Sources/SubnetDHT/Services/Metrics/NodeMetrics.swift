@@ -79,6 +79,7 @@ public final class NodeMetrics: Sendable {
             CumulativeCounter(counter("responses_trimmed", "Answers cut to the amplification limit of an unverified requester.")) { $0.statistics.responsesTrimmed },
             CumulativeCounter(counter("unreachable_drops", "Datagrams not sent because the socket cannot reach the address.")) { $0.unreachableDrops },
             CumulativeCounter(counter("socket_reopens", "Times the UDP socket was reopened after a send error closed it.")) { $0.socketReopens },
+            CumulativeCounter(counter("signatures_checked_ahead", "Datagrams whose signature a worker thread checked before the event loop took them.")) { $0.signaturesCheckedAhead },
         ]
         lastCumulative = MetricsLock([Int](repeating: 0, count: cumulative.count))
     }

@@ -13,7 +13,8 @@ extension MetricsTests {
         statistics.malformedDropped = malformed
         statistics.timeouts = timeouts
         return NodeStatus(routingTableSize: routing, pendingRequests: pending, storedRecords: records,
-                          statistics: statistics, unreachableDrops: unreachable, socketReopens: 0)
+                          statistics: statistics, unreachableDrops: unreachable, socketReopens: 0,
+                          signaturesCheckedAhead: 0)
     }
 
     /// The value of the sample line for `series` (a name with its labels, as rendered), or nil.

@@ -1,0 +1,96 @@
+import Testing
+@testable import SubnetDHT
+
+/// Signatures checked ahead of the event loop: the memo of verdicts, the claim a store makes,
+/// and the check a worker runs over raw datagrams.
+@Suite struct SignaturePrecheckTests {
+    private static func announceDatagram(_ record: KeyedRecord, token: [UInt8] = [1, 2, 3, 4]) -> [UInt8] {
+        let arguments = RecordFixtures.arguments(record, token: token)
+        let query = Query(senderID: NodeID.random(), method: .announceRecord(arguments: arguments))
+        return KRPCCodec.encode(KRPCMessage(transactionID: [0, 1], body: .query(query)))
+    }
+
+    private static func record(expires: Int64 = 2_000_000_000) -> KeyedRecord {
+        RecordFixtures.heartbeat(SigningKey.generate(), seq: 1, expires: expires)
+    }
+
+    @Test func aVerdictIsHandedOutOnceAndOnlyForItsExactTriple() {
+        let memo = SignatureVerdicts(capacity: 8)
+        let key = [UInt8](repeating: 1, count: 32), signature = [UInt8](repeating: 2, count: 64)
+        memo.record(publicKey: key, signature: signature, message: [3, 4], valid: true)
+        #expect(memo.take(publicKey: key, signature: signature, message: [3, 5]) == nil)
+        #expect(memo.take(publicKey: [UInt8](repeating: 9, count: 32), signature: signature, message: [3, 4]) == nil)
+        #expect(memo.take(publicKey: key, signature: signature, message: [3, 4]) == true)
+        #expect(memo.take(publicKey: key, signature: signature, message: [3, 4]) == nil)
+        memo.record(publicKey: key, signature: signature, message: [3, 4], valid: false)
+        #expect(memo.take(publicKey: key, signature: signature, message: [3, 4]) == false)
+    }
+
+    @Test func theOldestVerdictsAreForgottenFirstAndTheMemoStaysBounded() {
+        let memo = SignatureVerdicts(capacity: 4)
+        let key = [UInt8](repeating: 1, count: 32)
+        for index in 0..<10 {
+            memo.record(publicKey: key, signature: [UInt8](repeating: UInt8(index), count: 64), message: [], valid: true)
+            #expect(memo.count <= 4)
+        }
+        #expect(memo.take(publicKey: key, signature: [UInt8](repeating: 5, count: 64), message: []) == nil)
+        #expect(memo.take(publicKey: key, signature: [UInt8](repeating: 6, count: 64), message: []) == true)
+        #expect(memo.take(publicKey: key, signature: [UInt8](repeating: 9, count: 64), message: []) == true)
+        // Verdicts taken at once must not let the arrival order grow without end either.
+        for index in 0..<100 {
+            let signature = [UInt8](repeating: UInt8(index), count: 64)
+            memo.record(publicKey: key, signature: signature, message: [1], valid: true)
+            _ = memo.take(publicKey: key, signature: signature, message: [1])
+        }
+        #expect(memo.count == 0)
+    }
+
+    @Test func verifyUsesARememberedVerdictOnceThenChecksItself() throws {
+        // A false verdict for a genuine signature shows the memo is consulted: libsodium would say true.
+        let signer = SigningKey.generate()
+        let message = Array("remembered".utf8)
+        let signature = signer.sign(message)
+        SignatureVerdicts.shared.record(publicKey: signer.publicKey.bytes, signature: signature, message: message, valid: false)
+        #expect(!signer.publicKey.verify(signature: signature, message: message))
+        #expect(signer.publicKey.verify(signature: signature, message: message))
+    }
+
+    @Test func aWorkerRecordsTheVerdictTheValidatorWillAskFor() {
+        let memo = SignatureVerdicts(capacity: 16)
+        let genuine = Self.record()
+        var forged = Self.record()
+        forged.signature = [UInt8](repeating: 7, count: 64)
+        SignaturePrecheck.check([Self.announceDatagram(genuine), Self.announceDatagram(forged)], into: memo)
+        // The exact buffer `KeyedRecord.hasValidSignature` verifies.
+        #expect(memo.take(publicKey: genuine.owner.bytes, signature: genuine.signature, message: genuine.signedBuffer) == true)
+        #expect(memo.take(publicKey: forged.owner.bytes, signature: forged.signature, message: forged.signedBuffer) == false)
+    }
+
+    @Test func aSignedPutIsCheckedOverItsBEP44Buffer() {
+        let memo = SignatureVerdicts(capacity: 16)
+        let signer = SigningKey.generate()
+        let value = BValue.string("hello")
+        let buffer = BEP44.signedBuffer(salt: Array("s".utf8), seq: 4, encodedValue: Bencode.encode(value))
+        let signature = signer.sign(buffer)
+        let put = PutArguments(token: [1], value: value, publicKey: signer.publicKey.bytes, signature: signature, seq: 4, salt: Array("s".utf8))
+        let datagram = KRPCCodec.encode(KRPCMessage(transactionID: [9], body: .query(Query(senderID: .random(), method: .put(put)))))
+        #expect(SignaturePrecheck.mayCarrySignature(datagram))
+        SignaturePrecheck.check([datagram], into: memo)
+        #expect(memo.take(publicKey: signer.publicKey.bytes, signature: signature, message: buffer) == true)
+    }
+
+    @Test func datagramsWithoutASignatureOrNotQueriesRecordNothing() {
+        let memo = SignatureVerdicts(capacity: 16)
+        let findNode = KRPCCodec.encode(KRPCMessage(transactionID: [1], body: .query(Query(senderID: .random(), method: .findNode(target: .random(), want: nil)))))
+        #expect(!SignaturePrecheck.mayCarrySignature(findNode))
+        var body = ResponseBody(id: .random())
+        body.signature = [UInt8](repeating: 1, count: 64)
+        let answer = KRPCCodec.encode(KRPCMessage(transactionID: [2], body: .response(body)))
+        #expect(SignaturePrecheck.mayCarrySignature(answer))
+        let garbage = Array("d3:sig".utf8) + [0xff, 0x00]
+        let keyless = RecordFixtures.arguments(Self.record(), token: [1]) { $0[Array("key".utf8)] = nil }
+        let noKey = KRPCCodec.encode(KRPCMessage(transactionID: [3], body: .query(Query(senderID: .random(), method: .announceRecord(arguments: keyless)))))
+        SignaturePrecheck.check([findNode, answer, garbage, noKey, [], [0x64]], into: memo)
+        #expect(memo.count == 0)
+    }
+}
