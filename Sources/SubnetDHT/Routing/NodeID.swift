@@ -54,10 +54,15 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var bytes: [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(NodeID.byteCount)
+        append(to: &out)
+        return out
+    }
+
+    /// Writes the 20 bytes onto `out`: encoders build a datagram without an array per id.
+    public func append(to out: inout [UInt8]) {
         for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: high >> UInt64(shift))) }
         for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: middle >> UInt64(shift))) }
         for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: low >> UInt32(shift))) }
-        return out
     }
 
     public var hex: String { HexEncoding.encode(bytes) }

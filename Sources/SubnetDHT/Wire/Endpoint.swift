@@ -44,15 +44,20 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var bytes: [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(16)
+        append(to: &out)
+        return out
+    }
+
+    /// Writes the 4 or 16 bytes onto `out`, without an array of their own.
+    public func append(to out: inout [UInt8]) {
         switch self {
         case .v4(let value):
-            return [UInt8(value >> 24), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)]
+            for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
         case .v6(let high, let low):
-            var out = [UInt8]()
-            out.reserveCapacity(16)
             for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: high >> UInt64(shift))) }
             for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: low >> UInt64(shift))) }
-            return out
         }
     }
 
@@ -139,7 +144,17 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var compact: [UInt8] {
-        address.bytes + [UInt8(port >> 8), UInt8(port & 0xff)]
+        var out = [UInt8]()
+        out.reserveCapacity(18)
+        appendCompact(to: &out)
+        return out
+    }
+
+    /// Writes the compact form onto `out`: address bytes, then the port big-endian.
+    public func appendCompact(to out: inout [UInt8]) {
+        address.append(to: &out)
+        out.append(UInt8(port >> 8))
+        out.append(UInt8(port & 0xff))
     }
 
     public var description: String {

@@ -52,25 +52,9 @@ public enum KRPCCodec {
     }
 
     public static func encode(_ message: KRPCMessage) -> [UInt8] {
-        var top: [[UInt8]: BValue] = [key("t"): .bytes(message.transactionID)]
-        switch message.body {
-        case .query(let query):
-            top[key("y")] = .string("q")
-            top[key("q")] = .string(query.method.name)
-            top[key("a")] = .dict(encodeArguments(query))
-        case .response(let response):
-            top[key("y")] = .string("r")
-            top[key("r")] = .dict(encodeResponse(response))
-        case .error(let error):
-            top[key("y")] = .string("e")
-            top[key("e")] = .list([.int(Int64(error.code)), .string(error.message)])
-        }
-        if let version = message.clientVersion { top[key("v")] = .bytes(version) }
-        if let address = message.requesterAddress { top[key("ip")] = .bytes(address.compact) }
-        if message.readOnly { top[key("ro")] = .int(1) }
-        if let network = message.networkID { top[key("n")] = .int(network) }
-        if message.padding > 0 { top[key("pad")] = .bytes([UInt8](repeating: 0, count: message.padding)) }
-        return Bencode.encode(.dict(top))
+        var writer = KRPCWriter(capacity: 256 + message.padding)
+        writer.message(message)
+        return writer.out
     }
 
     // MARK: - Decoding parts
@@ -150,71 +134,6 @@ public enum KRPCCodec {
         let code = items.first?.intValue.map { Int(clamping: $0) } ?? 201
         let message = items.count > 1 ? (items[1].bytesValue.map { String(decoding: $0, as: UTF8.self) } ?? "") : ""
         return KRPCError(code: code, message: message)
-    }
-
-    // MARK: - Encoding parts
-
-    private static func encodeArguments(_ query: Query) -> [[UInt8]: BValue] {
-        var args: [[UInt8]: BValue] = [key("id"): .bytes(query.senderID.bytes)]
-        func put(_ name: String, _ value: BValue) { args[key(name)] = value }
-        func putWant(_ want: AddressFamilies?) {
-            guard let want else { return }
-            var list = [BValue]()
-            if want.contains(.ipv4) { list.append(.string("n4")) }
-            if want.contains(.ipv6) { list.append(.string("n6")) }
-            put("want", .list(list))
-        }
-        switch query.method {
-        case .ping, .unknown:
-            break
-        case .findNode(let target, let want):
-            put("target", .bytes(target.bytes))
-            putWant(want)
-        case .getPeers(let infoHash, let want):
-            put("info_hash", .bytes(infoHash.bytes))
-            putWant(want)
-        case .announcePeer(let infoHash, let port, let implied, let token):
-            put("info_hash", .bytes(infoHash.bytes))
-            put("port", .int(Int64(port)))
-            put("token", .bytes(token))
-            if implied { put("implied_port", .int(1)) }
-        case .get(let target, let seq, let want):
-            put("target", .bytes(target.bytes))
-            if let seq { put("seq", .int(seq)) }
-            putWant(want)
-        case .put(let arguments):
-            put("token", .bytes(arguments.token))
-            put("v", arguments.value)
-            if let publicKey = arguments.publicKey { put("k", .bytes(publicKey)) }
-            if let signature = arguments.signature { put("sig", .bytes(signature)) }
-            if let seq = arguments.seq { put("seq", .int(seq)) }
-            if let cas = arguments.cas { put("cas", .int(cas)) }
-            if !arguments.salt.isEmpty { put("salt", .bytes(arguments.salt)) }
-        case .announceRecord(let arguments):
-            for (name, value) in arguments where name != key("id") { args[name] = value }
-        case .getRecords(let target, let after, let want):
-            put("target", .bytes(target.bytes))
-            if let after { put("after", .bytes(after)) }
-            putWant(want)
-        }
-        return args
-    }
-
-    private static func encodeResponse(_ response: ResponseBody) -> [[UInt8]: BValue] {
-        var r: [[UInt8]: BValue] = [key("id"): .bytes(response.id.bytes)]
-        if let nodes = response.nodes { r[key("nodes")] = .bytes(NodeInfo.encodeList(nodes)) }
-        if let nodes6 = response.nodes6 { r[key("nodes6")] = .bytes(NodeInfo.encodeList(nodes6)) }
-        if let token = response.token { r[key("token")] = .bytes(token) }
-        if let values = response.values { r[key("values")] = .list(values.map { .bytes($0.compact) }) }
-        if let value = response.value { r[key("v")] = value }
-        if let publicKey = response.publicKey { r[key("k")] = .bytes(publicKey) }
-        if let signature = response.signature { r[key("sig")] = .bytes(signature) }
-        if let seq = response.seq { r[key("seq")] = .int(seq) }
-        if let records = response.records { r[key("records")] = .list(records) }
-        if let compressed = response.compressedRecords { r[key("rz")] = .bytes(compressed) }
-        if let length = response.uncompressedRecordsLength { r[key("rn")] = .int(length) }
-        if let more = response.more { r[key("more")] = .bytes(more) }
-        return r
     }
 
     @inline(__always) static func key(_ name: String) -> [UInt8] { Array(name.utf8) }

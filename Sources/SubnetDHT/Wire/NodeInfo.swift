@@ -9,7 +9,17 @@ public struct NodeInfo: Hashable, Sendable, CustomStringConvertible {
         self.endpoint = endpoint
     }
 
-    public var compact: [UInt8] { id.bytes + endpoint.compact }
+    public var compact: [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(38)
+        appendCompact(to: &out)
+        return out
+    }
+
+    public func appendCompact(to out: inout [UInt8]) {
+        id.append(to: &out)
+        endpoint.appendCompact(to: &out)
+    }
 
     public var description: String { "\(id.hex)@\(endpoint)" }
 
@@ -35,7 +45,7 @@ public struct NodeInfo: Hashable, Sendable, CustomStringConvertible {
     public static func encodeList(_ nodes: [NodeInfo]) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(nodes.count * 38)
-        for node in nodes { out.append(contentsOf: node.compact) }
+        for node in nodes { node.appendCompact(to: &out) }
         return out
     }
 }

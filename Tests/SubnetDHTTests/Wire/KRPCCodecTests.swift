@@ -29,6 +29,11 @@ import Testing
             .put(PutArguments(token: [9], value: .string("Hello World!"), publicKey: Array(repeating: 1, count: 32),
                               signature: Array(repeating: 2, count: 64), seq: 1, cas: 0, salt: Array("foobar".utf8))),
             .put(PutArguments(token: [9], value: .list([.int(1)]))),
+            .announcePeer(infoHash: target, port: 1, impliedPort: false, token: []),
+            .getRecords(target: target, after: Array(repeating: 5, count: 32), want: [.ipv4]),
+            .getRecords(target: target, after: nil, want: nil),
+            .announceRecord(arguments: [Array("key".utf8): .string("node"), Array("a".utf8): .dict([:]), Array("zz".utf8): .int(-1)]),
+            .unknown(name: "vote"),
         ]
         for method in methods {
             let message = KRPCMessage(transactionID: [0, 1, 2, 3], body: .query(Query(senderID: id, method: method)),
@@ -45,6 +50,20 @@ import Testing
                                 signature: Array(repeating: 4, count: 64), seq: 9)
         let response = KRPCMessage(transactionID: [5], body: .response(body), requesterAddress: Endpoint("1.2.3.4:5")!)
         #expect(try roundTrip(response) == response)
+        // Every key of `r`, so that the writer's hand-sorted order meets the strict decoder.
+        var everything = body
+        everything.records = [.dict([Array("k".utf8): .int(1)])]
+        everything.compressedRecords = [1, 2, 3]
+        everything.uncompressedRecordsLength = 40
+        everything.more = Array(repeating: 6, count: 32)
+        let full = KRPCMessage(transactionID: [7], body: .response(everything), clientVersion: [1], requesterAddress: Endpoint("[::1]:5")!,
+                               readOnly: true, networkID: 3)
+        #expect(try roundTrip(full) == full)
+        // `pad` is counted, never decoded: the message reads back without it.
+        var padded = full
+        padded.padding = 40
+        #expect(KRPCCodec.encode(padded).count == KRPCCodec.encode(full).count + "3:pad40:".count + 40)
+        #expect(try roundTrip(padded) == full)
         let error = KRPCMessage(transactionID: [6], body: .error(.sequenceNotNewer))
         #expect(try roundTrip(error) == error)
     }
