@@ -43,10 +43,7 @@ public enum Bencode {
     public static let maxDepth = 32
 
     public static func decode(_ bytes: [UInt8], maxDepth: Int = Bencode.maxDepth) throws(BencodeError) -> BValue {
-        var parser = BencodeParser(bytes: bytes, maxDepth: maxDepth)
-        let value = try parser.parseValue(depth: 0)
-        guard parser.position == bytes.count else { throw .trailingBytes(at: parser.position) }
-        return value
+        try BencodeTape(parsing: bytes, maxDepth: maxDepth).value(at: 0)
     }
 
     public static func encode(_ value: BValue) -> [UInt8] {
@@ -132,51 +129,75 @@ struct BencodeParser {
         self.maxDepth = maxDepth
     }
 
-    mutating func parseValue(depth: Int) throws(BencodeError) -> BValue {
+    /// Appends the value at `position` and everything inside it to `tokens`.
+    mutating func parseValue(depth: Int, into tokens: inout [BencodeTape.Token]) throws(BencodeError) {
         guard position < bytes.count else { throw .truncated }
         let byte = bytes[position]
         switch byte {
         case UInt8(ascii: "i"):
             position += 1
             let number = try parseInteger(terminator: UInt8(ascii: "e"))
-            return .int(number)
+            tokens.append(BencodeTape.Token(kind: .integer, start: 0, end: 0, next: Int32(tokens.count + 1), number: number))
         case UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return .bytes(try parseByteString())
+            try appendByteString(to: &tokens)
         case UInt8(ascii: "l"):
             guard depth < maxDepth else { throw .nestingTooDeep }
             position += 1
-            var items = [BValue]()
+            let container = tokens.count
+            tokens.append(BencodeTape.Token(kind: .list, start: 0, end: 0, next: 0, number: 0))
+            var count: Int64 = 0
             while true {
                 guard position < bytes.count else { throw .truncated }
-                if bytes[position] == UInt8(ascii: "e") { position += 1; return .list(items) }
-                items.append(try parseValue(depth: depth + 1))
+                if bytes[position] == UInt8(ascii: "e") { position += 1; break }
+                try parseValue(depth: depth + 1, into: &tokens)
+                count += 1
             }
+            tokens[container].number = count
+            tokens[container].next = Int32(tokens.count)
         case UInt8(ascii: "d"):
             guard depth < maxDepth else { throw .nestingTooDeep }
             position += 1
-            var entries = [[UInt8]: BValue]()
-            var previousKey: [UInt8]?
+            let container = tokens.count
+            tokens.append(BencodeTape.Token(kind: .dictionary, start: 0, end: 0, next: 0, number: 0))
+            var count: Int64 = 0
+            var previousKey: Range<Int>?
             while true {
                 guard position < bytes.count else { throw .truncated }
-                if bytes[position] == UInt8(ascii: "e") { position += 1; return .dict(entries) }
+                if bytes[position] == UInt8(ascii: "e") { position += 1; break }
                 let keyStart = position
                 guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position]) else {
                     throw .nonStringKey(at: position)
                 }
-                let key = try parseByteString()
-                if let previousKey, !previousKey.lexicographicallyPrecedes(key) {
+                let key = try byteStringRange()
+                if let previousKey, !bytes[previousKey].lexicographicallyPrecedes(bytes[key]) {
                     throw .unsortedOrDuplicateKey(at: keyStart)
                 }
                 previousKey = key
-                entries[key] = try parseValue(depth: depth + 1)
+                tokens.append(BencodeTape.Token(kind: .bytes, start: Int32(key.lowerBound), end: Int32(key.upperBound),
+                                                next: Int32(tokens.count + 1), number: 0))
+                try parseValue(depth: depth + 1, into: &tokens)
+                count += 1
             }
+            tokens[container].number = count
+            tokens[container].next = Int32(tokens.count)
         default:
             throw .unexpectedByte(byte, at: position)
         }
     }
 
-    /// `<digits>:<bytes>`; the length must be canonical and fit in what remains.
+    private mutating func appendByteString(to tokens: inout [BencodeTape.Token]) throws(BencodeError) {
+        let range = try byteStringRange()
+        tokens.append(BencodeTape.Token(kind: .bytes, start: Int32(range.lowerBound), end: Int32(range.upperBound),
+                                        next: Int32(tokens.count + 1), number: 0))
+    }
+
+    /// A byte string's payload as a copy (the salvage paths read one field this way).
     mutating func parseByteString() throws(BencodeError) -> [UInt8] {
+        Array(bytes[try byteStringRange()])
+    }
+
+    /// `<digits>:<bytes>`; the length must be canonical and fit in what remains.
+    mutating func byteStringRange() throws(BencodeError) -> Range<Int> {
         let start = position
         var length = 0
         var digits = 0
@@ -192,9 +213,9 @@ struct BencodeParser {
         guard digits == 1 || bytes[start] != UInt8(ascii: "0") else { throw .invalidLength(at: start) }
         position += 1
         guard length <= bytes.count - position else { throw .truncated }
-        let value = Array(bytes[position..<(position + length)])
+        let payload = position..<(position + length)
         position += length
-        return value
+        return payload
     }
 
     /// Digits up to `terminator`: optional `-`, no leading zeros, no `-0`, fits in Int64.

@@ -14,13 +14,13 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     case v6(high: UInt64, low: UInt64)
 
     public init?(bytes: some Collection<UInt8>) {
-        let array = Array(bytes)
-        switch array.count {
+        // Read in place: every node of a `nodes` answer comes through here.
+        switch bytes.count {
         case 4:
-            self = .v4(array.reduce(0) { $0 << 8 | UInt32($1) })
+            self = .v4(bytes.reduce(0) { $0 << 8 | UInt32($1) })
         case 16:
-            let high = array[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-            let low = array[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            let high = bytes.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            let low = bytes.dropFirst(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
             self = .v6(high: high, low: low)
         default:
             return nil
@@ -136,10 +136,10 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
 
     /// Decodes 6 bytes (IPv4) or 18 bytes (IPv6) of compact peer info.
     public init?(compact bytes: some Collection<UInt8>) {
-        let array = Array(bytes)
-        guard array.count == 6 || array.count == 18 else { return nil }
-        guard let address = IPAddress(bytes: array[0..<(array.count - 2)]) else { return nil }
-        let port = UInt16(array[array.count - 2]) << 8 | UInt16(array[array.count - 1])
+        let count = bytes.count
+        guard count == 6 || count == 18 else { return nil }
+        guard let address = IPAddress(bytes: bytes.prefix(count - 2)) else { return nil }
+        let port = bytes.dropFirst(count - 2).reduce(UInt16(0)) { $0 << 8 | UInt16($1) }
         self.init(address: address, port: port)
     }
 

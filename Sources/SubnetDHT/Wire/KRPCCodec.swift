@@ -8,31 +8,31 @@ public enum KRPCCodec {
         guard bytes.count <= maxDatagramSize else {
             throw KRPCDecodingError(reason: .tooLarge(bytes.count), transactionID: nil, isQuery: false)
         }
-        let root: BValue
+        let tape: BencodeTape
         do {
-            root = try Bencode.decode(bytes)
+            tape = try BencodeTape(parsing: bytes)
         } catch {
             throw KRPCDecodingError(reason: .bencode(error), transactionID: salvageTransactionID(bytes),
                                     isQuery: !looksLikeResponseOrError(bytes))
         }
-        guard case .dict(let top) = root else {
+        guard tape.root.kind == .dictionary else {
             throw KRPCDecodingError(reason: .notADictionary, transactionID: nil, isQuery: false)
         }
         // Anything not plainly a response or an error may be a query and deserves a 203.
-        let declaredKind = top[key("y")]?.bytesValue
-        let mayBeQuery = declaredKind != [UInt8(ascii: "r")] && declaredKind != [UInt8(ascii: "e")]
-        var reader = FieldReader(dict: top, transactionID: nil, isQuery: mayBeQuery)
+        let declaredKind = tape.lookup("y", inDictionaryAt: 0).flatMap { tape.kind(at: $0) == .bytes ? tape.slice(at: $0) : nil }
+        let mayBeQuery = declaredKind.map { !$0.elementsEqual([UInt8(ascii: "r")]) && !$0.elementsEqual([UInt8(ascii: "e")]) } ?? true
+        var reader = FieldReader(tape: tape, dictionary: 0, transactionID: nil, isQuery: mayBeQuery)
         let transactionID = try reader.bytes("t")
         reader.transactionID = transactionID
-        let kind = try reader.bytes("y")
+        let kind = try reader.slice("y")
 
         let body: KRPCMessage.Body
-        switch kind {
-        case [UInt8(ascii: "q")]:
+        switch kind.count == 1 ? kind.first : nil {
+        case UInt8(ascii: "q"):
             body = .query(try decodeQuery(&reader))
-        case [UInt8(ascii: "r")]:
-            body = .response(try decodeResponse(reader.dictionary("r"), reader))
-        case [UInt8(ascii: "e")]:
+        case UInt8(ascii: "r"):
+            body = .response(try decodeResponse(reader.dictionary("r")))
+        case UInt8(ascii: "e"):
             body = .error(try decodeError(reader))
         default:
             throw reader.failure(.invalidValue("y"))
@@ -60,8 +60,9 @@ public enum KRPCCodec {
     // MARK: - Decoding parts
 
     private static func decodeQuery(_ reader: inout FieldReader) throws(KRPCDecodingError) -> Query {
-        let name = String(decoding: try reader.bytes("q"), as: UTF8.self)
-        let args = FieldReader(dict: try reader.dictionary("a"), transactionID: reader.transactionID, isQuery: true)
+        let name = String(decoding: try reader.slice("q"), as: UTF8.self)
+        var args = try reader.dictionary("a")
+        args.isQuery = true
         let sender = try args.nodeID("id")
         let method: QueryMethod
         switch name {
@@ -80,15 +81,16 @@ public enum KRPCCodec {
         case "get":
             method = .get(target: try args.nodeID("target"), seq: try args.optionalInt("seq"), want: try args.want())
         case "put":
-            guard let value = args.dict[key("v")] else { throw args.failure(.missingField("v")) }
+            guard let value = args.tree("v") else { throw args.failure(.missingField("v")) }
             method = .put(PutArguments(
                 token: try args.bytes("token"), value: value,
                 publicKey: try args.optionalBytes("k"), signature: try args.optionalBytes("sig"),
                 seq: try args.optionalInt("seq"), cas: try args.optionalInt("cas"),
                 salt: try args.optionalBytes("salt") ?? []))
         case "announce_record":
-            var arguments = args.dict
-            arguments[key("id")] = nil
+            guard case .dict(let arguments) = args.tape.value(at: args.dictionary, skippingKey: [UInt8(ascii: "i"), UInt8(ascii: "d")]) else {
+                preconditionFailure("a FieldReader reads a dictionary")
+            }
             method = .announceRecord(arguments: arguments)
         case "get_records":
             method = .getRecords(target: try args.nodeID("target"), after: try args.optionalBytes("after"), want: try args.want())
@@ -98,30 +100,27 @@ public enum KRPCCodec {
         return Query(senderID: sender, method: method)
     }
 
-    private static func decodeResponse(_ dict: [[UInt8]: BValue], _ outer: FieldReader) throws(KRPCDecodingError) -> ResponseBody {
-        let reader = FieldReader(dict: dict, transactionID: outer.transactionID, isQuery: false)
+    private static func decodeResponse(_ reader: FieldReader) throws(KRPCDecodingError) -> ResponseBody {
         var body = ResponseBody(id: try reader.nodeID("id"))
-        if let raw = try reader.optionalBytes("nodes") {
+        if let raw = try reader.optionalSlice("nodes") {
             guard let nodes = NodeInfo.decodeList(raw, ipv6: false) else { throw reader.failure(.invalidValue("nodes")) }
             body.nodes = nodes
         }
-        if let raw = try reader.optionalBytes("nodes6") {
+        if let raw = try reader.optionalSlice("nodes6") {
             guard let nodes = NodeInfo.decodeList(raw, ipv6: true) else { throw reader.failure(.invalidValue("nodes6")) }
             body.nodes6 = nodes
         }
         body.token = try reader.optionalBytes("token")
-        if let values = dict[key("values")] {
-            guard case .list(let items) = values else { throw reader.failure(.wrongType("values")) }
+        if let items = try reader.optionalList("values") {
             // Skip individual malformed peers rather than the whole answer: peers are hints.
-            body.values = items.compactMap { $0.bytesValue.flatMap { Endpoint(compact: $0) } }
+            body.values = items.compactMap { reader.tape.kind(at: $0) == .bytes ? Endpoint(compact: reader.tape.slice(at: $0)) : nil }
         }
-        body.value = dict[key("v")]
+        body.value = reader.tree("v")
         body.publicKey = try reader.optionalBytes("k")
         body.signature = try reader.optionalBytes("sig")
         body.seq = try reader.optionalInt("seq")
-        if let records = dict[key("records")] {
-            guard case .list(let items) = records else { throw reader.failure(.wrongType("records")) }
-            body.records = items
+        if let items = try reader.optionalList("records") {
+            body.records = items.map { reader.tape.value(at: $0) }
         }
         body.compressedRecords = try reader.optionalBytes("rz")
         body.uncompressedRecordsLength = try reader.optionalInt("rn")
@@ -130,13 +129,11 @@ public enum KRPCCodec {
     }
 
     private static func decodeError(_ reader: FieldReader) throws(KRPCDecodingError) -> KRPCError {
-        guard case .list(let items)? = reader.dict[key("e")] else { throw reader.failure(.missingField("e")) }
+        guard let value = reader.tree("e"), case .list(let items) = value else { throw reader.failure(.missingField("e")) }
         let code = items.first?.intValue.map { Int(clamping: $0) } ?? 201
         let message = items.count > 1 ? (items[1].bytesValue.map { String(decoding: $0, as: UTF8.self) } ?? "") : ""
         return KRPCError(code: code, message: message)
     }
-
-    @inline(__always) static func key(_ name: String) -> [UInt8] { Array(name.utf8) }
 
     // MARK: - Salvage
 
@@ -185,63 +182,84 @@ public enum KRPCCodec {
     }
 }
 
-/// Typed access to a bencoded dictionary's fields, producing `KRPCDecodingError`s that
-/// name the field and carry the transaction id.
+/// Typed access to the fields of one dictionary in a tape, producing `KRPCDecodingError`s
+/// that name the field and carry the transaction id.
 struct FieldReader {
-    let dict: [[UInt8]: BValue]
+    let tape: BencodeTape
+    /// The dictionary's token index.
+    let dictionary: Int
     var transactionID: [UInt8]?
     var isQuery: Bool
+
+    init(tape: BencodeTape, dictionary: Int, transactionID: [UInt8]?, isQuery: Bool) {
+        self.tape = tape
+        self.dictionary = dictionary
+        self.transactionID = transactionID
+        self.isQuery = isQuery
+    }
 
     func failure(_ reason: KRPCDecodingError.Reason) -> KRPCDecodingError {
         KRPCDecodingError(reason: reason, transactionID: transactionID, isQuery: isQuery)
     }
 
-    func bytes(_ name: String) throws(KRPCDecodingError) -> [UInt8] {
-        guard let value = dict[KRPCCodec.key(name)] else { throw failure(.missingField(name)) }
-        guard case .bytes(let bytes) = value else { throw failure(.wrongType(name)) }
-        return bytes
+    /// The token index of `name`'s value, checked to be of `kind`; nil when absent.
+    private func field(_ name: StaticString, _ kind: BencodeTape.Kind) throws(KRPCDecodingError) -> Int? {
+        guard let index = tape.lookup(name, inDictionaryAt: dictionary) else { return nil }
+        guard tape.kind(at: index) == kind else { throw failure(.wrongType(name.description)) }
+        return index
     }
 
-    func optionalBytes(_ name: String) throws(KRPCDecodingError) -> [UInt8]? {
-        guard let value = dict[KRPCCodec.key(name)] else { return nil }
-        guard case .bytes(let bytes) = value else { throw failure(.wrongType(name)) }
-        return bytes
+    private func required(_ name: StaticString, _ kind: BencodeTape.Kind) throws(KRPCDecodingError) -> Int {
+        guard let index = try field(name, kind) else { throw failure(.missingField(name.description)) }
+        return index
     }
 
-    func int(_ name: String) throws(KRPCDecodingError) -> Int64 {
-        guard let value = dict[KRPCCodec.key(name)] else { throw failure(.missingField(name)) }
-        guard case .int(let number) = value else { throw failure(.wrongType(name)) }
-        return number
+    func slice(_ name: StaticString) throws(KRPCDecodingError) -> ArraySlice<UInt8> {
+        tape.slice(at: try required(name, .bytes))
     }
 
-    func optionalInt(_ name: String) throws(KRPCDecodingError) -> Int64? {
-        guard let value = dict[KRPCCodec.key(name)] else { return nil }
-        guard case .int(let number) = value else { throw failure(.wrongType(name)) }
-        return number
+    func optionalSlice(_ name: StaticString) throws(KRPCDecodingError) -> ArraySlice<UInt8>? {
+        try field(name, .bytes).map { tape.slice(at: $0) }
     }
 
-    func dictionary(_ name: String) throws(KRPCDecodingError) -> [[UInt8]: BValue] {
-        guard let value = dict[KRPCCodec.key(name)] else { throw failure(.missingField(name)) }
-        guard case .dict(let entries) = value else { throw failure(.wrongType(name)) }
-        return entries
+    func bytes(_ name: StaticString) throws(KRPCDecodingError) -> [UInt8] { Array(try slice(name)) }
+
+    func optionalBytes(_ name: StaticString) throws(KRPCDecodingError) -> [UInt8]? { try optionalSlice(name).map { Array($0) } }
+
+    func int(_ name: StaticString) throws(KRPCDecodingError) -> Int64 { tape.tokens[try required(name, .integer)].number }
+
+    func optionalInt(_ name: StaticString) throws(KRPCDecodingError) -> Int64? {
+        try field(name, .integer).map { tape.tokens[$0].number }
     }
 
-    func nodeID(_ name: String) throws(KRPCDecodingError) -> NodeID {
-        guard let id = NodeID(bytes: try bytes(name)) else { throw failure(.invalidValue(name)) }
+    /// The list under `name` as token indexes.
+    func optionalList(_ name: StaticString) throws(KRPCDecodingError) -> [Int]? {
+        try field(name, .list).map { tape.listItems(at: $0) }
+    }
+
+    /// A reader of the dictionary under `name`, with this reader's transaction id.
+    func dictionary(_ name: StaticString) throws(KRPCDecodingError) -> FieldReader {
+        FieldReader(tape: tape, dictionary: try required(name, .dictionary), transactionID: transactionID, isQuery: isQuery)
+    }
+
+    /// Any value under `name`, as a tree.
+    func tree(_ name: StaticString) -> BValue? {
+        tape.lookup(name, inDictionaryAt: dictionary).map { tape.value(at: $0) }
+    }
+
+    func nodeID(_ name: StaticString) throws(KRPCDecodingError) -> NodeID {
+        guard let id = NodeID(bytes: try slice(name)) else { throw failure(.invalidValue(name.description)) }
         return id
     }
 
     /// BEP 32 `want`: a list of `n4` / `n6`; unknown entries are ignored for forward compatibility.
     func want() throws(KRPCDecodingError) -> AddressFamilies? {
-        guard let value = dict[KRPCCodec.key("want")] else { return nil }
-        guard case .list(let items) = value else { throw failure(.wrongType("want")) }
+        guard let items = try optionalList("want") else { return nil }
         var families: AddressFamilies = []
-        for item in items {
-            switch item.bytesValue {
-            case Array("n4".utf8)?: families.insert(.ipv4)
-            case Array("n6".utf8)?: families.insert(.ipv6)
-            default: continue
-            }
+        for item in items where tape.kind(at: item) == .bytes {
+            let entry = tape.slice(at: item)
+            if entry.elementsEqual("n4".utf8) { families.insert(.ipv4) }
+            if entry.elementsEqual("n6".utf8) { families.insert(.ipv6) }
         }
         return families
     }

@@ -27,12 +27,17 @@ public struct NodeInfo: Hashable, Sendable, CustomStringConvertible {
     /// not a multiple of the stride: a peer that sends that is broken, and guessing would
     /// put garbage into the routing table.
     public static func decodeList(_ bytes: [UInt8], ipv6: Bool) -> [NodeInfo]? {
+        decodeList(bytes[...], ipv6: ipv6)
+    }
+
+    /// The same, read in place from a datagram.
+    public static func decodeList(_ bytes: ArraySlice<UInt8>, ipv6: Bool) -> [NodeInfo]? {
         let stride = ipv6 ? 38 : 26
         guard bytes.count % stride == 0 else { return nil }
         var out = [NodeInfo]()
         out.reserveCapacity(bytes.count / stride)
-        var offset = 0
-        while offset < bytes.count {
+        var offset = bytes.startIndex
+        while offset < bytes.endIndex {
             guard let id = NodeID(bytes: bytes[offset..<(offset + 20)]),
                 let endpoint = Endpoint(compact: bytes[(offset + 20)..<(offset + stride)])
             else { return nil }
