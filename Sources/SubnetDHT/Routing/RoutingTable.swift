@@ -191,24 +191,36 @@ public struct RoutingTable: Sendable {
         let targetBucket = localID.distance(to: target).leadingZeroBitCount
         var result: [Contact] = []
         result.reserveCapacity(count)
+        // One scratch list for every group, filled by plain loops: filtering, mapping and
+        // sorting each group into new arrays, and walking the deeper buckets through a lazy
+        // key-path flatMap, was 7 to 11 % of the event loop's time answering find_node.
+        var ranked: [(distance: NodeID, contact: Contact)] = []
+        ranked.reserveCapacity(2 * settings.bucketSize)
 
-        /// Appends one group, nearest first; true once `count` are taken.
-        func take<S: Sequence<Contact>>(_ group: S) -> Bool {
-            let ranked = group
-                .filter { includeBad || !$0.isBad(settings: settings) }
-                .map { (distance: $0.id.distance(to: target), contact: $0) }
-                .sorted { $0.distance < $1.distance }
+        func collect(_ index: Int) {
+            for contact in buckets[index].contacts where includeBad || !contact.isBad(settings: settings) {
+                ranked.append((contact.id.distance(to: target), contact))
+            }
+        }
+        /// Appends the group collected so far, nearest first; true once `count` are taken.
+        func take() -> Bool {
+            ranked.sort { $0.distance < $1.distance }
             for entry in ranked.prefix(count - result.count) { result.append(entry.contact) }
+            ranked.removeAll(keepingCapacity: true)
             return result.count >= count
         }
 
         if targetBucket < RoutingTable.bucketCount {
-            if take(buckets[targetBucket].contacts) { return result }
-            let deeper = buckets[(targetBucket + 1)...].lazy.flatMap(\.contacts)
-            if take(deeper) { return result }
+            collect(targetBucket)
+            if take() { return result }
+            for index in (targetBucket + 1)..<RoutingTable.bucketCount where !buckets[index].contacts.isEmpty {
+                collect(index)
+            }
+            if take() { return result }
         }
-        for index in stride(from: targetBucket - 1, through: 0, by: -1) {
-            if take(buckets[index].contacts) { break }
+        for index in stride(from: targetBucket - 1, through: 0, by: -1) where !buckets[index].contacts.isEmpty {
+            collect(index)
+            if take() { break }
         }
         return result
     }
