@@ -4,16 +4,27 @@
 /// verify rate. The verdicts go to `SignatureVerdicts`, where the core's own `verify` finds
 /// them; the core itself does not change, and still judges everything else in its order.
 enum SignaturePrecheck {
-    /// Whether `datagram` names a `sig` field, as every signed `announce_record` and `put`
-    /// does. One pass over the bytes, cheap beside a decode; a false positive (an answer to a
-    /// `get`, a value that holds the bytes) costs one decode on a worker.
-    static func mayCarrySignature(_ datagram: [UInt8]) -> Bool {
+    /// Whether `datagram` names a `sig` field and says it is a query (`1:y1:q`), as every
+    /// signed `announce_record` and `put` does. One pass over the bytes, cheap beside a decode;
+    /// a false positive (a query whose value holds the bytes) costs one decode on a worker.
+    /// Answers are left out: a `get`'s answers carry signatures too, and sending them through
+    /// the pool put a thread hop on every reply of a lookup for nothing, since the core
+    /// verifies only the one whose `seq` is newer.
+    static func mayBeSignedStore(_ datagram: [UInt8]) -> Bool {
         datagram.withUnsafeBufferPointer { bytes in
-            guard bytes.count >= 5 else { return false }
-            for index in 0...(bytes.count - 5) where bytes[index] == UInt8(ascii: "3")
-                && bytes[index + 1] == UInt8(ascii: ":") && bytes[index + 2] == UInt8(ascii: "s")
-                && bytes[index + 3] == UInt8(ascii: "i") && bytes[index + 4] == UInt8(ascii: "g") {
-                return true
+            guard bytes.count >= 6 else { return false }
+            var namesSignature = false
+            var isQuery = false
+            // Each colon with its digit before and the four bytes after, all inside the datagram.
+            for index in 1...(bytes.count - 5) where bytes[index] == UInt8(ascii: ":") {
+                if bytes[index - 1] == UInt8(ascii: "3"), bytes[index + 1] == UInt8(ascii: "s"),
+                    bytes[index + 2] == UInt8(ascii: "i"), bytes[index + 3] == UInt8(ascii: "g") {
+                    namesSignature = true
+                } else if bytes[index - 1] == UInt8(ascii: "1"), bytes[index + 1] == UInt8(ascii: "y"),
+                    bytes[index + 2] == UInt8(ascii: "1"), bytes[index + 3] == UInt8(ascii: ":"), bytes[index + 4] == UInt8(ascii: "q") {
+                    isQuery = true
+                }
+                if namesSignature && isQuery { return true }
             }
             return false
         }

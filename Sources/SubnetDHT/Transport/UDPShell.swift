@@ -128,7 +128,7 @@ final class UDPShell: @unchecked Sendable {
     func receive(_ bytes: [UInt8], from source: Endpoint) {
         let now = SystemClock.now()
         if signatureCheckPool != nil, checksInFlight + awaitingCheck.count < Self.maxChecksInFlight,
-            SignaturePrecheck.mayCarrySignature(bytes), !core.isRateLimited(source, now: now) {
+            SignaturePrecheck.mayBeSignedStore(bytes), !core.isRateLimited(source, now: now) {
             awaitingCheck.append((bytes, source))
             return
         }

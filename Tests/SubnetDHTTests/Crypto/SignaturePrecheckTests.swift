@@ -60,6 +60,7 @@ import Testing
         let genuine = Self.record()
         var forged = Self.record()
         forged.signature = [UInt8](repeating: 7, count: 64)
+        #expect(SignaturePrecheck.mayBeSignedStore(Self.announceDatagram(genuine)))
         SignaturePrecheck.check([Self.announceDatagram(genuine), Self.announceDatagram(forged)], into: memo)
         // The exact buffer `KeyedRecord.hasValidSignature` verifies.
         #expect(memo.take(publicKey: genuine.owner.bytes, signature: genuine.signature, message: genuine.signedBuffer) == true)
@@ -74,7 +75,7 @@ import Testing
         let signature = signer.sign(buffer)
         let put = PutArguments(token: [1], value: value, publicKey: signer.publicKey.bytes, signature: signature, seq: 4, salt: Array("s".utf8))
         let datagram = KRPCCodec.encode(KRPCMessage(transactionID: [9], body: .query(Query(senderID: .random(), method: .put(put)))))
-        #expect(SignaturePrecheck.mayCarrySignature(datagram))
+        #expect(SignaturePrecheck.mayBeSignedStore(datagram))
         SignaturePrecheck.check([datagram], into: memo)
         #expect(memo.take(publicKey: signer.publicKey.bytes, signature: signature, message: buffer) == true)
     }
@@ -82,11 +83,12 @@ import Testing
     @Test func datagramsWithoutASignatureOrNotQueriesRecordNothing() {
         let memo = SignatureVerdicts(capacity: 16)
         let findNode = KRPCCodec.encode(KRPCMessage(transactionID: [1], body: .query(Query(senderID: .random(), method: .findNode(target: .random(), want: nil)))))
-        #expect(!SignaturePrecheck.mayCarrySignature(findNode))
+        #expect(!SignaturePrecheck.mayBeSignedStore(findNode))
         var body = ResponseBody(id: .random())
         body.signature = [UInt8](repeating: 1, count: 64)
         let answer = KRPCCodec.encode(KRPCMessage(transactionID: [2], body: .response(body)))
-        #expect(SignaturePrecheck.mayCarrySignature(answer))
+        // A get's answer carries a signature but is not a store: it stays on the event loop.
+        #expect(!SignaturePrecheck.mayBeSignedStore(answer))
         let garbage = Array("d3:sig".utf8) + [0xff, 0x00]
         let keyless = RecordFixtures.arguments(Self.record(), token: [1]) { $0[Array("key".utf8)] = nil }
         let noKey = KRPCCodec.encode(KRPCMessage(transactionID: [3], body: .query(Query(senderID: .random(), method: .announceRecord(arguments: keyless)))))
