@@ -69,6 +69,8 @@ struct Run: AsyncParsableCommand {
     var metricsPort: Int?
     @Option(help: "Queries a second one source may send, sustained, with bursts of twice that (0: no limit; sources are IP addresses, or IP:port on loopback).")
     var rateLimit: Double = RateLimitSettings().queriesPerSecond
+    @Option(help: "Most keyed records this node stores for others, over all keys (each up to about 1 KB).")
+    var maxRecords = RecordStoreSettings().maxRecords
     @OptionGroup var subnet: SubnetOptions
     @OptionGroup var network: NetworkOptions
 
@@ -81,6 +83,7 @@ struct Run: AsyncParsableCommand {
         }
         if let name, name.utf8.count > 64 { throw ValidationError("--name is longer than 64 bytes") }
         guard rateLimit >= 0, rateLimit.isFinite else { throw ValidationError("--rate-limit must be 0 or more") }
+        guard (1...10_000_000).contains(maxRecords) else { throw ValidationError("--max-records must be 1 to 10,000,000") }
     }
 
     func run() async throws {
@@ -91,6 +94,7 @@ struct Run: AsyncParsableCommand {
         node.settings.keyPolicies.openKeys = openKeys
         node.settings.rateLimit.queriesPerSecond = rateLimit
         node.settings.rateLimit.burst = 2 * rateLimit
+        node.settings.recordStore.maxRecords = maxRecords
         let heartbeat = try subnet.heartbeatSettings(key: key)
         node.settings.pruneInterval = heartbeat.pruneInterval
         node.nodeID = nodeID.flatMap(NodeID.init(hex:))
