@@ -138,7 +138,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bin", default=os.path.join(HERE, ".build", "release"),
                         help="folder with subnet-dht and LoadDatagrams (release builds of this package)")
-    parser.add_argument("--records", type=int, default=90_000, help="announce_record datagrams to prepare (new owners)")
+    parser.add_argument("--records", type=int, default=200_000,
+                        help="announce_record datagrams to prepare (new owners); the node holds all of them")
     parser.add_argument("--only", default="echo,find_node,announce_record,get_records",
                         help="comma-separated subset of echo, find_node, announce_record, get_records")
     parser.add_argument("--json", help="write every figure to this file")
@@ -158,7 +159,9 @@ def main():
 
         port = free_port()
         node = subprocess.Popen([binary, "run", "--host", "127.0.0.1", "--port", str(port), "--rate-limit", "0", "--open-keys",
-                                 "--no-heartbeat", "--log-level", "warning"], stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "node.log"), "w"))
+                                 "--no-heartbeat", "--log-level", "warning",
+                                 # Room for every record, so that no store is refused as "storage full".
+                                 "--max-records", str(args.records + 10_000)], stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "node.log"), "w"))
         if not wait_for_node(port):
             sys.exit("the node did not answer a ping within 15 s (log: %s)" % os.path.join(work, "node.log"))
         subprocess.run([loader, "--node", "127.0.0.1:%d" % port, "--out", work, "--count", str(args.records),
