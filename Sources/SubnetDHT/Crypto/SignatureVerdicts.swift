@@ -20,11 +20,17 @@ public final class SignatureVerdicts: Sendable {
         let valid: Bool
     }
 
+    /// A signature as a dictionary key, hashed in one call (`Hasher.combine(contentsOf:)`).
+    private struct Signature: Hashable {
+        let bytes: [UInt8]
+        func hash(into hasher: inout Hasher) { hasher.combine(contentsOf: bytes) }
+    }
+
     private struct State {
         /// Keyed by the signature: 64 bytes that name the triple as well as anything would.
-        var verdicts: [[UInt8]: Verdict] = [:]
+        var verdicts: [Signature: Verdict] = [:]
         /// Signatures in the order they came, to forget the oldest; may name one taken already.
-        var arrivals: Deque<[UInt8]> = []
+        var arrivals: Deque<Signature> = []
     }
 
     public let capacity: Int
@@ -43,18 +49,19 @@ public final class SignatureVerdicts: Sendable {
             while state.arrivals.count >= capacity, let oldest = state.arrivals.popFirst() {
                 state.verdicts[oldest] = nil
             }
-            state.verdicts[signature] = Verdict(publicKey: publicKey, message: message, valid: valid)
-            state.arrivals.append(signature)
+            state.verdicts[Signature(bytes: signature)] = Verdict(publicKey: publicKey, message: message, valid: valid)
+            state.arrivals.append(Signature(bytes: signature))
         }
     }
 
     /// The verdict for this exact triple, forgotten as it is handed out; nil when none is held.
     func take(publicKey: [UInt8], signature: [UInt8], message: [UInt8]) -> Bool? {
         state.withLockedValue { state in
-            guard let verdict = state.verdicts[signature], verdict.publicKey == publicKey, verdict.message == message else {
+            let key = Signature(bytes: signature)
+            guard let verdict = state.verdicts[key], verdict.publicKey == publicKey, verdict.message == message else {
                 return nil
             }
-            state.verdicts[signature] = nil
+            state.verdicts[key] = nil
             return verdict.valid
         }
     }

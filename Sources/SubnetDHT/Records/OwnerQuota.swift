@@ -10,6 +10,11 @@ struct OwnerQuota: Sendable {
     private struct Slot: Hashable, Sendable {
         var key: [UInt8]
         var owner: PublicKey
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(contentsOf: key)
+            hasher.combine(owner)
+        }
     }
 
     private var windows: [Slot: Window] = [:]

@@ -4,6 +4,25 @@ import Testing
 extension CryptoTests {
     @Suite struct Ed25519Tests {
         /// RFC 8032 section 7.1, TEST 1: fixes the seed -> key derivation and deterministic signing.
+        /// Keys order by their bytes and hash by them: the store's paging and dictionaries rely on both.
+        @Test func keysOrderAndHashByTheirBytes() throws {
+            var random = SplitMix64(seed: 7)
+            var keys: [PublicKey] = []
+            for index in 0..<200 {
+                var bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
+                // Long common prefixes, where a comparison must look past the first bytes.
+                if index % 2 == 1, let previous = keys.last { bytes.replaceSubrange(0..<31, with: previous.bytes[0..<31]) }
+                keys.append(try #require(PublicKey(bytes: bytes)))
+            }
+            for (left, right) in zip(keys, keys.dropFirst()) {
+                #expect((left < right) == left.bytes.lexicographicallyPrecedes(right.bytes))
+                #expect(!(left < left))
+            }
+            let copy = try #require(PublicKey(bytes: keys[0].bytes))
+            #expect(Set(keys + [copy]).count == Set(keys.map(\.bytes)).count)
+            #expect(copy.hashValue == keys[0].hashValue)
+        }
+
         @Test func matchesRFC8032Vector() throws {
             let seed = try #require(HexEncoding.decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"))
             let key = try SigningKey(seed: seed)
