@@ -84,9 +84,21 @@ struct BencodeTape {
         return nil
     }
 
+    /// The members of the dictionary at `index` as trees, without the key `skipped`.
+    func entries(ofDictionaryAt index: Int, skippingKey skipped: [UInt8]? = nil) -> [[UInt8]: BValue] {
+        var entries = [[UInt8]: BValue](minimumCapacity: Int(tokens[index].number))
+        var key = index + 1
+        while key < Int(tokens[index].next) {
+            let name = Array(slice(at: key))
+            if name != skipped { entries[name] = value(at: key + 1) }
+            key = Int(tokens[key + 1].next)
+        }
+        return entries
+    }
+
     /// The value at `index` as a tree, for the parts of a message that stay generic (a BEP 44
-    /// `v`, a record's arguments). `skippingKey` leaves one key of a dictionary out.
-    func value(at index: Int, skippingKey skipped: [UInt8]? = nil) -> BValue {
+    /// `v`, a record's arguments).
+    func value(at index: Int) -> BValue {
         let token = tokens[index]
         switch token.kind {
         case .integer:
@@ -103,14 +115,7 @@ struct BencodeTape {
             }
             return .list(items)
         case .dictionary:
-            var entries = [[UInt8]: BValue](minimumCapacity: Int(token.number))
-            var key = index + 1
-            while key < Int(token.next) {
-                let name = Array(slice(at: key))
-                if name != skipped { entries[name] = value(at: key + 1) }
-                key = Int(tokens[key + 1].next)
-            }
-            return .dict(entries)
+            return .dict(entries(ofDictionaryAt: index))
         }
     }
 }

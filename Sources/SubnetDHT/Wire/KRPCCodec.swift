@@ -88,10 +88,7 @@ public enum KRPCCodec {
                 seq: try args.optionalInt("seq"), cas: try args.optionalInt("cas"),
                 salt: try args.optionalBytes("salt") ?? []))
         case "announce_record":
-            guard case .dict(let arguments) = args.tape.value(at: args.dictionary, skippingKey: [UInt8(ascii: "i"), UInt8(ascii: "d")]) else {
-                preconditionFailure("a FieldReader reads a dictionary")
-            }
-            method = .announceRecord(arguments: arguments)
+            method = .announceRecord(arguments: args.tape.entries(ofDictionaryAt: args.dictionary, skippingKey: Array("id".utf8)))
         case "get_records":
             method = .getRecords(target: try args.nodeID("target"), after: try args.optionalBytes("after"), want: try args.want())
         default:
