@@ -14,11 +14,15 @@ public enum BEP44 {
         var buffer = [UInt8]()
         buffer.reserveCapacity(salt.count + encodedValue.count + 40)
         if !salt.isEmpty {
-            buffer += Array("4:salt\(salt.count):".utf8)
-            buffer += salt
+            buffer.append(contentsOf: "4:salt".utf8)
+            Bencode.appendDecimal(Int64(salt.count), to: &buffer)
+            buffer.append(UInt8(ascii: ":"))
+            buffer.append(contentsOf: salt)
         }
-        buffer += Array("3:seqi\(seq)e1:v".utf8)
-        buffer += encodedValue
+        buffer.append(contentsOf: "3:seqi".utf8)
+        Bencode.appendDecimal(seq, to: &buffer)
+        buffer.append(contentsOf: "e1:v".utf8)
+        buffer.append(contentsOf: encodedValue)
         return buffer
     }
 

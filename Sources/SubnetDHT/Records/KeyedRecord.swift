@@ -43,12 +43,19 @@ public struct KeyedRecord: Hashable, Sendable {
     /// while a BEP 44 buffer starts with `4:salt` or `3:seq`, so a signature over one kind of
     /// item can never be replayed as the other.
     public static func signedBuffer(key: [UInt8], seq: Int64, expires: Int64, encodedValue: [UInt8]) -> [UInt8] {
+        // Digits written in place: string interpolation cost a String and an array per store.
         var buffer = [UInt8]()
         buffer.reserveCapacity(key.count + encodedValue.count + 64)
-        buffer += Array("3:expi\(expires)e3:key\(key.count):".utf8)
-        buffer += key
-        buffer += Array("3:seqi\(seq)e1:v".utf8)
-        buffer += encodedValue
+        buffer.append(contentsOf: "3:expi".utf8)
+        Bencode.appendDecimal(expires, to: &buffer)
+        buffer.append(contentsOf: "e3:key".utf8)
+        Bencode.appendDecimal(Int64(key.count), to: &buffer)
+        buffer.append(UInt8(ascii: ":"))
+        buffer.append(contentsOf: key)
+        buffer.append(contentsOf: "3:seqi".utf8)
+        Bencode.appendDecimal(seq, to: &buffer)
+        buffer.append(contentsOf: "e1:v".utf8)
+        buffer.append(contentsOf: encodedValue)
         return buffer
     }
 
@@ -93,6 +100,13 @@ public struct KeyedRecord: Hashable, Sendable {
             WireField.value: value,
             WireField.signature: .bytes(signature),
         ])
+    }
+
+    /// `Bencode.encode(wireDictionary)`, written without building the dictionary.
+    public var encodedWireDictionary: [UInt8] {
+        var writer = KRPCWriter(capacity: 96 + signature.count + Bencode.encodedSize(value))
+        writer.record(self)
+        return writer.out
     }
 
     /// Parses a record dictionary (`{k, seq, exp, v, sig}`; other entries, such as the `id`

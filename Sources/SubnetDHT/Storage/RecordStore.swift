@@ -55,7 +55,7 @@ public struct RecordStore: Sendable {
         }
 
         mutating func set(_ record: KeyedRecord) {
-            if entries.updateValue(Entry(record: record, wire: Bencode.encode(record.wireDictionary)), forKey: record.owner) == nil {
+            if entries.updateValue(Entry(record: record, wire: record.encodedWireDictionary), forKey: record.owner) == nil {
                 owners.insert(record.owner, at: lowerBound(record.owner))
             }
         }

@@ -209,6 +209,23 @@ struct KRPCWriter {
 
     // MARK: - Pieces
 
+    /// A keyed record's wire dictionary (`KeyedRecord.wireDictionary`), keys in byte order:
+    /// the store keeps this form of every record it holds and writes one per store.
+    mutating func record(_ record: KeyedRecord) {
+        out.append(UInt8(ascii: "d"))
+        key("exp")
+        integer(record.expires)
+        key("k")
+        bytes(record.owner.bytes)
+        key("seq")
+        integer(record.seq)
+        key("sig")
+        bytes(record.signature)
+        key("v")
+        Bencode.encode(record.value, into: &out)
+        out.append(UInt8(ascii: "e"))
+    }
+
     private mutating func id(_ id: NodeID) { nodeID("id", id) }
 
     private mutating func nodeID(_ name: StaticString, _ id: NodeID) {
@@ -238,7 +255,7 @@ struct KRPCWriter {
         endpoint.appendCompact(to: &out)
     }
 
-    private mutating func key(_ name: StaticString) {
+    mutating func key(_ name: StaticString) {
         lengthPrefix(name.utf8CodeUnitCount)
         name.withUTF8Buffer { out.append(contentsOf: $0) }
     }
@@ -248,17 +265,17 @@ struct KRPCWriter {
         out.append(contentsOf: text.utf8)
     }
 
-    private mutating func bytes(_ bytes: [UInt8]) {
+    mutating func bytes(_ bytes: [UInt8]) {
         lengthPrefix(bytes.count)
         out.append(contentsOf: bytes)
     }
 
-    private mutating func lengthPrefix(_ length: Int) {
+    mutating func lengthPrefix(_ length: Int) {
         Bencode.appendDecimal(Int64(length), to: &out)
         out.append(UInt8(ascii: ":"))
     }
 
-    private mutating func integer(_ number: Int64) {
+    mutating func integer(_ number: Int64) {
         out.append(UInt8(ascii: "i"))
         Bencode.appendDecimal(number, to: &out)
         out.append(UInt8(ascii: "e"))

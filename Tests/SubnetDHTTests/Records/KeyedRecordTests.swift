@@ -115,6 +115,23 @@ extension RecordsTests {
             #expect(decoded == record)
             #expect(decoded.hasValidSignature())
             #expect(Bencode.encode(decoded.wireDictionary) == bytes)
+            #expect(record.encodedWireDictionary == bytes)
+        }
+
+        /// The hand-ordered writer and the signed buffer's digits agree with the generic encoder
+        /// for negative, zero and long numbers and for values of every shape.
+        @Test func writtenFormsMatchTheGenericEncoder() throws {
+            let values: [BValue] = [.int(0), .int(-1), .int(Int64.max), .bytes([]), .string("hello"),
+                                    .list([.list([]), .dict([Array("b".utf8): .int(2), Array("a".utf8): .string("x")])])]
+            for (index, value) in values.enumerated() {
+                var record = try signedRecord(value: value)
+                record.seq = [0, 7, 1_000_000_007, Int64.max][index % 4]
+                record.expires = [1, 1_700_000_000, 99, 10][index % 4]
+                #expect(record.encodedWireDictionary == Bencode.encode(record.wireDictionary))
+                let textual = Array("3:expi\(record.expires)e3:key\(key.count):".utf8) + key
+                    + Array("3:seqi\(record.seq)e1:v".utf8) + Bencode.encode(value)
+                #expect(record.signedBuffer == textual)
+            }
         }
 
         @Test func extraEntriesAreIgnored() throws {
