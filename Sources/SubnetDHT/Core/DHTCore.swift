@@ -132,6 +132,14 @@ public struct DHTCore {
 
     /// Handles one received datagram.
     public mutating func receive(_ datagram: [UInt8], from source: Endpoint, now: Timestamp) {
+        receive(datagram, decoded: nil, from: source, now: now)
+    }
+
+    /// `receive` for a datagram decoded already: `decoded` is what `KRPCCodec.decode(datagram)`
+    /// gave. The shell's signature workers decode every store they check, and decoding it again
+    /// here was work done twice on the event loop. Decoding is pure, so the checks before it
+    /// (source, rate limit) still come first and everything else is unchanged.
+    mutating func receive(_ datagram: [UInt8], decoded: Result<KRPCMessage, KRPCDecodingError>?, from source: Endpoint, now: Timestamp) {
         currentTime = max(currentTime, now)
         statistics.datagramsReceived += 1
         // A spoofed source such as port 0 or a broadcast address can never be answered.
@@ -145,7 +153,7 @@ public struct DHTCore {
         }
         let message: KRPCMessage
         do {
-            message = try KRPCCodec.decode(datagram)
+            message = try (decoded ?? Result { () throws(KRPCDecodingError) in try KRPCCodec.decode(datagram) }).get()
         } catch {
             if case .tooLarge = error.reason {
                 statistics.oversizedDropped += 1

@@ -31,13 +31,17 @@ enum SignaturePrecheck {
     }
 
     /// Records libsodium's verdict for every signed store among `datagrams`; runs on a worker.
-    /// Anything else, malformed datagrams included, is left for the core to judge.
-    static func check(_ datagrams: some Sequence<[UInt8]>, into verdicts: SignatureVerdicts = .shared) {
-        for datagram in datagrams {
-            guard case .query(let query)? = try? KRPCCodec.decode(datagram).body, let claim = SignatureClaim(query) else {
-                continue
+    /// Anything else, malformed datagrams included, is left for the core to judge. Returns
+    /// each datagram's decoding, for the core to take instead of decoding it again.
+    @discardableResult
+    static func check(_ datagrams: some Sequence<[UInt8]>, into verdicts: SignatureVerdicts = .shared)
+        -> [Result<KRPCMessage, KRPCDecodingError>] {
+        datagrams.map { datagram in
+            let decoded = Result { () throws(KRPCDecodingError) in try KRPCCodec.decode(datagram) }
+            if case .success(let message) = decoded, case .query(let query) = message.body, let claim = SignatureClaim(query) {
+                verdicts.record(publicKey: claim.publicKey, signature: claim.signature, message: claim.message, valid: claim.isValid)
             }
-            verdicts.record(publicKey: claim.publicKey, signature: claim.signature, message: claim.message, valid: claim.isValid)
+            return decoded
         }
     }
 }

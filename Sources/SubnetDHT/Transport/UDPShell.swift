@@ -156,18 +156,20 @@ final class UDPShell: @unchecked Sendable {
             checksInFlight += chunk.count
             pool.submit { [self] _ in
                 // A pool already shut down still returns the datagrams: the core checks them.
-                SignaturePrecheck.check(chunk.lazy.map(\.bytes))
-                eventLoop.execute { self.receiveChecked(chunk) }
+                let decoded = SignaturePrecheck.check(chunk.lazy.map(\.bytes))
+                eventLoop.execute { self.receiveChecked(chunk, decoded: decoded) }
             }
         }
         awaitingCheck.removeAll(keepingCapacity: true)
     }
 
-    private func receiveChecked(_ chunk: [(bytes: [UInt8], source: Endpoint)]) {
+    private func receiveChecked(_ chunk: [(bytes: [UInt8], source: Endpoint)], decoded: [Result<KRPCMessage, KRPCDecodingError>]) {
         checksInFlight -= chunk.count
         signaturesCheckedAhead += chunk.count
         guard !closed else { return }
-        for (bytes, source) in chunk { core.receive(bytes, from: source, now: SystemClock.now()) }
+        for ((bytes, source), message) in zip(chunk, decoded) {
+            core.receive(bytes, decoded: message, from: source, now: SystemClock.now())
+        }
         flushEffects()
     }
 

@@ -95,4 +95,40 @@ import Testing
         SignaturePrecheck.check([findNode, answer, garbage, noKey, [], [0x64]], into: memo)
         #expect(memo.count == 0)
     }
+
+    /// What a worker decoded goes to the core with the datagram, and is judged as the datagram
+    /// itself would be: a signed put is stored, a malformed query answered with 203.
+    @Test func theCoreTakesAWorkersDecodingAsIfItHadDecodedItself() throws {
+        var peer = RawPeer()
+        let signer = SigningKey.generate()
+        let value = BValue.string("decoded once")
+        let target = BEP44.mutableTarget(publicKey: signer.publicKey.bytes, salt: [])
+        let signature = signer.sign(BEP44.signedBuffer(salt: [], seq: 1, encodedValue: Bencode.encode(value)))
+        let put = PutArguments(token: peer.token(for: target), value: value, publicKey: signer.publicKey.bytes, signature: signature, seq: 1)
+        let datagram = KRPCCodec.encode(KRPCMessage(transactionID: [4, 2], body: .query(Query(senderID: peer.myID, method: .put(put)))))
+        let malformed = Array("d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:xx1:y1:q".utf8)
+        let decoded = SignaturePrecheck.check([datagram, malformed], into: SignatureVerdicts(capacity: 4))
+        guard decoded.count == 2, case .success = decoded[0], case .failure = decoded[1] else {
+            Issue.record("expected one decoded message and one failure, got \(decoded)")
+            return
+        }
+
+        peer.core.receive(datagram, decoded: decoded[0], from: peer.me, now: peer.now)
+        peer.core.receive(malformed, decoded: decoded[1], from: peer.me, now: peer.now)
+        let replies = peer.core.takeEffects().compactMap { effect -> KRPCMessage? in
+            guard case .send(let bytes, let destination) = effect, destination == peer.me else { return nil }
+            return try? KRPCCodec.decode(bytes)
+        }
+        #expect(replies.map(\.transactionID) == [[4, 2], Array("xx".utf8)])
+        guard replies.count == 2, case .response = replies[0].body, case .error(let error) = replies[1].body else {
+            Issue.record("expected an answer and an error, got \(replies)")
+            return
+        }
+        #expect(error.code == 203)
+        guard case .response(let body)? = peer.ask(.get(target: target, seq: nil, want: nil))?.body else {
+            Issue.record("no answer to get")
+            return
+        }
+        #expect(body.value == value)
+    }
 }
