@@ -10,13 +10,12 @@
  * rate; the first error reply goes to stderr. Loopback only, bounded in time: at most
  * SECONDS + 0.3 s whatever the target does.
  *
- * Between sends it sleeps in ppoll until the next datagram is due or an answer arrives,
- * rather than spinning: a spinning generator took a whole core of this 2-core machine, which
- * starved a node whose signature checks run on worker threads, but not the one-thread echo
- * server it is compared with. */
+ * It works in ticks of at most TICK_US: between them it sleeps, then sends what has come due
+ * and reads every answer waiting. A generator that spun, or woke for every datagram and every
+ * answer, took most of a core of this 2-core machine, which starved a node whose signature
+ * checks run on worker threads, but not the one-thread echo server it is compared with. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
-#include <poll.h>
 #include <sys/prctl.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -29,6 +28,7 @@
 #include <unistd.h>
 
 #define BATCH 32
+#define TICK_US 200
 
 static double now_seconds(void) {
     struct timespec ts;
@@ -132,15 +132,16 @@ int main(int argc, char **argv) {
             default: other++;
             }
         }
-        if (received < BATCH) {
-            /* Nothing more to read now: wait for an answer, the next send, or the drain's end. */
+        int sends_due = now < end && sent < (long)((now_seconds() - start) * rate);
+        if (received < BATCH && !sends_due) {
+            /* Nothing due and nothing left to read: sleep until the next send is due, but at
+             * least one tick, so that answers are read in batches rather than one wake-up each. */
             double wake = now < end ? start + (double)(sent + 1) / rate : drain_end;
-            double wait = wake - now_seconds();
-            if (wait > 0) {
-                struct timespec timeout = {.tv_sec = (time_t)wait, .tv_nsec = (long)((wait - (time_t)wait) * 1e9)};
-                struct pollfd readable = {.fd = sock, .events = POLLIN};
-                ppoll(&readable, 1, &timeout, NULL);
-            }
+            double tick = now_seconds() + TICK_US * 1e-6;
+            if (wake < tick) wake = tick;
+            if (wake > drain_end) wake = drain_end;
+            struct timespec until = {.tv_sec = (time_t)wake, .tv_nsec = (long)((wake - (time_t)wake) * 1e9)};
+            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL);
         }
     }
     double elapsed = (end < now_seconds() ? end : now_seconds()) - start;
