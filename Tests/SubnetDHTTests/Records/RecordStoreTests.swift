@@ -72,6 +72,22 @@ extension RecordsTests {
             #expect(store.records(target: KeyedRecord.target(forKey: Array("other".utf8)), after: nil, limit: 10, now: t0).isEmpty)
         }
 
+        /// The searches compare owners' first 8 bytes first; owners that share them must still
+        /// page, resume and leave in full byte order.
+        @Test func ownersSharingTheirFirstBytesPageInOrder() throws {
+            var store = RecordStore()
+            let shared = try randomOwners(40, seed: 11).map { try RecordsTests.owner([UInt8](repeating: 7, count: 8) + $0.bytes.dropFirst(8)) }
+            let owners = shared + (try randomOwners(40, seed: 12))
+            for owner in owners { try store.store(record(owner, expiresIn: 60), maxOwners: 10_000, now: t0) }
+            #expect(allPages(store, limit: 9, now: t0).records.map(\.owner) == owners.sorted())
+
+            for owner in shared.prefix(15) { store.remove(target: target, owner: owner) }
+            let remaining = Array(shared.dropFirst(15) + owners.suffix(40)).sorted()
+            #expect(allPages(store, limit: 4, now: t0).records.map(\.owner) == remaining)
+            let middle = remaining.firstIndex(of: shared[20])!
+            #expect(store.records(target: target, after: shared[20], limit: 2, now: t0).map(\.owner) == Array(remaining[(middle + 1)...].prefix(2)))
+        }
+
         @Test func pagesSkipExpiredRecords() throws {
             var store = RecordStore()
             let owners = try (0..<20).map { try RecordsTests.owner($0) }
