@@ -137,29 +137,28 @@ struct BencodeParser {
         case UInt8(ascii: "i"):
             position += 1
             let number = try parseInteger(terminator: UInt8(ascii: "e"))
-            tokens.append(BencodeTape.Token(kind: .integer, start: 0, end: 0, next: Int32(tokens.count + 1), number: number))
+            tokens.append(.integer(number))
         case UInt8(ascii: "0")...UInt8(ascii: "9"):
-            try appendByteString(to: &tokens)
+            tokens.append(.bytes(try byteStringRange()))
         case UInt8(ascii: "l"):
             guard depth < maxDepth else { throw .nestingTooDeep }
             position += 1
             let container = tokens.count
-            tokens.append(BencodeTape.Token(kind: .list, start: 0, end: 0, next: 0, number: 0))
-            var count: Int64 = 0
+            tokens.append(.opening(.list))
+            var count = 0
             while true {
                 guard position < bytes.count else { throw .truncated }
                 if bytes[position] == UInt8(ascii: "e") { position += 1; break }
                 try parseValue(depth: depth + 1, into: &tokens)
                 count += 1
             }
-            tokens[container].number = count
-            tokens[container].next = Int32(tokens.count)
+            tokens[container].close(end: tokens.count, count: count)
         case UInt8(ascii: "d"):
             guard depth < maxDepth else { throw .nestingTooDeep }
             position += 1
             let container = tokens.count
-            tokens.append(BencodeTape.Token(kind: .dictionary, start: 0, end: 0, next: 0, number: 0))
-            var count: Int64 = 0
+            tokens.append(.opening(.dictionary))
+            var count = 0
             var previousKey: Range<Int>?
             while true {
                 guard position < bytes.count else { throw .truncated }
@@ -173,22 +172,14 @@ struct BencodeParser {
                     throw .unsortedOrDuplicateKey(at: keyStart)
                 }
                 previousKey = key
-                tokens.append(BencodeTape.Token(kind: .bytes, start: Int32(key.lowerBound), end: Int32(key.upperBound),
-                                                next: Int32(tokens.count + 1), number: 0))
+                tokens.append(.bytes(key))
                 try parseValue(depth: depth + 1, into: &tokens)
                 count += 1
             }
-            tokens[container].number = count
-            tokens[container].next = Int32(tokens.count)
+            tokens[container].close(end: tokens.count, count: count)
         default:
             throw .unexpectedByte(byte, at: position)
         }
-    }
-
-    private mutating func appendByteString(to tokens: inout [BencodeTape.Token]) throws(BencodeError) {
-        let range = try byteStringRange()
-        tokens.append(BencodeTape.Token(kind: .bytes, start: Int32(range.lowerBound), end: Int32(range.upperBound),
-                                        next: Int32(tokens.count + 1), number: 0))
     }
 
     /// A byte string's payload as a copy (the salvage paths read one field this way).

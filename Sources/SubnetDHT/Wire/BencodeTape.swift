@@ -8,17 +8,26 @@ struct BencodeTape {
         case integer, bytes, list, dictionary
     }
 
-    /// One value. A container's members follow it in order (a dictionary's as key, value,
-    /// key, value), and `next` says where the value and everything inside it end.
+    /// One value, in 24 bytes. A container's members follow it in order (a dictionary's as
+    /// key, value, key, value). Positions are plain `Int`s: the tape also reads snapshots,
+    /// which may be larger than a 32-bit offset can address.
     struct Token {
-        var kind: Kind
-        /// A byte string's payload, `start..<end` in the datagram.
-        var start: Int32
-        var end: Int32
-        /// The index of the first token after this value.
-        var next: Int32
-        /// An integer's value; a container's member count (a dictionary counts its pairs).
-        var number: Int64
+        let kind: Kind
+        /// A byte string's payload start; an integer's value; a container's end (the index of
+        /// the first token after it and everything inside it).
+        fileprivate(set) var first: Int
+        /// A byte string's payload end; a container's member count (a dictionary counts pairs).
+        fileprivate(set) var second: Int
+
+        static func integer(_ value: Int64) -> Token { Token(kind: .integer, first: Int(value), second: 0) }
+        static func bytes(_ payload: Range<Int>) -> Token { Token(kind: .bytes, first: payload.lowerBound, second: payload.upperBound) }
+        /// A list or dictionary whose members are still to come; `close` records where it ends.
+        static func opening(_ kind: Kind) -> Token { Token(kind: kind, first: 0, second: 0) }
+
+        mutating func close(end: Int, count: Int) {
+            first = end
+            second = count
+        }
     }
 
     let bytes: [UInt8]
@@ -40,20 +49,31 @@ struct BencodeTape {
 
     func kind(at index: Int) -> Kind { tokens[index].kind }
 
+    /// The index of the first token after the value at `index` and everything inside it.
+    func end(of index: Int) -> Int {
+        switch tokens[index].kind {
+        case .integer, .bytes: index + 1
+        case .list, .dictionary: tokens[index].first
+        }
+    }
+
+    /// An integer's value.
+    func integer(at index: Int) -> Int64 { Int64(tokens[index].first) }
+
     /// A byte string's payload without copying it.
     func slice(at index: Int) -> ArraySlice<UInt8> {
         let token = tokens[index]
-        return bytes[Int(token.start)..<Int(token.end)]
+        return bytes[token.first..<token.second]
     }
 
     /// The members of the list at `index`, as token indexes.
     func listItems(at index: Int) -> [Int] {
         var items = [Int]()
-        items.reserveCapacity(Int(tokens[index].number))
+        items.reserveCapacity(tokens[index].second)
         var member = index + 1
-        while member < Int(tokens[index].next) {
+        while member < end(of: index) {
             items.append(member)
-            member = Int(tokens[member].next)
+            member = end(of: member)
         }
         return items
     }
@@ -64,14 +84,14 @@ struct BencodeTape {
         let length = name.utf8CodeUnitCount
         let wanted = name.utf8Start
         var key = index + 1
-        let end = Int(tokens[index].next)
-        while key < end {
+        let last = end(of: index)
+        while key < last {
             let token = tokens[key]
-            if Int(token.end - token.start) == length {
+            if token.second - token.first == length {
                 var same = true
                 var offset = 0
                 while offset < length {
-                    if bytes[Int(token.start) + offset] != wanted[offset] {
+                    if bytes[token.first + offset] != wanted[offset] {
                         same = false
                         break
                     }
@@ -79,19 +99,19 @@ struct BencodeTape {
                 }
                 if same { return key + 1 }
             }
-            key = Int(tokens[key + 1].next)
+            key = end(of: key + 1)
         }
         return nil
     }
 
     /// The members of the dictionary at `index` as trees, without the key `skipped`.
     func entries(ofDictionaryAt index: Int, skippingKey skipped: [UInt8]? = nil) -> [[UInt8]: BValue] {
-        var entries = [[UInt8]: BValue](minimumCapacity: Int(tokens[index].number))
+        var entries = [[UInt8]: BValue](minimumCapacity: tokens[index].second)
         var key = index + 1
-        while key < Int(tokens[index].next) {
+        while key < end(of: index) {
             let name = Array(slice(at: key))
             if name != skipped { entries[name] = value(at: key + 1) }
-            key = Int(tokens[key + 1].next)
+            key = end(of: key + 1)
         }
         return entries
     }
@@ -99,19 +119,18 @@ struct BencodeTape {
     /// The value at `index` as a tree, for the parts of a message that stay generic (a BEP 44
     /// `v`, a record's arguments).
     func value(at index: Int) -> BValue {
-        let token = tokens[index]
-        switch token.kind {
+        switch tokens[index].kind {
         case .integer:
-            return .int(token.number)
+            return .int(integer(at: index))
         case .bytes:
-            return .bytes(Array(bytes[Int(token.start)..<Int(token.end)]))
+            return .bytes(Array(slice(at: index)))
         case .list:
             var items = [BValue]()
-            items.reserveCapacity(Int(token.number))
+            items.reserveCapacity(tokens[index].second)
             var member = index + 1
-            while member < Int(token.next) {
+            while member < end(of: index) {
                 items.append(value(at: member))
-                member = Int(tokens[member].next)
+                member = end(of: member)
             }
             return .list(items)
         case .dictionary:

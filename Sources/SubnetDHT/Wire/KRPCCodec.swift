@@ -223,10 +223,10 @@ struct FieldReader {
 
     func optionalBytes(_ name: StaticString) throws(KRPCDecodingError) -> [UInt8]? { try optionalSlice(name).map { Array($0) } }
 
-    func int(_ name: StaticString) throws(KRPCDecodingError) -> Int64 { tape.tokens[try required(name, .integer)].number }
+    func int(_ name: StaticString) throws(KRPCDecodingError) -> Int64 { tape.integer(at: try required(name, .integer)) }
 
     func optionalInt(_ name: StaticString) throws(KRPCDecodingError) -> Int64? {
-        try field(name, .integer).map { tape.tokens[$0].number }
+        try field(name, .integer).map { tape.integer(at: $0) }
     }
 
     /// The list under `name` as token indexes.
