@@ -11,19 +11,16 @@ public enum BEP44 {
     /// without the outer `d`/`e`. The salt entry is omitted when the salt is empty, as BEP 44
     /// and libtorrent do, so unsalted items verify across implementations.
     public static func signedBuffer(salt: [UInt8], seq: Int64, encodedValue: [UInt8]) -> [UInt8] {
-        var buffer = [UInt8]()
-        buffer.reserveCapacity(salt.count + encodedValue.count + 40)
+        var writer = KRPCWriter(capacity: salt.count + encodedValue.count + 40)
         if !salt.isEmpty {
-            buffer.append(contentsOf: "4:salt".utf8)
-            Bencode.appendDecimal(Int64(salt.count), to: &buffer)
-            buffer.append(UInt8(ascii: ":"))
-            buffer.append(contentsOf: salt)
+            writer.key("salt")
+            writer.bytes(salt)
         }
-        buffer.append(contentsOf: "3:seqi".utf8)
-        Bencode.appendDecimal(seq, to: &buffer)
-        buffer.append(contentsOf: "e1:v".utf8)
-        buffer.append(contentsOf: encodedValue)
-        return buffer
+        writer.key("seq")
+        writer.integer(seq)
+        writer.key("v")
+        writer.encoded(encodedValue)
+        return writer.out
     }
 
     /// Target of a mutable item: SHA1(public key ++ salt).

@@ -43,20 +43,17 @@ public struct KeyedRecord: Hashable, Sendable {
     /// while a BEP 44 buffer starts with `4:salt` or `3:seq`, so a signature over one kind of
     /// item can never be replayed as the other.
     public static func signedBuffer(key: [UInt8], seq: Int64, expires: Int64, encodedValue: [UInt8]) -> [UInt8] {
-        // Digits written in place: string interpolation cost a String and an array per store.
-        var buffer = [UInt8]()
-        buffer.reserveCapacity(key.count + encodedValue.count + 64)
-        buffer.append(contentsOf: "3:expi".utf8)
-        Bencode.appendDecimal(expires, to: &buffer)
-        buffer.append(contentsOf: "e3:key".utf8)
-        Bencode.appendDecimal(Int64(key.count), to: &buffer)
-        buffer.append(UInt8(ascii: ":"))
-        buffer.append(contentsOf: key)
-        buffer.append(contentsOf: "3:seqi".utf8)
-        Bencode.appendDecimal(seq, to: &buffer)
-        buffer.append(contentsOf: "e1:v".utf8)
-        buffer.append(contentsOf: encodedValue)
-        return buffer
+        // Written entry by entry: string interpolation cost a String and an array per store.
+        var writer = KRPCWriter(capacity: key.count + encodedValue.count + 64)
+        writer.key("exp")
+        writer.integer(expires)
+        writer.key("key")
+        writer.bytes(key)
+        writer.key("seq")
+        writer.integer(seq)
+        writer.key("v")
+        writer.encoded(encodedValue)
+        return writer.out
     }
 
     /// Builds and signs a record: the publisher's side of `announce_record`.

@@ -3,7 +3,8 @@
 /// dictionary-of-`BValue` encoder this replaced allocated a key array, a dictionary and a
 /// sorted copy per level, and an array per node id and address (about 60 allocations for a
 /// `find_node` answer with 8 nodes). The strict decoder refuses keys out of order, which is
-/// what the codec's round-trip tests lean on.
+/// what the codec's round-trip tests lean on. Stored records and the BEP 44 and record signed
+/// buffers are written with the same entry helpers.
 struct KRPCWriter {
     private(set) var out: [UInt8] = []
 
@@ -273,6 +274,11 @@ struct KRPCWriter {
     mutating func lengthPrefix(_ length: Int) {
         Bencode.appendDecimal(Int64(length), to: &out)
         out.append(UInt8(ascii: ":"))
+    }
+
+    /// Bytes that are bencoded already, such as a value encoded once and signed over.
+    mutating func encoded(_ bytes: [UInt8]) {
+        out.append(contentsOf: bytes)
     }
 
     mutating func integer(_ number: Int64) {
