@@ -11,9 +11,9 @@ extension DHTCore {
             return .failure(error)
         case .success(.unchanged):
             return .success(ResponseBody(id: localID))
-        case .success(.store(let record, let policy)):
+        case .success(.store(let record, let policy, let target, let encodedValue)):
             do {
-                try recordStore.store(record, maxOwners: policy.maxOwners, now: now)
+                try recordStore.store(record, target: target, encodedValue: encodedValue, maxOwners: policy.maxOwners, now: now)
             } catch {
                 return .failure(KRPCError(code: error.code, message: error.message))
             }

@@ -77,6 +77,11 @@ public struct KeyedRecord: Hashable, Sendable {
         owner.verify(signature: signature, message: signedBuffer)
     }
 
+    /// `hasValidSignature()` for a caller holding `encodedValue` (the record's `v` bencoded) already.
+    func hasValidSignature(encodedValue: [UInt8]) -> Bool {
+        owner.verify(signature: signature, message: Self.signedBuffer(key: key, seq: seq, expires: expires, encodedValue: encodedValue))
+    }
+
     /// The DHT target the record is stored under: SHA1(`key`).
     public var target: NodeID { Self.target(forKey: key) }
 
@@ -103,6 +108,13 @@ public struct KeyedRecord: Hashable, Sendable {
     public var encodedWireDictionary: [UInt8] {
         var writer = KRPCWriter(capacity: 96 + signature.count + Bencode.encodedSize(value))
         writer.record(self)
+        return writer.out
+    }
+
+    /// The same bytes, from `encodedValue` (the record's `v` bencoded) rather than encoding `v` again.
+    func encodedWireDictionary(encodedValue: [UInt8]) -> [UInt8] {
+        var writer = KRPCWriter(capacity: 96 + signature.count + encodedValue.count)
+        writer.record(self, encodedValue: encodedValue)
         return writer.out
     }
 

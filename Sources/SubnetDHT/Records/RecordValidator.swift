@@ -3,6 +3,13 @@
 struct RecordSubmission {
     let arguments: [[UInt8]: BValue]
     let source: IPAddress
+    /// The `key` argument if it is a byte string; looked up once, three rules read it.
+    let keyBytes: [UInt8]?
+    /// `v` bencoded, set by the value-size rule: measured there, then signed over and
+    /// stored, so it is encoded once per store rather than three times.
+    var encodedValue: [UInt8]?
+    /// SHA1(`key`), set by the token rule; the replacement rule and the store use it again.
+    var target: NodeID?
     /// Set by the field-types rule.
     var record: KeyedRecord?
     /// Set by the policy rule.
@@ -10,8 +17,18 @@ struct RecordSubmission {
     /// Set by the replacement rule when the exact record is already stored.
     var alreadyStored = false
 
-    func field(_ name: String) -> BValue? { arguments[Array(name.utf8)] }
-    var keyBytes: [UInt8]? { field("key")?.bytesValue }
+    init(arguments: [[UInt8]: BValue], source: IPAddress) {
+        self.arguments = arguments
+        self.source = source
+        keyBytes = arguments[Argument.key]?.bytesValue
+    }
+
+    /// Argument names, made once: building each from a String cost an array per lookup.
+    enum Argument {
+        static let key = Array("key".utf8)
+        static let token = Array("token".utf8)
+        static let value = Array("v".utf8)
+    }
 }
 
 /// What the rules may consult and update.
@@ -32,8 +49,11 @@ protocol RecordRule: Sendable {
 struct ValueSizeRule: RecordRule {
     let maxValueSize: Int
     func check(_ submission: inout RecordSubmission, in context: inout RecordValidationContext) -> KRPCError? {
-        guard let value = submission.field("v") else { return nil }
-        return Bencode.encodedSize(value) > maxValueSize ? .valueTooBig : nil
+        guard let value = submission.arguments[RecordSubmission.Argument.value] else { return nil }
+        let encoded = Bencode.encode(value)
+        guard encoded.count <= maxValueSize else { return .valueTooBig }
+        submission.encodedValue = encoded
+        return nil
     }
 }
 
@@ -48,10 +68,11 @@ struct KeyLengthRule: RecordRule {
 /// Step 2: the write token was issued to this source IP for this key's target (203).
 struct TokenRule: RecordRule {
     func check(_ submission: inout RecordSubmission, in context: inout RecordValidationContext) -> KRPCError? {
-        guard let token = submission.field("token")?.bytesValue, let key = submission.keyBytes,
-            context.tokens.isValid(token, for: submission.source, target: KeyedRecord.target(forKey: key), now: context.now)
+        guard let token = submission.arguments[RecordSubmission.Argument.token]?.bytesValue, let key = submission.keyBytes
         else { return .protocolError("bad token") }
-        return nil
+        let target = KeyedRecord.target(forKey: key)
+        submission.target = target
+        return context.tokens.isValid(token, for: submission.source, target: target, now: context.now) ? nil : .protocolError("bad token")
     }
 }
 
@@ -87,8 +108,9 @@ struct ExpiryWindowRule: RecordRule {
 /// Step 5: the owner's signature over the record buffer (206).
 struct SignatureRule: RecordRule {
     func check(_ submission: inout RecordSubmission, in context: inout RecordValidationContext) -> KRPCError? {
-        guard let record = submission.record, record.hasValidSignature() else { return .invalidSignature }
-        return nil
+        guard let record = submission.record else { return .invalidSignature }
+        let valid = submission.encodedValue.map { record.hasValidSignature(encodedValue: $0) } ?? record.hasValidSignature()
+        return valid ? nil : .invalidSignature
     }
 }
 
@@ -117,7 +139,8 @@ struct KeyPolicyRule: RecordRule {
 struct ReplacementRule: RecordRule {
     func check(_ submission: inout RecordSubmission, in context: inout RecordValidationContext) -> KRPCError? {
         guard let record = submission.record else { return .protocolError("no record") }
-        guard let stored = context.store.record(target: record.target, owner: record.owner, now: context.now) else { return nil }
+        guard let stored = context.store.record(target: submission.target ?? record.target, owner: record.owner, now: context.now)
+        else { return nil }
         if stored.seq > record.seq { return .sequenceNotNewer }
         if stored.seq == record.seq {
             guard stored == record else { return .sequenceNotNewer }
@@ -136,8 +159,9 @@ public enum RecordValidation {
 
 /// The outcome of a valid submission.
 enum RecordVerdict {
-    /// Store (or replace with) this record under the policy's limits.
-    case store(KeyedRecord, KeyPolicy)
+    /// Store (or replace with) this record under the policy's limits; its target and its
+    /// bencoded `v`, worked out while validating, come along for the store to reuse.
+    case store(KeyedRecord, KeyPolicy, target: NodeID, encodedValue: [UInt8]?)
     /// The exact record is already stored: accept, change nothing.
     case unchanged
 }
@@ -171,6 +195,6 @@ struct RecordValidator: Sendable {
         guard let record = submission.record, let policy = submission.policy else { return .failure(.generic("validation incomplete")) }
         // Charged here, past the replacement rule: only a record that changes the store counts.
         context.quota.charge(key: record.key, owner: record.owner, now: now)
-        return .success(.store(record, policy))
+        return .success(.store(record, policy, target: submission.target ?? record.target, encodedValue: submission.encodedValue))
     }
 }

@@ -62,8 +62,9 @@ public struct RecordStore: Sendable {
             return low
         }
 
-        mutating func set(_ record: KeyedRecord) {
-            if entries.updateValue(Entry(record: record, wire: record.encodedWireDictionary), forKey: record.owner) == nil {
+        mutating func set(_ record: KeyedRecord, encodedValue: [UInt8]?) {
+            let wire = encodedValue.map { record.encodedWireDictionary(encodedValue: $0) } ?? record.encodedWireDictionary
+            if entries.updateValue(Entry(record: record, wire: wire), forKey: record.owner) == nil {
                 let index = lowerBound(record.owner)
                 owners.insert(record.owner, at: index)
                 prefixes.insert(record.owner.orderPrefix, at: index)
@@ -154,7 +155,12 @@ public struct RecordStore: Sendable {
     /// - `.tooManyOwners` (209) when the owner has no unexpired record under the target and
     ///   the target already holds `maxOwners` owners with unexpired records.
     public mutating func store(_ record: KeyedRecord, maxOwners: Int, now: Timestamp) throws(RecordStoreError) {
-        let target = record.target
+        try store(record, target: record.target, encodedValue: nil, maxOwners: maxOwners, now: now)
+    }
+
+    /// `store(_:maxOwners:now:)` for a caller that has worked out the record's `target` and
+    /// bencoded `v` already (the validator does both), so neither is computed again.
+    mutating func store(_ record: KeyedRecord, target: NodeID, encodedValue: [UInt8]?, maxOwners: Int, now: Timestamp) throws(RecordStoreError) {
         let existing = targets[target]?.entries[record.owner]?.record
         if existing == nil {
             if targets[target] == nil, targets.count >= settings.maxTargets { throw .full }
@@ -163,7 +169,7 @@ public struct RecordStore: Sendable {
         if existing?.isExpired(at: now) ?? true, ownerCount(target: target, now: now) >= maxOwners {
             throw .tooManyOwners
         }
-        targets[target, default: TargetRecords()].set(record)
+        targets[target, default: TargetRecords()].set(record, encodedValue: encodedValue)
         byExpiry.schedule(RecordKey(target: target, owner: record.owner), at: Self.expiryTime(of: record))
     }
 

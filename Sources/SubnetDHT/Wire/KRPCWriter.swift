@@ -212,7 +212,8 @@ struct KRPCWriter {
 
     /// A keyed record's wire dictionary (`KeyedRecord.wireDictionary`), keys in byte order:
     /// the store keeps this form of every record it holds and writes one per store.
-    mutating func record(_ record: KeyedRecord) {
+    /// `encodedValue`, when given, is `record.value` bencoded already and is copied as it is.
+    mutating func record(_ record: KeyedRecord, encodedValue: [UInt8]? = nil) {
         out.append(UInt8(ascii: "d"))
         key("exp")
         integer(record.expires)
@@ -223,7 +224,7 @@ struct KRPCWriter {
         key("sig")
         bytes(record.signature)
         key("v")
-        Bencode.encode(record.value, into: &out)
+        if let encodedValue { encoded(encodedValue) } else { Bencode.encode(record.value, into: &out) }
         out.append(UInt8(ascii: "e"))
     }
 
