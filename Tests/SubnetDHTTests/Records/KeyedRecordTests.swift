@@ -134,6 +134,19 @@ extension RecordsTests {
             }
         }
 
+        /// The validator encodes `v` once and passes the bytes on; the forms built from them
+        /// are the ones built by encoding again, and the signature is judged the same way.
+        @Test func formsFromAnEncodedValueMatchTheEncodingOnes() throws {
+            let values: [BValue] = [.int(-3), .string("hello"), .dict([Array("b".utf8): .int(2), Array("a".utf8): .list([])])]
+            for value in values {
+                let record = try signedRecord(value: value)
+                let encoded = Bencode.encode(value)
+                #expect(record.encodedWireDictionary(encodedValue: encoded) == record.encodedWireDictionary)
+                #expect(record.hasValidSignature(encodedValue: encoded))
+                #expect(!record.hasValidSignature(encodedValue: Bencode.encode(.string("other"))))
+            }
+        }
+
         @Test func extraEntriesAreIgnored() throws {
             let record = try signedRecord()
             guard case .dict(var entries) = record.wireDictionary else { Issue.record("not a dictionary"); return }
