@@ -74,7 +74,7 @@ public struct KeyedRecord: Hashable, Sendable {
     /// True only if `signature` is `owner`'s ed25519 signature over `signedBuffer`; a
     /// signature of the wrong length is simply false.
     public func hasValidSignature() -> Bool {
-        owner.verify(signature: signature, message: signedBuffer)
+        hasValidSignature(encodedValue: encodedValue)
     }
 
     /// `hasValidSignature()` for a caller holding `encodedValue` (the record's `v` bencoded) already.
