@@ -105,11 +105,7 @@ public struct KeyedRecord: Hashable, Sendable {
     }
 
     /// `Bencode.encode(wireDictionary)`, written without building the dictionary.
-    public var encodedWireDictionary: [UInt8] {
-        var writer = KRPCWriter(capacity: 96 + signature.count + Bencode.encodedSize(value))
-        writer.record(self)
-        return writer.out
-    }
+    public var encodedWireDictionary: [UInt8] { encodedWireDictionary(encodedValue: encodedValue) }
 
     /// The same bytes, from `encodedValue` (the record's `v` bencoded) rather than encoding `v` again.
     func encodedWireDictionary(encodedValue: [UInt8]) -> [UInt8] {

@@ -109,8 +109,7 @@ struct ExpiryWindowRule: RecordRule {
 struct SignatureRule: RecordRule {
     func check(_ submission: inout RecordSubmission, in context: inout RecordValidationContext) -> KRPCError? {
         guard let record = submission.record else { return .invalidSignature }
-        let valid = submission.encodedValue.map { record.hasValidSignature(encodedValue: $0) } ?? record.hasValidSignature()
-        return valid ? nil : .invalidSignature
+        return record.hasValidSignature(encodedValue: submission.encodedValue ?? record.encodedValue) ? nil : .invalidSignature
     }
 }
 
@@ -161,7 +160,7 @@ public enum RecordValidation {
 enum RecordVerdict {
     /// Store (or replace with) this record under the policy's limits; its target and its
     /// bencoded `v`, worked out while validating, come along for the store to reuse.
-    case store(KeyedRecord, KeyPolicy, target: NodeID, encodedValue: [UInt8]?)
+    case store(KeyedRecord, KeyPolicy, target: NodeID, encodedValue: [UInt8])
     /// The exact record is already stored: accept, change nothing.
     case unchanged
 }
@@ -195,6 +194,6 @@ struct RecordValidator: Sendable {
         guard let record = submission.record, let policy = submission.policy else { return .failure(.generic("validation incomplete")) }
         // Charged here, past the replacement rule: only a record that changes the store counts.
         context.quota.charge(key: record.key, owner: record.owner, now: now)
-        return .success(.store(record, policy, target: submission.target ?? record.target, encodedValue: submission.encodedValue))
+        return .success(.store(record, policy, target: submission.target ?? record.target, encodedValue: submission.encodedValue ?? record.encodedValue))
     }
 }

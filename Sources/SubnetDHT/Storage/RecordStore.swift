@@ -62,8 +62,8 @@ public struct RecordStore: Sendable {
             return low
         }
 
-        mutating func set(_ record: KeyedRecord, encodedValue: [UInt8]?) {
-            let wire = encodedValue.map { record.encodedWireDictionary(encodedValue: $0) } ?? record.encodedWireDictionary
+        mutating func set(_ record: KeyedRecord, encodedValue: [UInt8]) {
+            let wire = record.encodedWireDictionary(encodedValue: encodedValue)
             if entries.updateValue(Entry(record: record, wire: wire), forKey: record.owner) == nil {
                 let index = lowerBound(record.owner)
                 owners.insert(record.owner, at: index)
@@ -155,12 +155,12 @@ public struct RecordStore: Sendable {
     /// - `.tooManyOwners` (209) when the owner has no unexpired record under the target and
     ///   the target already holds `maxOwners` owners with unexpired records.
     public mutating func store(_ record: KeyedRecord, maxOwners: Int, now: Timestamp) throws(RecordStoreError) {
-        try store(record, target: record.target, encodedValue: nil, maxOwners: maxOwners, now: now)
+        try store(record, target: record.target, encodedValue: record.encodedValue, maxOwners: maxOwners, now: now)
     }
 
     /// `store(_:maxOwners:now:)` for a caller that has worked out the record's `target` and
     /// bencoded `v` already (the validator does both), so neither is computed again.
-    mutating func store(_ record: KeyedRecord, target: NodeID, encodedValue: [UInt8]?, maxOwners: Int, now: Timestamp) throws(RecordStoreError) {
+    mutating func store(_ record: KeyedRecord, target: NodeID, encodedValue: [UInt8], maxOwners: Int, now: Timestamp) throws(RecordStoreError) {
         let existing = targets[target]?.entries[record.owner]?.record
         if existing == nil {
             if targets[target] == nil, targets.count >= settings.maxTargets { throw .full }

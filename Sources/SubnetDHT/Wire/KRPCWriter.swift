@@ -212,8 +212,8 @@ struct KRPCWriter {
 
     /// A keyed record's wire dictionary (`KeyedRecord.wireDictionary`), keys in byte order:
     /// the store keeps this form of every record it holds and writes one per store.
-    /// `encodedValue`, when given, is `record.value` bencoded already and is copied as it is.
-    mutating func record(_ record: KeyedRecord, encodedValue: [UInt8]? = nil) {
+    /// `encodedValue` is `record.value` bencoded, copied as it is.
+    mutating func record(_ record: KeyedRecord, encodedValue: [UInt8]) {
         out.append(UInt8(ascii: "d"))
         key("exp")
         integer(record.expires)
@@ -224,7 +224,7 @@ struct KRPCWriter {
         key("sig")
         bytes(record.signature)
         key("v")
-        if let encodedValue { encoded(encodedValue) } else { Bencode.encode(record.value, into: &out) }
+        encoded(encodedValue)
         out.append(UInt8(ascii: "e"))
     }
 
@@ -272,7 +272,7 @@ struct KRPCWriter {
         out.append(contentsOf: bytes)
     }
 
-    mutating func lengthPrefix(_ length: Int) {
+    private mutating func lengthPrefix(_ length: Int) {
         Bencode.appendDecimal(Int64(length), to: &out)
         out.append(UInt8(ascii: ":"))
     }

@@ -141,7 +141,7 @@ extension RecordsTests {
             for value in values {
                 let record = try signedRecord(value: value)
                 let encoded = Bencode.encode(value)
-                #expect(record.encodedWireDictionary(encodedValue: encoded) == record.encodedWireDictionary)
+                #expect(record.encodedWireDictionary(encodedValue: encoded) == Bencode.encode(record.wireDictionary))
                 #expect(record.hasValidSignature(encodedValue: encoded))
                 #expect(!record.hasValidSignature(encodedValue: Bencode.encode(.string("other"))))
             }
