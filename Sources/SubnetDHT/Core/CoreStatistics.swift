@@ -18,6 +18,8 @@ public struct CoreStatistics: Sendable, Equatable {
     public var rateLimited = 0
     /// Answers cut down to the amplification limit of a requester not yet verified.
     public var responsesTrimmed = 0
+    /// `get_records` pages answered from the page cache, their records unchanged since built.
+    public var recordPagesReused = 0
 
     public init() {}
 }

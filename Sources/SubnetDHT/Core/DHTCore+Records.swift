@@ -31,19 +31,40 @@ extension DHTCore {
         }
         var body = ResponseBody(id: localID, token: tokens.token(for: source.address, target: target, now: now))
         body = withNodes(body, near: target, want: want, requester: source)
-        // Fetch no more than a page could ever hold: every record carries 96 incompressible
-        // bytes (its key and signature), so even compressed no more than this many fit.
-        let candidates = recordStore.page(target: target, after: cursor, limit: settings.maxResponseSize / 96 + 1, now: now)
-        guard !candidates.isEmpty else { return .success(body) }
-        RecordPage.fill(&body, with: candidates, budget: responseLimit - envelopeSize(body, transactionID: transactionID, to: source))
-        if body.records == nil && body.compressedRecords == nil {
+        guard var page = recordPage(target: target, after: cursor, body: body, transactionID: transactionID,
+                                    to: source, responseLimit: responseLimit, now: now)
+        else { return .success(body) }
+        if page.isEmpty {
             // A record near the 1,000-byte limit does not fit beside the node lists; the
             // records are what was asked for, so the node lists give way.
             body.nodes = nil
             body.nodes6 = nil
-            RecordPage.fill(&body, with: candidates, budget: responseLimit - envelopeSize(body, transactionID: transactionID, to: source))
+            page = recordPage(target: target, after: cursor, body: body, transactionID: transactionID,
+                              to: source, responseLimit: responseLimit, now: now) ?? page
         }
+        page.add(to: &body)
         return .success(body)
+    }
+
+    /// The page of `target`'s records after `after` that fits in `body`'s answer, nil when no
+    /// unexpired record follows `after`: the page built before while its records are
+    /// unchanged, else built now and kept.
+    private mutating func recordPage(target: NodeID, after: PublicKey?, body: ResponseBody, transactionID: [UInt8],
+                                     to source: Endpoint, responseLimit: Int, now: Timestamp) -> RecordPageContents? {
+        let key = RecordPageCache.Key(target: target, after: after, responseLimit: responseLimit,
+                                      envelope: .init(body, transactionID: transactionID, requester: source))
+        if let kept = recordPages.contents(for: key, in: recordStore, now: now) {
+            statistics.recordPagesReused += 1
+            return kept
+        }
+        // Fetch no more than a page could ever hold: every record carries 96 incompressible
+        // bytes (its key and signature), so even compressed no more than this many fit.
+        let (candidates, stamp) = recordStore.stampedPage(target: target, after: after, limit: settings.maxResponseSize / 96 + 1, now: now)
+        guard !candidates.isEmpty else { return nil }
+        let budget = responseLimit - envelopeSize(body, transactionID: transactionID, to: source)
+        let contents = RecordPage.contents(of: candidates, budget: budget)
+        recordPages.keep(contents, stamp: stamp, for: key)
+        return contents
     }
 
     /// Bytes the response takes before any records are added.

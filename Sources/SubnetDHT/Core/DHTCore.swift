@@ -16,12 +16,14 @@ public enum StorePlan: Sendable {
 public struct DHTCore {
     public let localID: NodeID
     public let settings: DHTSettings
-    public private(set) var statistics = CoreStatistics()
+    public internal(set) var statistics = CoreStatistics()
 
     var routing: RoutingTable
     var peerStore: PeerStore
     var itemStore: ItemStore
     var recordStore: RecordStore
+    /// `get_records` pages built already, reused while their records are unchanged.
+    var recordPages: RecordPageCache
     var recordValidator: RecordValidator
     var tokens: WriteTokens
     var pending: PendingRequests
@@ -91,6 +93,7 @@ public struct DHTCore {
         peerStore = PeerStore(settings: settings.storage)
         itemStore = ItemStore(settings: settings.storage)
         recordStore = RecordStore(settings: settings.recordStore)
+        recordPages = RecordPageCache(capacity: settings.recordPageCacheSize)
         recordValidator = RecordValidator(maxValueSize: settings.storage.maxValueSize)
         tokens = WriteTokens(now: now)
         pending = PendingRequests(using: &generator)

@@ -61,11 +61,11 @@ enum RecordPage {
         return items
     }
 
-    /// Fills `body` with as many of `candidates` (ascending by owner, each with its bencoded
-    /// wire dictionary) as fit in `budget` bytes, compressed when that carries more records or
-    /// the same in fewer bytes, and sets `more` when some remain.
-    static func fill(_ body: inout ResponseBody, with candidates: [(record: KeyedRecord, wire: [UInt8])], budget: Int) {
-        guard !candidates.isEmpty else { return }
+    /// As many of `candidates` (ascending by owner, each with its bencoded wire dictionary)
+    /// as fit in `budget` bytes, compressed when that carries more records or the same in
+    /// fewer bytes, with `more` set when some remain.
+    static func contents(of candidates: [(record: KeyedRecord, wire: [UInt8])], budget: Int) -> RecordPageContents {
+        guard !candidates.isEmpty else { return RecordPageContents() }
         // `4:more32:<32 bytes>` is reserved whenever a page may be cut short.
         let moreOverhead = 41
         let encoded = candidates.map(\.wire)
@@ -84,14 +84,16 @@ enum RecordPage {
             || (packed.count == plainCount && (packed.bytes.count + 24) * 10 < plainSize * 9) {
             best = (packed.count, packed.bytes, packed.rawLength)
         }
-        guard best.count > 0 else { return }
+        var contents = RecordPageContents()
+        guard best.count > 0 else { return contents }
         if let compressed = best.compressed {
-            body.compressedRecords = compressed
-            body.uncompressedRecordsLength = Int64(best.rawLength)
+            contents.compressedRecords = compressed
+            contents.uncompressedRecordsLength = Int64(best.rawLength)
         } else {
-            body.records = candidates.prefix(best.count).map(\.record.wireDictionary)
+            contents.records = candidates.prefix(best.count).map(\.record.wireDictionary)
         }
-        if best.count < candidates.count { body.more = candidates[best.count - 1].record.owner.bytes }
+        if best.count < candidates.count { contents.more = candidates[best.count - 1].record.owner.bytes }
+        return contents
     }
 
     /// The largest prefix whose compressed list fits; estimated from the compression ratio of
@@ -122,5 +124,23 @@ enum RecordPage {
             estimate = estimate * 9 / 10
         }
         return nil
+    }
+}
+
+/// What one page adds to a `get_records` response: either form of the records, and `more`.
+struct RecordPageContents: Sendable, Equatable {
+    var records: [BValue]?
+    var compressedRecords: [UInt8]?
+    var uncompressedRecordsLength: Int64?
+    var more: [UInt8]?
+
+    /// No record fitted in the budget.
+    var isEmpty: Bool { records == nil && compressedRecords == nil }
+
+    func add(to body: inout ResponseBody) {
+        body.records = records
+        body.compressedRecords = compressedRecords
+        body.uncompressedRecordsLength = uncompressedRecordsLength
+        body.more = more
     }
 }

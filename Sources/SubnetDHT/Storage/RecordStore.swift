@@ -36,6 +36,11 @@ public struct RecordStore: Sendable {
         /// inline numbers and read an owner's bytes only on a tie: following every key to its
         /// heap storage was a cache miss per step, 8 % of the event loop at 14,000 stores/s.
         var prefixes: [UInt64] = []
+        /// The store-wide revision at which each owner's record was last set, in `owners'`
+        /// order. A page read notes the revisions it walked past (`RecordPageStamp`): the same
+        /// numbers at the same places later mean the same records, so a page built from them
+        /// is still right without fetching or encoding anything.
+        var revisions: [UInt64] = []
         var entries: [PublicKey: Entry] = [:]
 
         /// Index of the first owner not less than `owner`.
@@ -62,12 +67,15 @@ public struct RecordStore: Sendable {
             return low
         }
 
-        mutating func set(_ record: KeyedRecord, encodedValue: [UInt8]) {
+        mutating func set(_ record: KeyedRecord, encodedValue: [UInt8], revision: UInt64) {
             let wire = record.encodedWireDictionary(encodedValue: encodedValue)
+            let index = lowerBound(record.owner)
             if entries.updateValue(Entry(record: record, wire: wire), forKey: record.owner) == nil {
-                let index = lowerBound(record.owner)
                 owners.insert(record.owner, at: index)
                 prefixes.insert(record.owner.orderPrefix, at: index)
+                revisions.insert(revision, at: index)
+            } else {
+                revisions[index] = revision
             }
         }
 
@@ -78,6 +86,7 @@ public struct RecordStore: Sendable {
             if index < owners.count, owners[index] == owner {
                 owners.remove(at: index)
                 prefixes.remove(at: index)
+                revisions.remove(at: index)
             }
             return record
         }
@@ -88,6 +97,9 @@ public struct RecordStore: Sendable {
     private var targets: [NodeID: TargetRecords] = [:]
     /// Every stored record by its expiry: the front expires first.
     private var byExpiry = TimeIndex<RecordKey>()
+    /// Counts every record set, store-wide, so that a revision is never reused, not even by
+    /// a target emptied and stored to again.
+    private var lastRevision: UInt64 = 0
 
     public init(settings: RecordStoreSettings = .init()) {
         self.settings = settings
@@ -132,16 +144,40 @@ public struct RecordStore: Sendable {
 
     /// The same records, each with its bencoded wire dictionary (what a page carries).
     public func page(target: NodeID, after: PublicKey?, limit: Int, now: Timestamp) -> [(record: KeyedRecord, wire: [UInt8])] {
-        guard limit > 0, let bucket = targets[target] else { return [] }
+        stampedPage(target: target, after: after, limit: limit, now: now).candidates
+    }
+
+    /// `page`, with the stamp of what it read: `isCurrent` tells later whether the same read
+    /// would give the same records.
+    func stampedPage(target: NodeID, after: PublicKey?, limit: Int, now: Timestamp)
+        -> (candidates: [(record: KeyedRecord, wire: [UInt8])], stamp: RecordPageStamp) {
+        var stamp = RecordPageStamp()
+        guard limit > 0, let bucket = targets[target] else { return ([], stamp) }
         var index = after.map { bucket.upperBound($0) } ?? 0
         var page = [(record: KeyedRecord, wire: [UInt8])]()
         while index < bucket.owners.count, page.count < limit {
+            stamp.revisions.append(bucket.revisions[index])
             if let entry = bucket.entries[bucket.owners[index]], !entry.record.isExpired(at: now) {
                 page.append((entry.record, entry.wire))
+                stamp.firstExpiry = min(stamp.firstExpiry, entry.record.expires)
             }
             index += 1
         }
-        return page
+        stamp.reachedEnd = index == bucket.owners.count
+        return (page, stamp)
+    }
+
+    /// Whether `stampedPage` with the same target and cursor would now read the very records
+    /// it read when it gave `stamp`, none of them expired since: O(log n) plus the records
+    /// the page walked past, and nothing allocated or hashed.
+    func isCurrent(_ stamp: RecordPageStamp, target: NodeID, after: PublicKey?, now: Timestamp) -> Bool {
+        guard now.seconds < stamp.firstExpiry, let bucket = targets[target] else { return false }
+        let start = after.map { bucket.upperBound($0) } ?? 0
+        let end = start + stamp.revisions.count
+        guard end <= bucket.revisions.count else { return false }
+        // A page that ran to the end of the owners would take in an owner added after them.
+        if stamp.reachedEnd, end != bucket.revisions.count { return false }
+        return bucket.revisions[start..<end].elementsEqual(stamp.revisions)
     }
 
     /// Stores `record`, replacing its owner's record under the same target if any, and
@@ -169,7 +205,8 @@ public struct RecordStore: Sendable {
         if existing?.isExpired(at: now) ?? true, ownerCount(target: target, now: now) >= maxOwners {
             throw .tooManyOwners
         }
-        targets[target, default: TargetRecords()].set(record, encodedValue: encodedValue)
+        lastRevision += 1
+        targets[target, default: TargetRecords()].set(record, encodedValue: encodedValue, revision: lastRevision)
         byExpiry.schedule(RecordKey(target: target, owner: record.owner), at: Self.expiryTime(of: record))
     }
 
@@ -223,6 +260,16 @@ public struct RecordStore: Sendable {
         guard overflow else { return Timestamp(milliseconds: milliseconds) }
         return Timestamp(milliseconds: record.expires < 0 ? .min : .max)
     }
+}
+
+/// Which stored records one page read walked past (`RecordStore.stampedPage`): their
+/// revisions in order, whether the read ran to the last owner, and the earliest expiry of
+/// those it returned. Expired records it skipped stay expired, so they need no bound.
+struct RecordPageStamp: Sendable, Equatable {
+    var revisions: [UInt64] = []
+    var reachedEnd = false
+    /// Unix seconds: the page is stale from this second on.
+    var firstExpiry: Int64 = .max
 }
 
 /// Why the record store refused a record; `code` is the KRPC error code to answer with.

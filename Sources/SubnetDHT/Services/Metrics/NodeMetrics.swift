@@ -77,6 +77,7 @@ public final class NodeMetrics: Sendable {
             CumulativeCounter(counter("request_timeouts", "Requests of ours that timed out.")) { $0.statistics.timeouts },
             CumulativeCounter(counter("rate_limited_queries", "Queries dropped because their source exceeded its rate limit.")) { $0.statistics.rateLimited },
             CumulativeCounter(counter("responses_trimmed", "Answers cut to the amplification limit of an unverified requester.")) { $0.statistics.responsesTrimmed },
+            CumulativeCounter(counter("record_pages_reused", "get_records pages answered from the page cache, unchanged since built.")) { $0.statistics.recordPagesReused },
             CumulativeCounter(counter("unreachable_drops", "Datagrams not sent because the socket cannot reach the address.")) { $0.unreachableDrops },
             CumulativeCounter(counter("socket_reopens", "Times the UDP socket was reopened after a send error closed it.")) { $0.socketReopens },
             CumulativeCounter(counter("signatures_checked_ahead", "Datagrams whose signature a worker thread checked before the event loop took them.")) { $0.signaturesCheckedAhead },
