@@ -53,7 +53,16 @@ public struct WriteTokens: Sendable {
     }
 
     private static func token(secret: [UInt8], ip: IPAddress, target: NodeID) -> [UInt8] {
-        Array(SHA1Hash.digest(secret + ip.bytes + target.bytes).prefix(tokenLength))
+        // One buffer for the hashed bytes: concatenating arrays cost four allocations per
+        // token, and every get_records, get_peers and get answer makes one.
+        var input = [UInt8]()
+        input.reserveCapacity(secret.count + 16 + NodeID.byteCount)
+        input += secret
+        ip.append(to: &input)
+        target.append(to: &input)
+        var digest = SHA1Hash.digest(input)
+        digest.removeLast(digest.count - tokenLength)
+        return digest
     }
 
     private static func freshSecret() -> [UInt8] {

@@ -49,6 +49,23 @@ import Testing
         #expect(Bencode.encode(.dict([Array("b".utf8): .int(1), Array("a".utf8): .int(2)])) == Array("d1:ai2e1:bi1ee".utf8))
     }
 
+    @Test func integersAreWrittenAsSwiftPrintsThem() {
+        var numbers: [Int64] = [0, 1, -1, 9, -9, Int64.max, Int64.min, Int64.max - 1, Int64.min + 1]
+        var power: Int64 = 1
+        for _ in 0..<18 {
+            power *= 10
+            numbers += [power - 1, power, power + 1, -power, -(power - 1)]
+        }
+        var generator = SplitMix64(seed: 3)
+        numbers += (0..<2_000).map { _ in Int64(bitPattern: generator.next()) >> (generator.next() % 64) }
+        for number in numbers {
+            var out: [UInt8] = [7]
+            Bencode.appendDecimal(number, to: &out)
+            #expect(out == [7] + Array(String(number).utf8), "\(number)")
+            #expect(Bencode.decimalLength(number) == String(number).count, "\(number)")
+        }
+    }
+
     @Test func limitsNestingDepth() throws {
         let ok = String(repeating: "l", count: 32) + String(repeating: "e", count: 32)
         #expect(throws: Never.self) { try Bencode.decode(Array(ok.utf8)) }
