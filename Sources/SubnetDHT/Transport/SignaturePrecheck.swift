@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Checks the signatures of store queries on worker threads, ahead of the event loop. An
 /// ed25519 verify takes about 50 us, several times the rest of a store's work, and one event
 /// loop doing them all left the machine's other cores idle: stores ran at half the bare
@@ -12,11 +16,16 @@ enum SignaturePrecheck {
     /// verifies only the one whose `seq` is newer.
     static func mayBeSignedStore(_ datagram: [UInt8]) -> Bool {
         datagram.withUnsafeBufferPointer { bytes in
-            guard bytes.count >= 6 else { return false }
+            guard bytes.count >= 6, let base = bytes.baseAddress else { return false }
             var namesSignature = false
             var isQuery = false
-            // Each colon with its digit before and the four bytes after, all inside the datagram.
-            for index in 1...(bytes.count - 5) where bytes[index] == UInt8(ascii: ":") {
+            // Each colon with its digit before and the four bytes after, all inside the
+            // datagram. libc's memchr finds the next colon: comparing byte by byte was 2 % of
+            // the event loop answering padded get_records queries, whose padding it walked.
+            var index = 1
+            while index <= bytes.count - 5,
+                let found = memchr(base + index, Int32(UInt8(ascii: ":")), bytes.count - 4 - index) {
+                index = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
                 if bytes[index - 1] == UInt8(ascii: "3"), bytes[index + 1] == UInt8(ascii: "s"),
                     bytes[index + 2] == UInt8(ascii: "i"), bytes[index + 3] == UInt8(ascii: "g") {
                     namesSignature = true
@@ -25,6 +34,7 @@ enum SignaturePrecheck {
                     isQuery = true
                 }
                 if namesSignature && isQuery { return true }
+                index += 1
             }
             return false
         }

@@ -80,6 +80,36 @@ import Testing
         #expect(memo.take(publicKey: signer.publicKey.bytes, signature: signature, message: buffer) == true)
     }
 
+    /// The scan that jumps from colon to colon says what reading every byte says, on datagrams
+    /// with the two markers anywhere, the ends included, amid colons and padding.
+    @Test func theColonScanAgreesWithAByteByByteOne() {
+        func reference(_ bytes: [UInt8]) -> Bool {
+            let text = bytes.map { Character(UnicodeScalar($0)) }
+            func has(_ marker: String) -> Bool {
+                let needle = Array(marker)
+                guard text.count >= needle.count + 1 else { return false }
+                // The colon must sit at 1...count-5, as the scan reads 4 bytes past it.
+                return (0...(text.count - needle.count)).contains { start in
+                    Array(text[start..<start + needle.count]) == needle && start + 1 <= text.count - 5
+                }
+            }
+            return bytes.count >= 6 && has("3:sig") && has("1:y1:q")
+        }
+        var generator = SplitMix64(seed: 9)
+        let pieces: [[UInt8]] = [Array("3:sig".utf8), Array("1:y1:q".utf8), Array("::".utf8), [0, 0, 0, 0], Array("3:si".utf8), Array("1:y1:r".utf8)]
+        var positives = 0
+        for _ in 0..<3_000 {
+            var datagram = [UInt8]()
+            for _ in 0..<Int(generator.next() % 5) { datagram += pieces[Int(generator.next() % UInt64(pieces.count))] }
+            let cut = Int(generator.next() % 3)
+            if cut > 0, datagram.count > cut { datagram.removeLast(cut) }
+            let expected = reference(datagram)
+            if expected { positives += 1 }
+            #expect(SignaturePrecheck.mayBeSignedStore(datagram) == expected, "\(datagram)")
+        }
+        #expect(positives > 100)
+    }
+
     @Test func datagramsWithoutASignatureOrNotQueriesRecordNothing() {
         let memo = SignatureVerdicts(capacity: 16)
         let findNode = KRPCCodec.encode(KRPCMessage(transactionID: [1], body: .query(Query(senderID: .random(), method: .findNode(target: .random(), want: nil)))))
