@@ -61,7 +61,9 @@ public enum KRPCCodec {
     /// so that its array is made once: a get_records page of 1,300 bytes grew it three times.
     private static func largeParts(of message: KRPCMessage) -> Int {
         guard case .response(let body) = message.body else { return 0 }
-        var size = (body.nodes?.count ?? 0) * 26 + (body.nodes6?.count ?? 0) * 38 + (body.values?.count ?? 0) * 20
+        var size = (body.nodes?.count ?? 0) * NodeInfo.compactSize(ipv6: false) + (body.nodes6?.count ?? 0) * NodeInfo.compactSize(ipv6: true)
+        // A compact peer with its length prefix: at most `18:` and 18 bytes.
+        size += (body.values?.count ?? 0) * 21
         size += body.compressedRecords?.count ?? 0
         // Lists and values of unknown size: room for a full datagram.
         if body.records != nil || body.value != nil { size += 1_400 }

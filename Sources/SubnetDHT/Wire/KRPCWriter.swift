@@ -165,11 +165,11 @@ struct KRPCWriter {
         }
         if let nodes = body.nodes {
             key("nodes")
-            nodeList(nodes, stride: 26)
+            nodeList(nodes, stride: NodeInfo.compactSize(ipv6: false))
         }
         if let nodes6 = body.nodes6 {
             key("nodes6")
-            nodeList(nodes6, stride: 38)
+            nodeList(nodes6, stride: NodeInfo.compactSize(ipv6: true))
         }
         if let records = body.records {
             key("records")

@@ -9,6 +9,9 @@ public struct NodeInfo: Hashable, Sendable, CustomStringConvertible {
         self.endpoint = endpoint
     }
 
+    /// Bytes of one compact node info: the stride of `nodes` (26) and `nodes6` (38) lists.
+    public static func compactSize(ipv6: Bool) -> Int { ipv6 ? 38 : 26 }
+
     public var compact: [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(38)
@@ -32,7 +35,7 @@ public struct NodeInfo: Hashable, Sendable, CustomStringConvertible {
 
     /// The same, read in place from a datagram.
     public static func decodeList(_ bytes: ArraySlice<UInt8>, ipv6: Bool) -> [NodeInfo]? {
-        let stride = ipv6 ? 38 : 26
+        let stride = compactSize(ipv6: ipv6)
         guard bytes.count % stride == 0 else { return nil }
         var out = [NodeInfo]()
         out.reserveCapacity(bytes.count / stride)
