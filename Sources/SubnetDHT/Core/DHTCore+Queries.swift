@@ -43,15 +43,22 @@ extension DHTCore {
         let families = want ?? (requester.address.isIPv4 ? .ipv4 : .ipv6)
         // Ask for more than k so that a mixed table still yields k of each family.
         let closest = routing.closest(to: target, count: settings.k * 2)
-        if families.contains(.ipv4) {
-            body.nodes = Array(closest.lazy.filter { $0.endpoint.address.isIPv4 }
-                .map { NodeInfo(id: $0.id, endpoint: $0.endpoint) }.prefix(settings.k))
-        }
-        if families.contains(.ipv6) {
-            body.nodes6 = Array(closest.lazy.filter { !$0.endpoint.address.isIPv4 }
-                .map { NodeInfo(id: $0.id, endpoint: $0.endpoint) }.prefix(settings.k))
-        }
+        if families.contains(.ipv4) { body.nodes = Self.nodeInfos(closest, ipv4: true, limit: settings.k) }
+        if families.contains(.ipv6) { body.nodes6 = Self.nodeInfos(closest, ipv4: false, limit: settings.k) }
         return body
+    }
+
+    /// The first `limit` of `contacts` in one family. A plain loop into a reserved array: the
+    /// lazy filter-map-prefix chain it replaces copied through a generic sequence, twice per
+    /// answer.
+    private static func nodeInfos(_ contacts: [Contact], ipv4: Bool, limit: Int) -> [NodeInfo] {
+        var infos: [NodeInfo] = []
+        infos.reserveCapacity(min(limit, contacts.count))
+        for contact in contacts where contact.endpoint.address.isIPv4 == ipv4 {
+            guard infos.count < limit else { break }
+            infos.append(NodeInfo(id: contact.id, endpoint: contact.endpoint))
+        }
+        return infos
     }
 
     private mutating func answerGetPeers(infoHash: NodeID, want: AddressFamilies?, from source: Endpoint, now: Timestamp) -> ResponseBody {

@@ -115,6 +115,14 @@ public struct DHTCore {
         return effects
     }
 
+    /// Like `takeEffects()`, without an allocation: the effects are swapped into `batch`
+    /// (emptied first) and the core keeps `batch`'s storage for the next ones. Returning the
+    /// array shares its storage, so emptying it after cost a fresh buffer per datagram.
+    public mutating func takeEffects(into batch: inout [CoreEffect]) {
+        batch.removeAll(keepingCapacity: true)
+        swap(&effects, &batch)
+    }
+
     /// When the shell must call `tick` next at the latest.
     public var nextWakeup: Timestamp {
         var wake = min(nextMaintenance, nextPrune)

@@ -14,6 +14,8 @@ final class UDPShell: @unchecked Sendable {
     private var timer: Scheduled<Void>?
     private var timerDeadline: Timestamp?
     private var closed = false
+    /// The effects being carried out; its storage passes back and forth with the core's.
+    private var effectBatch: [CoreEffect] = []
     /// Datagrams written during the current read batch, not flushed yet.
     private var unflushedWrites = false
     /// Where the socket is bound: decides which destinations it can reach at all.
@@ -194,9 +196,10 @@ final class UDPShell: @unchecked Sendable {
     /// Writes the core's datagrams to the channel (unflushed) and hands out its events;
     /// returns whether anything was written.
     private func writeEffects() -> Bool {
-        let effects = core.takeEffects()
+        core.takeEffects(into: &effectBatch)
+        guard !effectBatch.isEmpty else { return false }
         var wrote = false
-        for effect in effects {
+        for effect in effectBatch {
             switch effect {
             case .send(let bytes, let destination):
                 guard let channel, !closed else { continue }
