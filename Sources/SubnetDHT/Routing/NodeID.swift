@@ -63,9 +63,9 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// check: an answer writes up to sixteen ids, and byte-wise appends were 1.5 % of the
     /// event loop answering get_records.
     public func append(to out: inout [UInt8]) {
-        withUnsafeBytes(of: high.bigEndian) { out.append(contentsOf: $0) }
-        withUnsafeBytes(of: middle.bigEndian) { out.append(contentsOf: $0) }
-        withUnsafeBytes(of: low.bigEndian) { out.append(contentsOf: $0) }
+        out.appendBigEndian(high)
+        out.appendBigEndian(middle)
+        out.appendBigEndian(low)
     }
 
     public var hex: String { HexEncoding.encode(bytes) }

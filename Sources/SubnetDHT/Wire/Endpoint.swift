@@ -54,10 +54,10 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     public func append(to out: inout [UInt8]) {
         switch self {
         case .v4(let value):
-            withUnsafeBytes(of: value.bigEndian) { out.append(contentsOf: $0) }
+            out.appendBigEndian(value)
         case .v6(let high, let low):
-            withUnsafeBytes(of: high.bigEndian) { out.append(contentsOf: $0) }
-            withUnsafeBytes(of: low.bigEndian) { out.append(contentsOf: $0) }
+            out.appendBigEndian(high)
+            out.appendBigEndian(low)
         }
     }
 
@@ -153,8 +153,7 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
     /// Writes the compact form onto `out`: address bytes, then the port big-endian.
     public func appendCompact(to out: inout [UInt8]) {
         address.append(to: &out)
-        out.append(UInt8(port >> 8))
-        out.append(UInt8(port & 0xff))
+        out.appendBigEndian(port)
     }
 
     public var description: String {

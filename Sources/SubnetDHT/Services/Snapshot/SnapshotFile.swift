@@ -76,19 +76,19 @@ public enum SnapshotFile {
         let chunkCount = (payload.count + chunkSize - 1) / chunkSize
         var out = magic
         out.reserveCapacity(payload.count / 2 + 64)
-        appendUInt32(UInt32(chunkCount), to: &out)
+        out.appendBigEndian(UInt32(chunkCount))
         var start = 0
         while start < payload.count {
             let end = min(start + chunkSize, payload.count)
             guard let compressed = LZ4Block.compress(Array(payload[start..<end])) else {
                 throw .io("LZ4 could not compress a \(end - start)-byte chunk")
             }
-            appendUInt32(UInt32(end - start), to: &out)
-            appendUInt32(UInt32(compressed.count), to: &out)
+            out.appendBigEndian(UInt32(end - start))
+            out.appendBigEndian(UInt32(compressed.count))
             out.append(contentsOf: compressed)
             start = end
         }
-        appendUInt32(CRC32C.checksum(out), to: &out)
+        out.appendBigEndian(CRC32C.checksum(out))
         return out
     }
 
@@ -159,13 +159,6 @@ public enum SnapshotFile {
         guard !directory.isEmpty else { throw .io("snapshot directory path is empty") }
         let prefix = directory.hasSuffix("/") ? directory : directory + "/"
         return (directory, prefix + fileName, prefix + temporaryFileName)
-    }
-
-    private static func appendUInt32(_ value: UInt32, to out: inout [UInt8]) {
-        out.append(UInt8(truncatingIfNeeded: value >> 24))
-        out.append(UInt8(truncatingIfNeeded: value >> 16))
-        out.append(UInt8(truncatingIfNeeded: value >> 8))
-        out.append(UInt8(truncatingIfNeeded: value))
     }
 
     /// The big-endian u32 at `offset`; the caller has checked that four bytes are there.
