@@ -68,6 +68,16 @@ let package = Package(
             ],
             path: "Sources/RecordMemory"
         ),
+        // One kind of request answered N times by a core without sockets, for valgrind to
+        // count instructions per answer (core_instructions.sh).
+        .executableTarget(
+            name: "CoreInstructions",
+            dependencies: [
+                "RecordFixtures",
+                .product(name: "SubnetDHT", package: "SubnetDHT"),
+            ],
+            path: "Sources/CoreInstructions"
+        ),
         // Thousands of cores on a simulated network with a virtual clock: lookup rounds,
         // messages and success against N, with dead nodes, and the heartbeat load on `node`.
         .executableTarget(
