@@ -13,7 +13,9 @@ extension DHTCore {
         case .ping:
             reply = .success(ResponseBody(id: localID))
         case .findNode(let target, let want):
-            reply = .success(withNodes(ResponseBody(id: localID), near: target, want: want, requester: source))
+            var body = ResponseBody(id: localID)
+            addNodes(to: &body, near: target, want: want, requester: source)
+            reply = .success(body)
         case .getPeers(let infoHash, let want):
             reply = .success(answerGetPeers(infoHash: infoHash, want: want, from: source, now: now))
         case .announcePeer(let infoHash, let port, let implied, let token):
@@ -30,34 +32,29 @@ extension DHTCore {
         case .unknown(let name):
             reply = .failure(.methodUnknown(name))
         }
-        switch reply {
+        // `consume`: the body moves into the message instead of being copied field by field.
+        switch consume reply {
         case .success(let body): sendResponse(body, transactionID: message.transactionID, to: source, limit: responseLimit)
         case .failure(let error): sendError(error, transactionID: message.transactionID, to: source)
         }
     }
 
     /// Adds the k closest contacts in the families asked for (BEP 32); without `want`,
-    /// the requester's own family.
-    func withNodes(_ body: ResponseBody, near target: NodeID, want: AddressFamilies?, requester: Endpoint) -> ResponseBody {
-        var body = body
+    /// the requester's own family. In place: a response body is a dozen references, and
+    /// copying it in and out cost more than the node lists' own bookkeeping.
+    func addNodes(to body: inout ResponseBody, near target: NodeID, want: AddressFamilies?, requester: Endpoint) {
         let families = want ?? (requester.address.isIPv4 ? .ipv4 : .ipv6)
-        // Ask for more than k so that a mixed table still yields k of each family.
-        let closest = routing.closest(to: target, count: settings.k * 2)
-        if families.contains(.ipv4) { body.nodes = Self.nodeInfos(closest, ipv4: true, limit: settings.k) }
-        if families.contains(.ipv6) { body.nodes6 = Self.nodeInfos(closest, ipv4: false, limit: settings.k) }
-        return body
+        // Each family's own k closest: asking for 2k of both and filtering gave fewer than k
+        // of a family outnumbered near the target, and cost a sort of the deeper buckets
+        // whenever the target's own bucket held fewer than 2k.
+        if families.contains(.ipv4) { body.nodes = Self.nodeInfos(routing.closest(to: target, count: settings.k, families: .ipv4)) }
+        if families.contains(.ipv6) { body.nodes6 = Self.nodeInfos(routing.closest(to: target, count: settings.k, families: .ipv6)) }
     }
 
-    /// The first `limit` of `contacts` in one family. A plain loop into a reserved array: the
-    /// lazy filter-map-prefix chain it replaces copied through a generic sequence, twice per
-    /// answer.
-    private static func nodeInfos(_ contacts: [Contact], ipv4: Bool, limit: Int) -> [NodeInfo] {
+    private static func nodeInfos(_ contacts: [Contact]) -> [NodeInfo] {
         var infos: [NodeInfo] = []
-        infos.reserveCapacity(min(limit, contacts.count))
-        for contact in contacts where contact.endpoint.address.isIPv4 == ipv4 {
-            guard infos.count < limit else { break }
-            infos.append(NodeInfo(id: contact.id, endpoint: contact.endpoint))
-        }
+        infos.reserveCapacity(contacts.count)
+        for contact in contacts { infos.append(NodeInfo(id: contact.id, endpoint: contact.endpoint)) }
         return infos
     }
 
@@ -65,7 +62,8 @@ extension DHTCore {
         var body = ResponseBody(id: localID, token: tokens.token(for: source.address, target: infoHash, now: now))
         let peers = peerStore.peers(for: infoHash, family: source.address.isIPv4, limit: settings.storage.maxPeersReturned, now: now)
         if !peers.isEmpty { body.values = peers }
-        return withNodes(body, near: infoHash, want: want, requester: source)
+        addNodes(to: &body, near: infoHash, want: want, requester: source)
+        return body
     }
 
     private mutating func answerAnnouncePeer(infoHash: NodeID, port: UInt16, impliedPort: Bool, token: [UInt8],
@@ -91,7 +89,8 @@ extension DHTCore {
         } else if let item = itemStore.immutable(target, now: now), let value = try? Bencode.decode(item.value) {
             body.value = value
         }
-        return withNodes(body, near: target, want: want, requester: source)
+        addNodes(to: &body, near: target, want: want, requester: source)
+        return body
     }
 
     /// BEP 44 put, checked in the order libtorrent uses: sizes, token, signature, then storage rules.

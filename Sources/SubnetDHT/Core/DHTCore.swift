@@ -592,14 +592,16 @@ public struct DHTCore {
 
     /// Sends an answer of at most `limit` bytes (the response budget, or less for a requester
     /// not yet verified), cut down by `ResponseFitting` when it is larger.
-    mutating func sendResponse(_ body: ResponseBody, transactionID: [UInt8], to destination: Endpoint, limit: Int? = nil) {
+    /// `body` is consumed: it moves into the message rather than being copied, and an answer
+    /// that must be trimmed takes it back out of the message.
+    mutating func sendResponse(_ body: consuming ResponseBody, transactionID: [UInt8], to destination: Endpoint, limit: Int? = nil) {
         let limit = min(limit ?? settings.maxResponseSize, settings.maxResponseSize)
         let template = KRPCMessage(transactionID: transactionID, body: .response(body), clientVersion: settings.clientVersion,
                                    requesterAddress: destination,
                                    networkID: settings.networkID == 0 ? nil : settings.networkID)
         var bytes = KRPCCodec.encode(template)
-        if bytes.count > limit {
-            let fitted = ResponseFitting.fit(body, within: limit) { candidate in
+        if bytes.count > limit, case .response(let original) = template.body {
+            let fitted = ResponseFitting.fit(original, within: limit) { candidate in
                 var message = template
                 message.body = .response(candidate)
                 return KRPCCodec.encode(message)

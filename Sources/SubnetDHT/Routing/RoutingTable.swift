@@ -186,7 +186,10 @@ public struct RoutingTable: Sendable {
     /// bucket `t` is nearest, then all buckets deeper than `t` together (their distances
     /// all start at bit `t`), then buckets `t-1`, `t-2`, ..., `0`, each farther than the last.
     /// So only the groups needed are sorted, never the whole table.
-    public func closest(to target: NodeID, count: Int, includeBad: Bool = false) -> [Contact] {
+    /// `families` keeps only contacts of those address families (an answer's node list is one
+    /// family's k closest).
+    public func closest(to target: NodeID, count: Int, includeBad: Bool = false,
+                        families: AddressFamilies = [.ipv4, .ipv6]) -> [Contact] {
         guard count > 0 else { return [] }
         let targetBucket = localID.distance(to: target).leadingZeroBitCount
         var result: [Contact] = []
@@ -197,8 +200,10 @@ public struct RoutingTable: Sendable {
         var ranked: [(distance: NodeID, contact: Contact)] = []
         ranked.reserveCapacity(2 * settings.bucketSize)
 
+        let bothFamilies = families.contains([.ipv4, .ipv6])
         func collect(_ index: Int) {
             for contact in buckets[index].contacts where includeBad || !contact.isBad(settings: settings) {
+                guard bothFamilies || families.contains(contact.endpoint.address.isIPv4 ? .ipv4 : .ipv6) else { continue }
                 ranked.append((contact.id.distance(to: target), contact))
             }
         }

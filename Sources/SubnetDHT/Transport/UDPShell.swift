@@ -20,6 +20,9 @@ final class UDPShell: @unchecked Sendable {
     private var unflushedWrites = false
     /// Where the socket is bound: decides which destinations it can reach at all.
     private var local: Endpoint?
+    /// The datagram being answered and NIO's address for its source: an answer to it reuses
+    /// that address rather than building one (an allocation per answer).
+    private var replyAddress: (source: Endpoint, address: SocketAddress)?
     /// Binds a fresh socket at the same address, used when NIO closes the channel after a
     /// send error it does not tolerate (a firewall's EPERM, an unreachable network).
     var rebind: (@Sendable () -> EventLoopFuture<any Channel>)?
@@ -127,15 +130,17 @@ final class UDPShell: @unchecked Sendable {
     ///
     /// A datagram that may be a signed store goes to the signature pool first, unless its
     /// source is over its rate limit (the core drops it unread) or the pool is full.
-    func receive(_ bytes: [UInt8], from source: Endpoint) {
+    func receive(_ bytes: [UInt8], from source: Endpoint, address: SocketAddress? = nil) {
         let now = SystemClock.now()
         if signatureCheckPool != nil, checksInFlight + awaitingCheck.count < Self.maxChecksInFlight,
             SignaturePrecheck.mayBeSignedStore(bytes), !core.isRateLimited(source, now: now) {
             awaitingCheck.append((bytes, source))
             return
         }
+        replyAddress = address.map { (source, $0) }
         core.receive(bytes, from: source, now: now)
         if writeEffects() { unflushedWrites = true }
+        replyAddress = nil
     }
 
     /// The end of a read batch.
@@ -207,7 +212,8 @@ final class UDPShell: @unchecked Sendable {
                     unreachableDrops += 1
                     continue
                 }
-                let address = destination.socketAddress(ipv6Socket: local?.address.isIPv4 == false)
+                let address = replyAddress.flatMap { $0.source == destination ? $0.address : nil }
+                    ?? destination.socketAddress(ipv6Socket: local?.address.isIPv4 == false)
                 let buffer = channel.allocator.buffer(bytes: bytes)
                 channel.write(AddressedEnvelope(remoteAddress: address, data: buffer), promise: nil)
                 wrote = true
@@ -253,7 +259,7 @@ final class DatagramInboundHandler: ChannelInboundHandler {
         var buffer = envelope.data
         // Oversized datagrams are still handed on so the core counts them; reading is bounded by the socket.
         let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-        shell.receive(bytes, from: source)
+        shell.receive(bytes, from: source, address: envelope.remoteAddress)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -43,6 +43,36 @@ private let t0 = RoutingFixtures.t0
         #expect(table.closest(to: .zero, count: 0).isEmpty)
     }
 
+    /// A table of both families, two IPv6 contacts to each IPv4 one: one family's `closest`
+    /// is that family's nearest, however many of the other lie nearer.
+    @Test func closestOfOneFamilyMatchesBruteForce() {
+        var rng = RoutingTestRNG(seed: 9)
+        var table = RoutingTable(localID: .random(using: &rng))
+        for n in 0..<600 {
+            let id = table.randomID(inBucket: Int.random(in: 0..<60, using: &rng), using: &rng)
+            let endpoint = n % 3 == 0 ? RoutingFixtures.endpoint(n)
+                : Endpoint(address: .v6(high: 0x2001_0db8_0000_0000, low: UInt64(n + 1)), port: 6881)
+            _ = table.recordResponse(from: id, at: endpoint, now: t0)
+        }
+        let all = table.allContacts
+        let ipv4 = all.filter(\.endpoint.address.isIPv4)
+        let ipv6 = all.filter { !$0.endpoint.address.isIPv4 }
+        #expect(ipv4.count >= 8 && ipv6.count > ipv4.count)
+
+        func bruteForce(_ contacts: [Contact], _ target: NodeID, _ count: Int) -> [NodeID] {
+            Array(contacts.map(\.id).sorted { $0.distance(to: target) < $1.distance(to: target) }.prefix(count))
+        }
+        var targets = all.prefix(10).map(\.id)
+        for _ in 0..<50 { targets.append(table.randomID(inBucket: Int.random(in: 0..<60, using: &rng), using: &rng)) }
+        for target in targets {
+            for count in [1, 8, 50] {
+                #expect(table.closest(to: target, count: count, families: .ipv4).map(\.id) == bruteForce(ipv4, target, count))
+                #expect(table.closest(to: target, count: count, families: .ipv6).map(\.id) == bruteForce(ipv6, target, count))
+                #expect(table.closest(to: target, count: count, families: [.ipv4, .ipv6]).map(\.id) == bruteForce(all, target, count))
+            }
+        }
+    }
+
     @Test func refreshTargetsFallInStaleBucketsInRange() {
         var rng = RoutingTestRNG(seed: 7)
         var table = RoutingTable(localID: .random(using: &rng))
