@@ -51,11 +51,9 @@ extension DHTCore {
         if families.contains(.ipv6) { body.nodes6 = Self.nodeInfos(routing.closest(to: target, count: settings.k, families: .ipv6)) }
     }
 
+    /// The wire form of `contacts`: id and address, without the table's bookkeeping.
     private static func nodeInfos(_ contacts: [Contact]) -> [NodeInfo] {
-        var infos: [NodeInfo] = []
-        infos.reserveCapacity(contacts.count)
-        for contact in contacts { infos.append(NodeInfo(id: contact.id, endpoint: contact.endpoint)) }
-        return infos
+        contacts.map { NodeInfo(id: $0.id, endpoint: $0.endpoint) }
     }
 
     private mutating func answerGetPeers(infoHash: NodeID, want: AddressFamilies?, from source: Endpoint, now: Timestamp) -> ResponseBody {
