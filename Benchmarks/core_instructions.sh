@@ -7,6 +7,16 @@
 #   bash Benchmarks/core_instructions.sh [ping] [find_node] [get_records]
 #   BIN=/path/to/CoreInstructions bash Benchmarks/core_instructions.sh   # another build
 set -euo pipefail
+kinds=("$@")
+[ ${#kinds[@]} -gt 0 ] || kinds=(ping find_node get_records)
+for kind in "${kinds[@]}"; do
+    case "$kind" in
+    ping | find_node | get_records) ;;
+    *) echo "unknown request $kind: ping, find_node or get_records" >&2; exit 2 ;;
+    esac
+done
+# BIN is relative to where the script was called from.
+[ -z "${BIN:-}" ] || BIN=$(realpath "$BIN")
 cd "$(dirname "$0")"
 command -v valgrind > /dev/null || { echo "needs valgrind (apt-get install -y valgrind)" >&2; exit 2; }
 if [ -z "${BIN:-}" ]; then
@@ -26,11 +36,9 @@ instructions() {
         | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 
-for request in "${@:-ping find_node get_records}"; do
-    for kind in $request; do
-        a=$(instructions "$kind" $low)
-        b=$(instructions "$kind" $high)
-        [ -n "$a" ] && [ -n "$b" ] || { echo "$kind: valgrind gave no count" >&2; exit 1; }
-        echo "$kind: $(( (b - a) / (high - low) )) instructions per answer"
-    done
+for kind in "${kinds[@]}"; do
+    a=$(instructions "$kind" $low)
+    b=$(instructions "$kind" $high)
+    [ -n "$a" ] && [ -n "$b" ] || { echo "$kind: valgrind gave no count" >&2; exit 1; }
+    echo "$kind: $(( (b - a) / (high - low) )) instructions per answer"
 done
