@@ -592,8 +592,8 @@ public struct DHTCore {
 
     /// Sends an answer of at most `limit` bytes (the response budget, or less for a requester
     /// not yet verified), cut down by `ResponseFitting` when it is larger.
-    /// `body` is consumed: it moves into the message rather than being copied, and an answer
-    /// that must be trimmed takes it back out of the message.
+    /// `body` is consumed, and an answer that must be trimmed takes it back out of the
+    /// message, so no second copy is held for that rare case.
     mutating func sendResponse(_ body: consuming ResponseBody, transactionID: [UInt8], to destination: Endpoint, limit: Int? = nil) {
         let limit = min(limit ?? settings.maxResponseSize, settings.maxResponseSize)
         let template = KRPCMessage(transactionID: transactionID, body: .response(body), clientVersion: settings.clientVersion,
