@@ -86,11 +86,7 @@ let benchmarks: @Sendable () -> Void = {
     // A whole request through the core: decode, rate and amplification checks, routing
     // update, answer, encode. The same known sender every time, as a steady peer would be.
     var core = RecordFixtures.core()
-    for (id, endpoint) in arrivals.prefix(200) {
-        let ping = KRPCCodec.encode(KRPCMessage(transactionID: [1], body: .query(Query(senderID: id, method: .ping))))
-        core.receive(ping, from: endpoint, now: RecordFixtures.now)
-    }
-    _ = core.takeEffects()
+    RecordFixtures.receivePings(from: arrivals.prefix(200), into: &core)
     let requests: [(String, [UInt8])] = [
         ("ping", KRPCCodec.encode(KRPCMessage(transactionID: [0x70], body: .query(Query(senderID: RecordFixtures.clientID, method: .ping))))),
         ("find_node", KRPCCodec.encode(KRPCMessage(transactionID: [0x71], body: .query(Query(senderID: RecordFixtures.clientID,

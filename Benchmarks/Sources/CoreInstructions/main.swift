@@ -18,11 +18,10 @@ guard arguments.count == 3, let count = Int(arguments[2]), count >= 0 else {
 // announce_record, and 200 contacts in its routing table for the node lists.
 var core = RecordFixtures.core(holding: RecordFixtures.heartbeats(300))
 var generator = SplitMix64(seed: 42)
-for index in 0..<200 {
-    let ping = KRPCCodec.encode(KRPCMessage(transactionID: [1], body: .query(Query(senderID: .random(using: &generator), method: .ping))))
-    core.receive(ping, from: Endpoint(address: .v4(0x0b00_0000 | UInt32(index)), port: 6881), now: RecordFixtures.now)
+let contacts = (0..<200).map { index in
+    (NodeID.random(using: &generator), Endpoint(address: .v4(0x0b00_0000 | UInt32(index)), port: 6881))
 }
-_ = core.takeEffects()
+RecordFixtures.receivePings(from: contacts, into: &core)
 
 let request: [UInt8]
 switch arguments[1] {

@@ -57,6 +57,16 @@ public enum RecordFixtures {
         return KRPCCodec.encode(message)
     }
 
+    /// Fills `core`'s routing table as strangers' queries do: a ping from each contact, whose
+    /// answers (and the core's own pings back) are dropped.
+    public static func receivePings(from contacts: some Sequence<(NodeID, Endpoint)>, into core: inout DHTCore) {
+        for (id, endpoint) in contacts {
+            let ping = KRPCCodec.encode(KRPCMessage(transactionID: [1], body: .query(Query(senderID: id, method: .ping))))
+            core.receive(ping, from: endpoint, now: now)
+        }
+        _ = core.takeEffects()
+    }
+
     /// Sends `datagram` from `client` and returns the reply (response or error) the core sent
     /// back, skipping any query of its own (a new contact may get pinged).
     public static func exchange(_ datagram: [UInt8], with core: inout DHTCore) -> [UInt8]? {
