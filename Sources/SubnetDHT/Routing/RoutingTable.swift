@@ -200,10 +200,9 @@ public struct RoutingTable: Sendable {
         var ranked: [(distance: NodeID, contact: Contact)] = []
         ranked.reserveCapacity(2 * settings.bucketSize)
 
-        let bothFamilies = families.contains([.ipv4, .ipv6])
         func collect(_ index: Int) {
             for contact in buckets[index].contacts where includeBad || !contact.isBad(settings: settings) {
-                guard bothFamilies || families.contains(contact.endpoint.address.isIPv4 ? .ipv4 : .ipv6) else { continue }
+                guard families.contains(contact.endpoint.address.isIPv4 ? .ipv4 : .ipv6) else { continue }
                 ranked.append((contact.id.distance(to: target), contact))
             }
         }

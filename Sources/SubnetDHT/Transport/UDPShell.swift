@@ -130,14 +130,14 @@ final class UDPShell: @unchecked Sendable {
     ///
     /// A datagram that may be a signed store goes to the signature pool first, unless its
     /// source is over its rate limit (the core drops it unread) or the pool is full.
-    func receive(_ bytes: [UInt8], from source: Endpoint, address: SocketAddress? = nil) {
+    func receive(_ bytes: [UInt8], from source: Endpoint, address: SocketAddress) {
         let now = SystemClock.now()
         if signatureCheckPool != nil, checksInFlight + awaitingCheck.count < Self.maxChecksInFlight,
             SignaturePrecheck.mayBeSignedStore(bytes), !core.isRateLimited(source, now: now) {
             awaitingCheck.append((bytes, source))
             return
         }
-        replyAddress = address.map { (source, $0) }
+        replyAddress = (source, address)
         core.receive(bytes, from: source, now: now)
         if writeEffects() { unflushedWrites = true }
         replyAddress = nil
