@@ -232,7 +232,8 @@ public final class DHTNode: Sendable {
             NodeStatus(routingTableSize: core.routingTableSize, pendingRequests: core.pendingRequestCount,
                        storedRecords: core.storedRecordCount, statistics: core.statistics,
                        unreachableDrops: self.shell.unreachableDrops, socketReopens: self.shell.socketReopens,
-                       signaturesCheckedAhead: self.shell.signaturesCheckedAhead)
+                       signaturesCheckedAhead: self.shell.signaturesCheckedAhead,
+                       recordSupport: core.recordSupportCounts)
         }
     }
 
@@ -271,4 +272,6 @@ public struct NodeStatus: Sendable {
     public var socketReopens: Int
     /// Datagrams whose signature was checked on a worker thread before the core took them.
     public var signaturesCheckedAhead: Int
+    /// Routing-table contacts by whether they serve keyed records.
+    public var recordSupport = RecordSupportCounts()
 }

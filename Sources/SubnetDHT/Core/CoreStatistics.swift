@@ -20,6 +20,9 @@ public struct CoreStatistics: Sendable, Equatable {
     public var responsesTrimmed = 0
     /// `get_records` pages answered from the page cache, their records unchanged since built.
     public var recordPagesReused = 0
+    /// Keyed-record queries of ours that no attempt got an answer to: mostly plain Mainline
+    /// nodes, which may ignore methods they do not know, before they are known to be plain.
+    public var extensionQueriesUnanswered = 0
 
     public init() {}
 }

@@ -29,7 +29,13 @@ extension DHTCore {
         case .getRecords(let target, let after, let want):
             reply = answerGetRecords(target: target, after: after, want: want, transactionID: message.transactionID,
                                      from: source, responseLimit: responseLimit, now: now)
-        case .unknown(let name):
+        case .unknown(_, let target?, let want):
+            // libtorrent's convention: another implementation's query about a target is
+            // answered as a find_node, so its extensions still find their way (BEP 5 allows it).
+            var body = ResponseBody(id: localID)
+            addNodes(to: &body, near: target, want: want, requester: source)
+            reply = .success(body)
+        case .unknown(let name, nil, _):
             reply = .failure(.methodUnknown(name))
         }
         // `consume` with `sendResponse`'s consuming body: the reply is dead after this, so it is

@@ -69,9 +69,7 @@ extension DHTCore {
 
     /// Bytes the response takes before any records are added.
     private func envelopeSize(_ body: ResponseBody, transactionID: [UInt8], to destination: Endpoint) -> Int {
-        KRPCCodec.encode(KRPCMessage(transactionID: transactionID, body: .response(body), clientVersion: settings.clientVersion,
-                                     requesterAddress: destination,
-                                     networkID: settings.networkID == 0 ? nil : settings.networkID)).count
+        KRPCCodec.encode(responseMessage(body, transactionID: transactionID, to: destination)).count
     }
 
     // MARK: - Reading

@@ -36,6 +36,8 @@ public struct DHTCore {
     var upkeepPings: Set<Endpoint> = []
     /// Contacts pruned for silence, probed for a while so partitions heal.
     var lostContacts = LostContacts()
+    /// Which contacts serve keyed records and BEP 44, learnt from their answers and silences.
+    var capabilities: ContactCapabilities
     var generator: SplitMix64
     /// The node's own heartbeat, once started.
     var heartbeat: HeartbeatPublisher?
@@ -99,6 +101,7 @@ public struct DHTCore {
         pending = PendingRequests(using: &generator)
         roundTrips = RoundTripEstimator(floor: settings.minimumRequestTimeout, ceiling: settings.requestTimeout)
         rateLimiter = QueryRateLimiter(settings: settings.rateLimit)
+        capabilities = ContactCapabilities(capacity: settings.capabilityMemoryLimit, plainMemory: settings.plainContactMemory)
         self.generator = generator
         nextMaintenance = now + settings.maintenanceInterval
         pruneInterval = settings.pruneInterval
@@ -304,8 +307,8 @@ public struct DHTCore {
         guard var operation = operations[id], var lookup = operation.lookup else { return }
         if operation.store != nil || operation.recordPaging?.started == true { return }
         for candidate in lookup.nextQueries(alpha: settings.alpha) {
-            sendQuery(lookupQuery(for: lookup, storing: operation.plan != nil), to: candidate.endpoint, expectedID: candidate.id,
-                      purpose: .lookup(id), now: now)
+            sendQuery(lookupQuery(for: lookup, to: candidate.endpoint, storing: operation.plan != nil, now: now),
+                      to: candidate.endpoint, expectedID: candidate.id, purpose: .lookup(id), now: now)
         }
         operation.lookup = lookup
         operations[id] = operation
@@ -319,11 +322,15 @@ public struct DHTCore {
         }
     }
 
-    private func lookupQuery(for lookup: IterativeLookup, storing: Bool) -> QueryMethod {
+    /// What a lookup asks `endpoint`. A record lookup asks a contact known to be plain
+    /// Mainline a `find_node` instead: it still routes the lookup, and it would ignore the rest.
+    private func lookupQuery(for lookup: IterativeLookup, to endpoint: Endpoint, storing: Bool, now: Timestamp) -> QueryMethod {
         switch lookup.kind {
         case .findNode: .findNode(target: lookup.target, want: nil)
         case .getPeers: .getPeers(infoHash: lookup.target, want: nil)
         case .getImmutable, .getMutable: .get(target: lookup.target, seq: nil, want: nil)
+        case .getRecords where capabilities.recordSupport(of: endpoint, now: now) == .plain:
+            .findNode(target: lookup.target, want: nil)
         case .getRecords: .getRecords(target: lookup.target, after: storing ? Self.tokenOnlyCursor : nil, want: nil)
         }
     }
@@ -401,6 +408,7 @@ public struct DHTCore {
         if request.attempt == 1 { roundTrips.observe(now - request.sentAt) }
         amplification.noteAnswered(by: source, now: now)
         lostContacts.remove(source)
+        learnCapabilities(answering: request, message: message, body: body, now: now)
         noteResponder(id: body.id, endpoint: source, now: now)
         switch request.purpose {
         case .lookup(let id):
@@ -434,9 +442,15 @@ public struct DHTCore {
             return
         }
         amplification.noteAnswered(by: source, now: now)
+        let refusedAsUnknown = learnCapabilities(refusal: error, of: request, now: now)
         switch request.purpose {
         case .lookup(let id):
-            operations[id]?.lookup?.handleFailure(from: source)
+            // A record lookup asks a node that does not know get_records again, as a find_node.
+            if refusedAsUnknown {
+                operations[id]?.lookup?.askAgain(source)
+            } else {
+                operations[id]?.lookup?.handleFailure(from: source)
+            }
             advance(id, now: now)
         case .store(let id):
             guard var progress = operations[id]?.store, let node = progress.waiting.removeValue(forKey: source) else { return }
@@ -462,7 +476,11 @@ public struct DHTCore {
             }
             return
         }
-        if let id = request.expectedID { routing.recordFailure(id: id, at: request.endpoint, now: now) }
+        // Only silence to a query the contact is known to answer says it may be dead: BEP 5
+        // lets a node ignore methods it does not know.
+        let judgesHealth = request.method.map { capabilities.isKnownToSupport($0, at: request.endpoint, now: now) } ?? false
+        learnCapabilities(silenceTo: request, now: now)
+        if judgesHealth, let id = request.expectedID { routing.recordFailure(id: id, at: request.endpoint, now: now) }
         switch request.purpose {
         case .lookup(let id):
             operations[id]?.lookup?.handleFailure(from: request.endpoint)
@@ -596,9 +614,7 @@ public struct DHTCore {
     /// message, so no second copy is held for that rare case.
     mutating func sendResponse(_ body: consuming ResponseBody, transactionID: [UInt8], to destination: Endpoint, limit: Int? = nil) {
         let limit = min(limit ?? settings.maxResponseSize, settings.maxResponseSize)
-        let template = KRPCMessage(transactionID: transactionID, body: .response(body), clientVersion: settings.clientVersion,
-                                   requesterAddress: destination,
-                                   networkID: settings.networkID == 0 ? nil : settings.networkID)
+        let template = responseMessage(body, transactionID: transactionID, to: destination)
         var bytes = KRPCCodec.encode(template)
         if bytes.count > limit, case .response(let original) = template.body {
             let fitted = ResponseFitting.fit(original, within: limit) { candidate in
@@ -632,6 +648,14 @@ public struct DHTCore {
         emit(KRPCCodec.encode(message), to: destination)
     }
 
+    /// The message that carries an answer: every answer says `kr`, so a node that asks us
+    /// anything learns that we serve keyed records without a query it might waste.
+    func responseMessage(_ body: consuming ResponseBody, transactionID: [UInt8], to destination: Endpoint) -> KRPCMessage {
+        KRPCMessage(transactionID: transactionID, body: .response(body), clientVersion: settings.clientVersion,
+                    requesterAddress: destination, networkID: settings.networkID == 0 ? nil : settings.networkID,
+                    keyedRecords: Self.keyedRecordsRevision)
+    }
+
     private mutating func emit(_ bytes: [UInt8], to endpoint: Endpoint) {
         statistics.datagramsSent += 1
         effects.append(.send(bytes, to: endpoint))
@@ -641,6 +665,7 @@ public struct DHTCore {
 
     private mutating func performMaintenance(now: Timestamp) {
         rateLimiter.sweep(now: now)
+        capabilities.sweep(now: now)
         peerStore.expire(now: now)
         itemStore.expire(now: now)
         for contact in routing.questionableContacts(now: now).prefix(settings.pingsPerMaintenance) {

@@ -59,6 +59,15 @@ public struct DHTSettings: Sendable {
     /// lookups had not yet found newly joined nodes stored on the k closest it knew, which
     /// were not the 4 closest the reader found. A key of 10,000 owners costs twice the pages.
     public var recordReadReplicas = 8
+    /// How long a contact that ignored a keyed-record query (or refused it as unknown) is
+    /// asked only BEP 5 queries before it is tried once more. Half an hour: on the Mainline
+    /// DHT most nodes are plain, and each costs one unanswered query per period; a SubnetDHT
+    /// node wrongly judged plain (its answers lost) is put right by its next answer, which
+    /// carries `kr`.
+    public var plainContactMemory: Duration = .seconds(1800)
+    /// Contacts whose capabilities are remembered (`ContactCapabilities`); past this an
+    /// arbitrary one is forgotten and learnt again. About 100 bytes each.
+    public var capabilityMemoryLimit = 8_192
     /// Pages read from one replica at most, bounding a read of a key with many owners
     /// (10,000 owners at about 10 records a page).
     public var maxRecordPagesPerReplica = 1_500

@@ -32,6 +32,13 @@ struct IterativeLookup {
         var depth: Int
         /// Write token from `get_peers` / `get`, needed for the store phase.
         var token: [UInt8]?
+        /// Answered a record lookup without a token: a plain Mainline node asked `find_node`
+        /// (or one that read `get_records` as one). It routes the lookup but holds no records,
+        /// so it is not among the k closest the lookup converges on, reads from or stores to.
+        var isRouterOnly = false
+
+        /// Could be one of the k closest the lookup converges on.
+        var mayHoldValues: Bool { state != .failed && !isRouterOnly }
     }
 
     let target: NodeID
@@ -94,7 +101,7 @@ struct IterativeLookup {
                 picked.append(candidates[index])
             }
             // A slow node may be dead: the next candidate is asked in case it is.
-            if candidates[index].state != .failed && candidates[index].state != .slow { closerLiveSeen += 1 }
+            if candidates[index].mayHoldValues && candidates[index].state != .slow { closerLiveSeen += 1 }
             index += 1
         }
         return picked
@@ -131,6 +138,7 @@ struct IterativeLookup {
         candidate.state = .responded
         candidate.id = body.id
         candidate.token = body.token
+        if case .getRecords = kind, body.token == nil { candidate.isRouterOnly = true }
         insertSorted(candidate)
         let depth = candidate.depth + 1
         for node in body.allNodes { insert(endpoint: node.endpoint, id: node.id, depth: depth) }
@@ -139,6 +147,15 @@ struct IterativeLookup {
         for peer in body.values ?? [] where peerSet.insert(peer).inserted { peers.append(peer) }
         if let immutableValue, self.immutableValue == nil { self.immutableValue = immutableValue }
         if let verifiedItem, verifiedItem.seq > (mutableItem?.seq ?? Int64.min) { mutableItem = verifiedItem }
+    }
+
+    /// A node refused the query as unknown and is to be asked another it knows (the core
+    /// picks it): back to fresh, so the next round asks it again.
+    mutating func askAgain(_ endpoint: Endpoint) {
+        guard let index = candidates.firstIndex(where: { $0.endpoint == endpoint }),
+            candidates[index].state == .inFlight || candidates[index].state == .slow else { return }
+        settle(index)
+        candidates[index].state = .fresh
     }
 
     /// A node failed (timed out after its retries, or answered with an error).
@@ -158,6 +175,7 @@ struct IterativeLookup {
         var live = 0
         for candidate in candidates where candidate.state != .failed {
             if candidate.state == .fresh || candidate.state == .slow { return false }
+            if candidate.isRouterOnly { continue }
             live += 1
             if live >= k { return true }
         }
@@ -166,7 +184,7 @@ struct IterativeLookup {
 
     /// The closest nodes that answered, nearest first.
     var closestResponded: [Candidate] {
-        Array(candidates.lazy.filter { $0.state == .responded && $0.id != nil }.prefix(k))
+        Array(candidates.lazy.filter { $0.state == .responded && $0.id != nil && !$0.isRouterOnly }.prefix(k))
     }
 
     /// Hops to the deepest node that answered, plus one for the first round.
@@ -197,9 +215,12 @@ struct IterativeLookup {
         if candidates.contains(where: { $0.endpoint == endpoint || ($0.id != nil && $0.id == id) }) { return }
         insertSorted(Candidate(endpoint: endpoint, id: id, state: .fresh, depth: depth, token: nil))
         // Bound memory: drop the farthest candidate not in flight. Answered ones beyond the k
-        // closest may go too, or a long lookup would stop taking in closer nodes.
+        // closest may go too, or a long lookup would stop taking in closer nodes. Routers that
+        // answered go first: their node lists are taken in already, and where plain nodes
+        // outnumber record replicas they would otherwise crowd the replicas out.
         if candidates.count > candidateLimit,
-            let drop = candidates.indices.last(where: { $0 >= k && candidates[$0].state != .inFlight && candidates[$0].state != .slow }) {
+            let drop = candidates.indices.last(where: { $0 >= k && candidates[$0].isRouterOnly && candidates[$0].state == .responded })
+                ?? candidates.indices.last(where: { $0 >= k && candidates[$0].state != .inFlight && candidates[$0].state != .slow }) {
             candidates.remove(at: drop)
         }
     }

@@ -26,6 +26,11 @@ struct PendingRequest {
     var deadline: Timestamp
     /// When the first attempt went out: the round trip measured from an answer to it.
     var sentAt: Timestamp
+
+    var method: QueryMethod? {
+        guard case .query(let query) = message.body else { return nil }
+        return query.method
+    }
 }
 
 /// Requests in flight, keyed by transaction id, with their deadlines in a heap so that

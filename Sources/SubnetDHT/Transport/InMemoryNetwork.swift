@@ -4,6 +4,10 @@ import Collections
 /// driven by a virtual clock: multi-node tests and the scale simulation run here in
 /// milliseconds, deterministically for a given seed. Single-threaded by design.
 public final class InMemoryNetwork {
+    /// A node of another implementation (a test's emulator of a plain Mainline node): given a
+    /// datagram, its source and the time, it returns the datagrams it sends in reply.
+    public typealias ForeignNode = (_ datagram: [UInt8], _ source: Endpoint, _ now: Timestamp) -> [(bytes: [UInt8], to: Endpoint)]
+
     /// The virtual clock.
     public private(set) var now: Timestamp
     /// One-way delay of every datagram.
@@ -17,6 +21,7 @@ public final class InMemoryNetwork {
     public private(set) var datagramsDropped = 0
 
     private var cores: [Endpoint: DHTCore] = [:]
+    private var foreignNodes: [Endpoint: ForeignNode] = [:]
     private var events = Heap<ScheduledEvent>()
     private var scheduledWakeups: [Endpoint: Timestamp] = [:]
     private var results: [Endpoint: [OperationID: OperationResult]] = [:]
@@ -57,8 +62,20 @@ public final class InMemoryNetwork {
         schedule(endpoint)
     }
 
+    /// Adds a node of another implementation listening at `endpoint`.
+    public func addForeign(at endpoint: Endpoint, _ node: @escaping ForeignNode) {
+        foreignNodes[endpoint] = node
+    }
+
+    /// Sends a datagram from `source`, which need not be a node (a test's probe): it is
+    /// delivered after the latency, subject to loss and cuts like any other.
+    public func send(_ bytes: [UInt8], from source: Endpoint, to destination: Endpoint) {
+        transmit(bytes, from: source, to: destination)
+    }
+
     /// Removes a node without notice, as a crash would: datagrams to it are lost.
     public func remove(_ endpoint: Endpoint) {
+        foreignNodes[endpoint] = nil
         cores[endpoint] = nil
         scheduledWakeups[endpoint] = nil
     }
@@ -110,6 +127,11 @@ public final class InMemoryNetwork {
             // shares its storage with the copy left in the dictionary, so the first write to
             // each of its stores duplicated the store (a replica of 10,000 records copied
             // them all on every announce).
+            if cores[destination] == nil, let foreign = foreignNodes[destination] {
+                datagramsDelivered += 1
+                for reply in foreign(bytes, source, now) { transmit(reply.bytes, from: destination, to: reply.to) }
+                return
+            }
             guard cores[destination] != nil else { return }
             datagramsDelivered += 1
             cores[destination]!.receive(bytes, from: source, now: now)
@@ -127,12 +149,7 @@ public final class InMemoryNetwork {
         for effect in effects {
             switch effect {
             case .send(let bytes, let destination):
-                let lost = lossRate > 0 && Double.random(in: 0..<1, using: &generator) < lossRate
-                if lost || isCut?(endpoint, destination) == true {
-                    datagramsDropped += 1
-                    continue
-                }
-                push(now + latency, .deliver(bytes, from: endpoint, to: destination))
+                transmit(bytes, from: endpoint, to: destination)
             case .event(.operationFinished(let id, let result)):
                 results[endpoint, default: [:]][id] = result
             case .event(let event):
@@ -141,6 +158,16 @@ public final class InMemoryNetwork {
             }
         }
         schedule(endpoint)
+    }
+
+    /// Puts a datagram on the wire: lost, cut, or delivered after the latency.
+    private func transmit(_ bytes: [UInt8], from source: Endpoint, to destination: Endpoint) {
+        let lost = lossRate > 0 && Double.random(in: 0..<1, using: &generator) < lossRate
+        if lost || isCut?(source, destination) == true {
+            datagramsDropped += 1
+            return
+        }
+        push(now + latency, .deliver(bytes, from: source, to: destination))
     }
 
     /// Keeps one pending wake-up per node at its core's `nextWakeup`.

@@ -48,7 +48,8 @@ public enum KRPCCodec {
             clientVersion: try reader.optionalBytes("v"),
             requesterAddress: requesterAddress,
             readOnly: (try reader.optionalInt("ro") ?? 0) == 1,
-            networkID: try reader.optionalInt("n"))
+            networkID: try reader.optionalInt("n"),
+            keyedRecords: try reader.optionalInt("kr"))
     }
 
     public static func encode(_ message: KRPCMessage) -> [UInt8] {
@@ -105,7 +106,10 @@ public enum KRPCCodec {
         case "get_records":
             method = .getRecords(target: try args.nodeID("target"), after: try args.optionalBytes("after"), want: try args.want())
         default:
-            method = .unknown(name: name)
+            // Another implementation's method: its arguments are not ours to check, so a
+            // target of the wrong shape is simply no target (libtorrent reads it the same way).
+            let target = args.optionalNodeID("target") ?? args.optionalNodeID("info_hash")
+            method = .unknown(name: name, target: target, want: target == nil ? nil : try args.want())
         }
         return Query(senderID: sender, method: method)
     }
@@ -255,6 +259,12 @@ struct FieldReader {
     /// Any value under `name`, as a tree.
     func tree(_ name: StaticString) -> BValue? {
         tape.lookup(name, inDictionaryAt: dictionary).map { tape.value(at: $0) }
+    }
+
+    /// The 20-byte string under `name`, or nil when it is absent or anything else.
+    func optionalNodeID(_ name: StaticString) -> NodeID? {
+        guard let index = tape.lookup(name, inDictionaryAt: dictionary), tape.kind(at: index) == .bytes else { return nil }
+        return NodeID(bytes: tape.slice(at: index))
     }
 
     func nodeID(_ name: StaticString) throws(KRPCDecodingError) -> NodeID {

@@ -28,7 +28,9 @@ public struct PutArguments: Hashable, Sendable {
     }
 }
 
-/// A typed KRPC query. `unknown` keeps the name so the node can answer 204.
+/// A typed KRPC query. `unknown` keeps the name so the node can answer 204, and the 20-byte
+/// `target` or `info_hash` it carried, if any, which is answered as a `find_node`
+/// (libtorrent's convention, PROTOCOL-EXTENSIONS.md "Keyed records beside plain Mainline nodes").
 public enum QueryMethod: Hashable, Sendable {
     case ping
     case findNode(target: NodeID, want: AddressFamilies?)
@@ -41,7 +43,7 @@ public enum QueryMethod: Hashable, Sendable {
     case announceRecord(arguments: [[UInt8]: BValue])
     /// PROTOCOL.md 3: records under `target` whose owner key sorts after `after`.
     case getRecords(target: NodeID, after: [UInt8]?, want: AddressFamilies?)
-    case unknown(name: String)
+    case unknown(name: String, target: NodeID? = nil, want: AddressFamilies? = nil)
 
     public var name: String {
         switch self {
@@ -53,7 +55,15 @@ public enum QueryMethod: Hashable, Sendable {
         case .put: "put"
         case .announceRecord: "announce_record"
         case .getRecords: "get_records"
-        case .unknown(let name): name
+        case .unknown(let name, _, _): name
+        }
+    }
+
+    /// `announce_record` and `get_records`: our extension, which plain Mainline nodes ignore.
+    public var isKeyedRecordQuery: Bool {
+        switch self {
+        case .announceRecord, .getRecords: true
+        default: false
         }
     }
 }
@@ -112,7 +122,7 @@ public struct ResponseBody: Hashable, Sendable {
 }
 
 /// One KRPC datagram (BEP 5), with the optional top-level fields of BEP 42 (`ip`),
-/// BEP 43 (`ro`), client version `v` and our network id `n`.
+/// BEP 43 (`ro`), client version `v`, our network id `n` and our capability flag `kr`.
 public struct KRPCMessage: Hashable, Sendable {
     public enum Body: Hashable, Sendable {
         case query(Query)
@@ -129,19 +139,24 @@ public struct KRPCMessage: Hashable, Sendable {
     public var readOnly: Bool
     /// PROTOCOL.md section 6; nil means absent (Mainline).
     public var networkID: Int64?
+    /// `kr`, in responses: the keyed-records revision the responder serves (1: PROTOCOL.md 3).
+    /// Nil when absent: a plain Mainline node, or a SubnetDHT node older than the key.
+    public var keyedRecords: Int64?
     /// Zero bytes sent as `pad` so that a query is large enough for the answer it wants
     /// under the responder's amplification limit (PROTOCOL.md 1). Never decoded: receivers
     /// only count the datagram's size.
     public var padding: Int
 
     public init(transactionID: [UInt8], body: Body, clientVersion: [UInt8]? = nil,
-                requesterAddress: Endpoint? = nil, readOnly: Bool = false, networkID: Int64? = nil, padding: Int = 0) {
+                requesterAddress: Endpoint? = nil, readOnly: Bool = false, networkID: Int64? = nil,
+                keyedRecords: Int64? = nil, padding: Int = 0) {
         self.transactionID = transactionID
         self.body = body
         self.clientVersion = clientVersion
         self.requesterAddress = requesterAddress
         self.readOnly = readOnly
         self.networkID = networkID
+        self.keyedRecords = keyedRecords
         self.padding = padding
     }
 }

@@ -12,7 +12,7 @@ struct KRPCWriter {
 
     mutating func message(_ message: KRPCMessage) {
         out.append(UInt8(ascii: "d"))
-        // a, e, ip, n, pad, q, r, ro, t, v, y
+        // a, e, ip, kr, n, pad, q, r, ro, t, v, y
         switch message.body {
         case .query(let query):
             key("a")
@@ -29,6 +29,10 @@ struct KRPCWriter {
         if let address = message.requesterAddress {
             key("ip")
             compactEndpoint(address)
+        }
+        if let revision = message.keyedRecords {
+            key("kr")
+            integer(revision)
         }
         if let network = message.networkID {
             key("n")
@@ -80,8 +84,12 @@ struct KRPCWriter {
         }
         out.append(UInt8(ascii: "d"))
         switch query.method {
-        case .ping, .unknown, .announceRecord:
+        case .ping, .announceRecord:
             id(query.senderID)
+        case .unknown(_, let target, let want):
+            id(query.senderID)
+            if let target { nodeID("target", target) }
+            self.want(want)
         case .findNode(let target, let want):
             id(query.senderID)
             nodeID("target", target)

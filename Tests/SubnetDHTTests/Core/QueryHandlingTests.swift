@@ -129,6 +129,46 @@ private func isSuccess(_ message: KRPCMessage?) -> Bool {
         #expect(Set(second.values ?? []) == [Endpoint("127.0.0.1:5000")!, Endpoint("127.0.0.1:4000")!])
     }
 
+    @Test func everyAnswerSaysItServesKeyedRecords() throws {
+        var peer = RawPeer()
+        let ping = peer.ask(.ping), findNode = peer.ask(.findNode(target: .random(), want: nil))
+        #expect(try #require(ping).keyedRecords == DHTCore.keyedRecordsRevision)
+        #expect(try #require(findNode).keyedRecords == 1)
+        // Errors do not: only an answer proves what the node serves.
+        let error = peer.ask(.unknown(name: "frobnicate"))
+        #expect(try #require(error).keyedRecords == nil)
+    }
+
+    @Test func anUnknownMethodAboutATargetIsAnsweredAsFindNode() throws {
+        var peer = RawPeer()
+        // Some contacts for the answer: they pinged the core and answered its pings.
+        for port in 6001...6003 {
+            let contact = Endpoint("127.0.0.1:\(port)")!
+            peer.core.receive(KRPCCodec.encode(KRPCMessage(transactionID: [1], body: .query(Query(senderID: .random(), method: .ping)))),
+                              from: contact, now: peer.now)
+            for effect in peer.core.takeEffects() {
+                guard case .send(let bytes, contact) = effect, let ping = try? KRPCCodec.decode(bytes), case .query = ping.body else { continue }
+                peer.core.receive(KRPCCodec.encode(KRPCMessage(transactionID: ping.transactionID, body: .response(ResponseBody(id: .random())))),
+                                  from: contact, now: peer.now)
+            }
+        }
+        let target = NodeID.random()
+        let expected = peer.ask(.findNode(target: target, want: nil))
+        guard case .response(let asFindNode)? = expected?.body, let nodes = asFindNode.nodes else { Issue.record("no find_node answer"); return }
+        #expect(nodes.count == 3)
+        guard case .response(let body)? = peer.ask(.unknown(name: "sample_infohashes", target: target, want: nil))?.body else {
+            Issue.record("an unknown method with a target was not answered"); return
+        }
+        #expect(body.nodes == nodes)
+        #expect(body.nodes6 == nil)
+        #expect(body.token == nil)
+        guard case .response(let both)? = peer.ask(.unknown(name: "x", target: target, want: [.ipv4, .ipv6]))?.body else {
+            Issue.record("no answer with want"); return
+        }
+        #expect(both.nodes == nodes)
+        #expect(both.nodes6 == [])
+    }
+
     @Test func unknownMethodsGet204AndMalformedQueries203() throws {
         var peer = RawPeer()
         #expect(errorCode(peer.ask(.unknown(name: "frobnicate"))) == 204)

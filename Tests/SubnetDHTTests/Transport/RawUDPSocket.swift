@@ -55,6 +55,19 @@ final class RawUDPSocket: @unchecked Sendable {  // a file descriptor; tests use
         return count > 0 ? Array(buffer[0..<count]) : nil
     }
 
+    /// The next datagram and its source, or nil after the receive timeout.
+    func receiveWithSource() -> (bytes: [UInt8], source: Endpoint)? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let count = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(descriptor, &buffer, buffer.count, 0, $0, &length) }
+        }
+        guard count > 0 else { return nil }
+        let source = Endpoint(address: .v4(UInt32(bigEndian: address.sin_addr.s_addr)), port: UInt16(bigEndian: address.sin_port))
+        return (Array(buffer[0..<count]), source)
+    }
+
     /// Drains whatever is queued, returning the decoded messages.
     func drain() -> [KRPCMessage] {
         var messages = [KRPCMessage]()

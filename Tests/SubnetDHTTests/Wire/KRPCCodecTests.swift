@@ -34,6 +34,7 @@ import Testing
             .getRecords(target: target, after: nil, want: nil),
             .announceRecord(arguments: [Array("key".utf8): .string("node"), Array("a".utf8): .dict([:]), Array("zz".utf8): .int(-1)]),
             .unknown(name: "vote"),
+            .unknown(name: "sample_infohashes", target: target, want: [.ipv6]),
         ]
         for method in methods {
             let message = KRPCMessage(transactionID: [0, 1, 2, 3], body: .query(Query(senderID: id, method: method)),
@@ -97,6 +98,32 @@ import Testing
         let bytes = Array("d1:ad2:id20:abcdefghij0123456789e1:q5:vote!1:t2:aa1:y1:qe".utf8)
         guard case .query(let query) = try KRPCCodec.decode(bytes).body else { Issue.record("not a query"); return }
         #expect(query.method == .unknown(name: "vote!"))
+    }
+
+    @Test func anUnknownMethodKeepsATwentyByteTargetOrInfoHash() throws {
+        func method(_ arguments: String) throws -> QueryMethod? {
+            let bytes = Array("d1:ad2:id20:abcdefghij0123456789\(arguments)e1:q4:vote1:t2:aa1:y1:qe".utf8)
+            guard case .query(let query) = try KRPCCodec.decode(bytes).body else { return nil }
+            return query.method
+        }
+        let twenty = NodeID(bytes: Array("ABCDEFGHIJ0123456789".utf8))!
+        #expect(try method("6:target20:ABCDEFGHIJ0123456789") == .unknown(name: "vote", target: twenty, want: nil))
+        #expect(try method("9:info_hash20:ABCDEFGHIJ0123456789") == .unknown(name: "vote", target: twenty, want: nil))
+        #expect(try method("6:target20:ABCDEFGHIJ01234567894:wantl2:n6e") == .unknown(name: "vote", target: twenty, want: [.ipv6]))
+        // Another implementation's argument of another shape is no target, and no error.
+        #expect(try method("6:target19:ABCDEFGHIJ012345678") == .unknown(name: "vote"))
+        #expect(try method("6:targeti5e") == .unknown(name: "vote"))
+        #expect(try method("9:info_hash20:ABCDEFGHIJ01234567896:target3:abc") == .unknown(name: "vote", target: twenty, want: nil))
+    }
+
+    @Test func kr_saysWhichKeyedRecordsRevisionARespondentServes() throws {
+        let response = KRPCMessage(transactionID: [5], body: .response(ResponseBody(id: id)), clientVersion: Array("SD01".utf8),
+                                   requesterAddress: Endpoint("1.2.3.4:5")!, networkID: 9, keyedRecords: 1)
+        let bytes = KRPCCodec.encode(response)
+        // Between `ip` and `n`, as the strict decoder's key order wants.
+        #expect(String(decoding: bytes, as: UTF8.self).contains("2:kri1e1:ni9e"))
+        #expect(try roundTrip(response) == response)
+        #expect(try roundTrip(KRPCMessage(transactionID: [5], body: .response(ResponseBody(id: id)))).keyedRecords == nil)
     }
 
     @Test func malformedNodeListsAreRejected() {

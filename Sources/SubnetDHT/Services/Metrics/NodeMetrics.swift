@@ -22,6 +22,8 @@ public final class NodeMetrics: Sendable {
     private let recordsStored: Gauge
     private let pendingRequests: Gauge
     private let livePeers: Gauge
+    /// Routing-table contacts by `RecordSupport`: capable, plain, unknown.
+    private let contactsByRecordSupport: (capable: Gauge, plain: Gauge, unknown: Gauge)
     private let heartbeatsOK: Counter
     private let heartbeatsFailed: Counter
     private let heartbeatLatency: DurationHistogram
@@ -56,6 +58,10 @@ public final class NodeMetrics: Sendable {
         recordsStored = gauge("records_stored", "", "Keyed records this node stores for others.")
         pendingRequests = gauge("pending_requests", "", "Requests sent and awaiting a response or timeout.")
         livePeers = gauge("live_peers", "", "Peers the membership view currently considers alive.")
+        let support = Self.descriptor("contacts", "", "Routing-table contacts by whether they serve keyed records (records, plain Mainline, not yet known).")
+        contactsByRecordSupport = (registry.makeGauge(descriptor: support, labels: [("capability", "records")]),
+                                   registry.makeGauge(descriptor: support, labels: [("capability", "plain")]),
+                                   registry.makeGauge(descriptor: support, labels: [("capability", "unknown")]))
 
         let heartbeats = Self.descriptor("heartbeat_publishes", "total", "Heartbeat records published, by result.")
         heartbeatsOK = registry.makeCounter(descriptor: heartbeats, labels: [("result", "ok")])
@@ -78,6 +84,7 @@ public final class NodeMetrics: Sendable {
             CumulativeCounter(counter("rate_limited_queries", "Queries dropped because their source exceeded its rate limit.")) { $0.statistics.rateLimited },
             CumulativeCounter(counter("responses_trimmed", "Answers cut to the amplification limit of an unverified requester.")) { $0.statistics.responsesTrimmed },
             CumulativeCounter(counter("record_pages_reused", "get_records pages answered from the page cache, unchanged since built.")) { $0.statistics.recordPagesReused },
+            CumulativeCounter(counter("extension_queries_unanswered", "Keyed-record queries of ours that went unanswered (plain Mainline nodes ignore them).")) { $0.statistics.extensionQueriesUnanswered },
             CumulativeCounter(counter("unreachable_drops", "Datagrams not sent because the socket cannot reach the address.")) { $0.unreachableDrops },
             CumulativeCounter(counter("socket_reopens", "Times the UDP socket was reopened after a send error closed it.")) { $0.socketReopens },
             CumulativeCounter(counter("signatures_checked_ahead", "Datagrams whose signature a worker thread checked before the event loop took them.")) { $0.signaturesCheckedAhead },
@@ -96,6 +103,9 @@ public final class NodeMetrics: Sendable {
         routingTableSize.set(to: Double(status.routingTableSize))
         recordsStored.set(to: Double(status.storedRecords))
         pendingRequests.set(to: Double(status.pendingRequests))
+        contactsByRecordSupport.capable.set(to: Double(status.recordSupport.capable))
+        contactsByRecordSupport.plain.set(to: Double(status.recordSupport.plain))
+        contactsByRecordSupport.unknown.set(to: Double(status.recordSupport.unknown))
         lastCumulative.withLock { last in
             for (index, entry) in cumulative.enumerated() {
                 let value = max(0, entry.read(status))

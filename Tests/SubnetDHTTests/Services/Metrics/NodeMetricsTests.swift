@@ -45,6 +45,24 @@ extension MetricsTests {
             #expect(text.contains("# HELP subnet_dht_datagrams_received_total "))
         }
 
+        @Test func contactsByRecordSupportAndUnansweredExtensionQueries() {
+            let metrics = NodeMetrics()
+            var status = MetricsTests.status(routing: 9)
+            status.recordSupport = RecordSupportCounts(capable: 2, plain: 6, unknown: 1)
+            status.statistics.extensionQueriesUnanswered = 4
+            metrics.update(from: status)
+            let text = metrics.render()
+            #expect(MetricsTests.value(of: #"subnet_dht_contacts{capability="records"}"#, in: text) == 2, "\(text)")
+            #expect(MetricsTests.value(of: #"subnet_dht_contacts{capability="plain"}"#, in: text) == 6)
+            #expect(MetricsTests.value(of: #"subnet_dht_contacts{capability="unknown"}"#, in: text) == 1)
+            #expect(MetricsTests.value(of: "subnet_dht_extension_queries_unanswered_total", in: text) == 4)
+            status.recordSupport = RecordSupportCounts(capable: 3, plain: 5, unknown: 0)
+            status.statistics.extensionQueriesUnanswered = 5
+            metrics.update(from: status)
+            #expect(MetricsTests.value(of: #"subnet_dht_contacts{capability="plain"}"#, in: metrics.render()) == 5)
+            #expect(MetricsTests.value(of: "subnet_dht_extension_queries_unanswered_total", in: metrics.render()) == 5)
+        }
+
         @Test func countersAddTheDeltaAndNeverDecrease() {
             let metrics = NodeMetrics()
             func received() -> Double? { MetricsTests.value(of: "subnet_dht_datagrams_received_total", in: metrics.render()) }
