@@ -46,10 +46,13 @@ SEEDS = {
     "get_records": query("get_records", {"target": TARGET}),
     "get_records-after": query("get_records", {"target": TARGET, "after": KEY, "want": ["n4"]}, pad=bytes(200)),
     "unknown-method": query("vote", {"target": TARGET}),
+    "unknown-method-info-hash": query("sample_infohashes", {"info_hash": TARGET, "want": ["n4", "n6"]}),
     "response": bencode({"t": b"aa", "y": "r", "r": {"id": ID, "nodes": NODES, "token": b"tokn", "values": [COMPACT]},
                          "ip": COMPACT, "v": b"SD\x00\x01"}),
     "response-records": bencode({"t": b"aa", "y": "r", "r": {"id": ID, "records": [
         {"k": KEY, "seq": 5, "exp": 1_800_000_060, "v": INFO, "sig": SIG}], "more": KEY}}),
+    "response-kr": bencode({"t": b"aa", "y": "r", "r": {"id": ID, "nodes": NODES, "token": b"tokn"}, "kr": 1,
+                            "v": b"SD\x00\x01"}),
     "response-compressed": bencode({"t": b"aa", "y": "r", "r": {"id": ID, "rz": b"\x40abcd", "rn": 4}}),
     "error": bencode({"t": b"aa", "y": "e", "e": [203, "bad token"]}),
     "server-info": bencode(INFO),
