@@ -649,7 +649,10 @@ public struct DHTCore {
     }
 
     /// The message that carries an answer: every answer says `kr`, so a node that asks us
-    /// anything learns that we serve keyed records without a query it might waste.
+    /// anything learns that we serve keyed records without a query it might waste. Always
+    /// inlined, so the consumed body moves straight into the message: as a call, the body was
+    /// copied into it and out again on every answer.
+    @inline(__always)
     func responseMessage(_ body: consuming ResponseBody, transactionID: [UInt8], to destination: Endpoint) -> KRPCMessage {
         KRPCMessage(transactionID: transactionID, body: .response(body), clientVersion: settings.clientVersion,
                     requesterAddress: destination, networkID: settings.networkID == 0 ? nil : settings.networkID,

@@ -27,6 +27,7 @@ public enum KRPCCodec {
         let kind = try reader.slice("y")
 
         let body: KRPCMessage.Body
+        let isResponse = kind.elementsEqual([UInt8(ascii: "r")])
         switch kind.count == 1 ? kind.first : nil {
         case UInt8(ascii: "q"):
             body = .query(try decodeQuery(&reader))
@@ -49,7 +50,9 @@ public enum KRPCCodec {
             requesterAddress: requesterAddress,
             readOnly: (try reader.optionalInt("ro") ?? 0) == 1,
             networkID: try reader.optionalInt("n"),
-            keyedRecords: try reader.optionalInt("kr"))
+            // Only answers carry `kr`: a query's is not looked for, which saves every query a
+            // scan of the top-level keys.
+            keyedRecords: isResponse ? try reader.optionalInt("kr") : nil)
     }
 
     public static func encode(_ message: KRPCMessage) -> [UInt8] {
