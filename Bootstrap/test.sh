@@ -4,7 +4,8 @@
 # processes (heartbeats, SIGKILL, SIGTERM, metrics, restart), the status page in headless Chromium
 # (6 processes; a graceful stop shows on the open page), 60 s of fuzzing, a request flood
 # (all on 127.0.0.1), and the fault suite on network namespaces it creates itself (churn, loss,
-# restart, partition; it prints `skip:` where namespaces are not permitted).
+# restart, partition). A suite that cannot run here (no namespaces, no Chromium) prints `skip:`,
+# and fails when `CI` is set, as `.ci/run` runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -25,8 +25,8 @@ host's own node. Heartbeats every 2 s with a 6 s TTL, prune every 1 s. Scenarios
 Loss and delay use netem where the kernel has it; without it (CONFIG_NET_SCH_NETEM unset) the
 same figures come from netfilter on each host's ingress: `-m statistic` drops and NFQUEUE hands
 packets to a small delayer (this file run with --delay-queue MS) that accepts them MS later.
-Needs root; without namespaces it prints `skip: ...` and exits 0. Every wait is bounded. Node
-logs go to a temporary folder printed first, with the seed of the random choices (--seed picks
+Needs root; without namespaces it prints `skip: ...` and exits 0, or, with `CI` set, fails.
+Every wait is bounded. Node logs go to a temporary folder printed first, with the seed of the random choices (--seed picks
 the same victims and readers again; node ids are new every run).
 Prints `ok NAME (figures)` / `FAIL NAME: reason` and a final `N passed, M failed`; exits 1 if
 anything failed.
@@ -54,7 +54,7 @@ import time
 from collections import deque
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from pysupport.checks import Checks, wait_until  # noqa: E402
+from pysupport.checks import Checks, cannot_run, wait_until  # noqa: E402
 
 INTERVAL, TTL, PRUNE = 2, 6, 1
 PORT = 6881
@@ -667,9 +667,7 @@ def main():
     scenarios = args.only or list(SCENARIOS)
 
     def skip(reason):
-        print("skip: %s" % reason)
-        print("0 passed, 0 failed, %d skipped" % len(scenarios))
-        return 0
+        return cannot_run(reason, checks=len(scenarios))
 
     if os.geteuid() != 0:
         return skip("network namespaces need root (uid %d)" % os.geteuid())

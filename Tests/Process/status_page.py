@@ -16,7 +16,7 @@ then saves a screenshot (PNG) in its log directory, or where --screenshot says: 
 picture is made with `--screenshot docs/status-page.png`.
 Loopback only; every wait is bounded. Prints `ok NAME (figures)` / `FAIL NAME: reason` and a final
 `N passed, M failed` line; exits 1 if anything failed. Without a `chromium` binary it prints
-`skip: ...` and exits 0.
+`skip: ...` and exits 0, or, with `CI` set, fails.
 
     python3 Tests/Process/status_page.py --subnet-dht .build/debug/subnet-dht
 """
@@ -35,7 +35,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from pysupport.checks import Checks, wait_until  # noqa: E402
+from pysupport.checks import Checks, cannot_run, wait_until  # noqa: E402
 from pysupport.processes import start_run, stop_all  # noqa: E402
 
 # A TTL of 6 s, not 4: with 4 s (3 s past the interval) the views themselves lose live peers for
@@ -116,8 +116,7 @@ def main():
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
-        print("skip: no chromium binary (Debian package `chromium`, installed by Bootstrap/install-deps.sh)", flush=True)
-        return 0
+        return cannot_run("no chromium binary (Debian package `chromium`, installed by Bootstrap/install-deps.sh)")
     try:
         import websocket  # Debian python3-websocket (websocket-client)
     except ImportError:
