@@ -1179,8 +1179,11 @@ def main():
         stop_note = teardown(net, hub)
     if isinstance(hub, SubnetHub) and hub.proc is not None and stop_note is not None:
         rc, graceful = stop_note
-        if graceful:
+        # The README promises exit 0 after a graceful stop: any other status is a failure.
+        if graceful and rc == 0:
             results.ok("subnet-run-stops-on-sigterm", "exit status %s" % rc)
+        elif graceful:
+            results.fail("subnet-run-stops-on-sigterm", "exit status %s after SIGTERM, not 0%s" % (rc, hub.stderr_tail(600)))
         else:
             results.fail("subnet-run-stops-on-sigterm", "exit status %s (had exited early or needed SIGKILL)%s"
                          % (rc, hub.stderr_tail(600)))

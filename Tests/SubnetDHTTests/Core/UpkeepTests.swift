@@ -29,15 +29,24 @@ import Testing
         // them, they fail twice, and spares take their place.
         let subnet = SimulatedSubnet(count: 40, seed: 9)
         let observer = subnet.endpoints[0]
-        let before = try #require(subnet.network.core(at: observer)).contacts
-        #expect(before.count >= 8)
-        let victims = Set(before.prefix(4).map(\.endpoint))
+        let routing = try #require(subnet.network.core(at: observer)).routing
+        let k = routing.settings.bucketSize
+        let index = try #require(routing.buckets.indices.first { routing.buckets[$0].contacts.count == k && routing.buckets[$0].replacements.count >= 2 },
+                                 "no full bucket with spares to test with")
+        let before = routing.buckets[index]
+        let victims = Set(before.contacts.prefix(2).map(\.endpoint))
+        let spares = Set(before.replacements.map(\.endpoint))
         for victim in victims { subnet.network.remove(victim) }
         // Past the 15-minute good window, so upkeep pings the contacts.
         subnet.network.run(for: .seconds(20 * 60))
-        let after = try #require(subnet.network.core(at: observer)).contacts
-        #expect(Set(after.map(\.endpoint)).isDisjoint(with: victims) || after.filter { victims.contains($0.endpoint) }.allSatisfy { $0.failures >= 2 })
-        #expect(after.count >= before.count - 4)
+        let after = try #require(subnet.network.core(at: observer)).routing.buckets[index].contacts
+        let present = Set(after.map(\.endpoint))
+        #expect(present.isDisjoint(with: victims), "dead contacts still in the bucket")
+        #expect(after.count == k, "the bucket lost slots: \(after.count) of \(k)")
+        // The contacts that were not victims stayed; the free slots went to former spares.
+        let newcomers = present.subtracting(before.contacts.map(\.endpoint))
+        #expect(newcomers.count == victims.count)
+        #expect(newcomers.isSubset(of: spares), "\(newcomers) were not spares of the bucket")
     }
 
     @Test func readOnlyNodesAreNeitherAnsweredFromNorAddedToTables() throws {

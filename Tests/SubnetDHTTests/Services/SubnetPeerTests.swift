@@ -10,7 +10,14 @@ import Testing
             for node in nodes {
                 try await node.startHeartbeat(ServerInfo(state: .online, role: "worker", throughput: 0, address: node.localEndpoint), settings: settings)
             }
-            try await Task.sleep(for: .milliseconds(500))
+            // Every node's first heartbeat is on the replicas before the count below.
+            let deadline = ContinuousClock.now + .seconds(10)
+            for node in nodes {
+                while try await node.heartbeatStatus()?.lastSuccess == nil {
+                    guard ContinuousClock.now < deadline else { throw CLIStyleError("no heartbeat published within 10 s") }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
             let offline = ServerInfo(state: .offline, role: "worker", throughput: 0, address: nodes[1].localEndpoint)
             let stopped = try await nodes[1].stopHeartbeat(final: offline)
             #expect(stopped?.accepted.count == 2)

@@ -183,13 +183,14 @@ extension MetricsTests {
             await server.stop()
         }
 
-        @Test func stopLetsARequestInProgressFinish() async throws {
+        @Test(.timeLimit(.minutes(1))) func stopLetsARequestInProgressFinish() async throws {
             let (release, releaser) = AsyncStream<Void>.makeStream()
-            let server = MetricsServer(clock: { Self.now }, metrics: { for await _ in release { break }; return "late\n" },
+            let (entered, enter) = AsyncStream<Void>.makeStream()
+            let server = MetricsServer(clock: { Self.now }, metrics: { enter.yield(); for await _ in release { break }; return "late\n" },
                                        health: { Self.idleReport })
             let connection = try HTTPTestConnection(port: try await server.start())
             try connection.request("/metrics")
-            try await Task.sleep(for: .milliseconds(20))  // let the request reach the provider
+            for await _ in entered { break }  // the request has reached the provider
             let stopping = Task { await server.stop() }
             while server.port != nil { try await Task.sleep(for: .milliseconds(2)) }
             releaser.yield()
@@ -199,17 +200,27 @@ extension MetricsTests {
             await stopping.value
         }
 
-        @Test func stopClosesAStuckRequestAfterTheGracePeriod() async throws {
+        @Test(.timeLimit(.minutes(1))) func stopClosesAStuckRequestAfterTheGracePeriod() async throws {
             let (release, releaser) = AsyncStream<Void>.makeStream()
+            let (entered, enter) = AsyncStream<Void>.makeStream()
             var settings = MetricsServer.Settings()
-            settings.shutdownGracePeriod = .milliseconds(100)
+            let grace = Duration.milliseconds(400)
+            settings.shutdownGracePeriod = grace
             let server = MetricsServer(settings: settings, clock: { Self.now },
-                                       metrics: { for await _ in release { break }; return "never sent\n" },
+                                       metrics: { enter.yield(); for await _ in release { break }; return "never sent\n" },
                                        health: { Self.idleReport })
             let connection = try HTTPTestConnection(port: try await server.start())
             try connection.request("/metrics")
-            try await Task.sleep(for: .milliseconds(20))
-            await server.stop()  // returns once the grace period closed the connection
+            for await _ in entered { break }  // the request is stuck in the provider
+            let started = ContinuousClock.now
+            let stopping = Task { await server.stop() }
+            // Within the grace period the connection stays open...
+            #expect(try await !connection.closesByPeer(within: grace / 4), "closed before the grace period ended")
+            // ...and once it ends, stop() returns with the connection closed, not much later.
+            await stopping.value
+            let took = ContinuousClock.now - started
+            #expect(took >= grace, "stop() returned after \(took), before the \(grace) grace period")
+            #expect(took < grace + .seconds(5), "stop() took \(took)")
             #expect(try await connection.closesByPeer(within: .seconds(1)))
             releaser.finish()  // the provider returns into a closed connection: nothing is written
         }
