@@ -9,12 +9,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Runs one step under an overall bound of LIMIT seconds: a hung suite (a shutdown that never
+# returns, say) fails loudly here instead of holding CI until its own limit. Each bound is
+# several times the step's usual time on this 2-core machine.
+bounded() {
+    local limit=$1 status=0
+    shift
+    timeout --kill-after=30 "$limit" "$@" || status=$?
+    if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+        echo "FAIL timeout: did not finish within $limit s: $*" >&2
+    fi
+    return "$status"
+}
+
 Bootstrap/install-deps.sh
-swift build --build-tests
-swift test --skip-build
-/usr/bin/python3 Tests/Interop/libtorrent_interop.py --subnet-dht "$(swift build --show-bin-path)/subnet-dht"
-/usr/bin/python3 Tests/Process/subnet_processes.py --subnet-dht "$(swift build --show-bin-path)/subnet-dht"
-/usr/bin/python3 Tests/Process/status_page.py --subnet-dht "$(swift build --show-bin-path)/subnet-dht"
-bash Fuzz/run.sh 60
-/usr/bin/python3 Tests/Faults/flood_loopback.py --subnet-dht "$(swift build --show-bin-path)/subnet-dht"
-/usr/bin/python3 Tests/Faults/netns_faults.py --subnet-dht "$(swift build --show-bin-path)/subnet-dht" --quick
+bounded 2400 swift build --build-tests
+bin="$(swift build --show-bin-path)/subnet-dht"
+bounded 900 swift test --skip-build
+bounded 900 /usr/bin/python3 Tests/Interop/libtorrent_interop.py --subnet-dht "$bin"
+bounded 600 /usr/bin/python3 Tests/Process/subnet_processes.py --subnet-dht "$bin"
+bounded 600 /usr/bin/python3 Tests/Process/status_page.py --subnet-dht "$bin"
+bounded 900 bash Fuzz/run.sh 60
+bounded 600 /usr/bin/python3 Tests/Faults/flood_loopback.py --subnet-dht "$bin"
+bounded 1200 /usr/bin/python3 Tests/Faults/netns_faults.py --subnet-dht "$bin" --quick
