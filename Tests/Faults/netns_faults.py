@@ -10,12 +10,12 @@ host's own node. Heartbeats every 2 s with a 6 s TTL, prune every 1 s. Scenarios
 
   * churn: 32 nodes (16 with --quick); SIGKILL a quarter and start as many new hosts; for
     TTL + prune + 4 s, in rounds of about a second, 4 random survivors read `peers` and
-    `records node`: the share of reads listing every survivor (target 100 %, fail below 99 %),
+    `records node`: the share of reads listing every survivor (fails below 99 %),
     the time until no survivor lists a killed peer (limit TTL + prune + 2 s); as figures, the
     survivors' heartbeat publish times, their CPU use and when the new nodes show up;
   * loss: 8 nodes, 20 % loss and 50 ms delay on every host; 100 operations (50 with --quick)
     by 4 writers at once, each cycling put / get (of the value it just put) / records (all 8
-    online): the success rate (target 99 %, fail below 95 %), and how often heartbeats went out;
+    online): the success rate (fails below 95 %), and how often heartbeats went out;
   * restart: a node with --state-dir and --identity stopped with SIGTERM and started again,
     against a cold start of a fresh node on a new host: time until another host sees it online;
   * partition: 8 nodes split 4 / 4 (half the bridge ports moved to a second bridge) for
@@ -354,16 +354,20 @@ def start_network(name, args, logs, count, faults=None, extra=()):
              for host in hosts]
     everyone = {node.address for node in nodes}
     _, took = wait_until(60, lambda: everyone <= (network.online(hosts[0]) or set()), pause=0.25)
+    missing = ""
     if took is None:
         seen = network.online(hosts[0]) or set()
-        raise RuntimeError("only %d of %d online after 60 s; missing %s" % (len(seen & everyone), count, sorted(everyone - seen)))
-    return network, nodes, took
+        missing = "only %d of %d online after 60 s; missing %s" % (len(seen & everyone), count, sorted(everyone - seen))
+    return network, nodes, took, missing
 
 
 def churn(args, logs, check):
     count = 16 if args.quick else 32
-    network, nodes, took = start_network("churn", args, logs, count, extra=("--metrics-port", "9100"))
-    check("churn-all-online", True, figures="%d nodes online %.1f s after the last start" % (count, took))
+    network, nodes, took, missing = start_network("churn", args, logs, count, extra=("--metrics-port", "9100"))
+    check("churn-all-online", took is not None, missing, "%d nodes online %.1f s after the last start, limit 60 s" % (count, took or 0))
+    if took is None:
+        network.teardown()
+        return
     # The bootstrap node stays: the new nodes join through it, as they would through a seed.
     victims = random.sample(nodes[1:], count // 4)
     victim_addresses = {node.address for node in victims}
@@ -433,8 +437,8 @@ def churn(args, logs, check):
     share = complete / len(records_reads) if records_reads else 0.0
     check("churn-records-complete", share >= 0.99,
           "%d of %d reads (%.1f %%) listed every one of %d survivors, below 99 %%; %s" % (complete, len(records_reads), 100 * share, len(survivors), latency),
-          "%d of %d reads (%.1f %%) listed all %d survivors after %d killed and %d started, target 100 %%%s; %s"
-          % (complete, len(records_reads), 100 * share, len(survivors), len(victims), len(fresh), "" if share == 1 else " NOT met", latency))
+          "%d of %d reads (%.1f %%) listed all %d survivors after %d killed and %d started, limit 99 %%; %s"
+          % (complete, len(records_reads), 100 * share, len(survivors), len(victims), len(fresh), latency))
 
     # Gone = the end of the first `peers` read that lists no killed peer and began after every
     # read that still listed one had ended. The end, not the start: a read that waits seconds on
@@ -469,12 +473,15 @@ def churn(args, logs, check):
 
 def loss(args, logs, check):
     operations = 50 if args.quick else 100
-    network, nodes, took = start_network("loss", args, logs, 8, faults=(20, 50), extra=("--metrics-port", "9100"))
+    network, nodes, took, missing = start_network("loss", args, logs, 8, faults=(20, 50), extra=("--metrics-port", "9100"))
+    check("loss-all-online", took is not None, missing, "8 nodes online %.1f s after the last start with 20 %% loss, 50 ms delay (%s), limit 60 s"
+          % (took or 0, Network.fault_mode))
+    if took is None:
+        network.teardown()
+        return
     running_since = time.time() - took
     hosts = [node.host for node in nodes]
     everyone = {node.address for node in nodes}
-    check("loss-all-online", True, figures="8 nodes online %.1f s after the last start with 20 %% loss, 50 ms delay (%s)"
-          % (took, Network.fault_mode))
     # Four writers at once, each its own chain put -> get (of that value) -> records -> put ...
     # under its own key, so that 100 operations of 1-4 s each fit in about a minute.
     chains = 4
@@ -521,8 +528,8 @@ def loss(args, logs, check):
     succeeded = sum(sum(v) for v in outcomes.values())
     rate = succeeded / done if done else 0.0
     per_kind = ", ".join("%s %d/%d" % (kind, sum(v), len(v)) for kind, v in outcomes.items())
-    figures = "%d of %d operations succeeded (%.1f %%; %s), target 99 %% %s; latency median %.2f s, max %.2f s" % (
-        succeeded, done, 100 * rate, per_kind, "met" if rate >= 0.99 else "NOT met",
+    figures = "%d of %d operations succeeded (%.1f %%; %s), limit 95 %%; latency median %.2f s, max %.2f s" % (
+        succeeded, done, 100 * rate, per_kind,
         statistics.median(latencies) if latencies else 0, max(latencies, default=0))
     for failure in failures[:6]:                 # the first few, as evidence
         print("  %s" % failure, flush=True)
@@ -603,7 +610,11 @@ def restart(args, logs, check):
 
 
 def partition(args, logs, check):
-    network, nodes, took = start_network("partition", args, logs, 8, extra=("--metrics-port", "9100"))
+    network, nodes, took, missing = start_network("partition", args, logs, 8, extra=("--metrics-port", "9100"))
+    check("partition-all-online", took is not None, missing, "8 nodes online %.1f s after the last start, limit 60 s" % (took or 0))
+    if took is None:
+        network.teardown()
+        return
     hosts = [node.host for node in nodes]
     halves = (hosts[:4], hosts[4:])
     addresses = ({"%s:%d" % (h.ip, PORT) for h in halves[0]}, {"%s:%d" % (h.ip, PORT) for h in halves[1]})

@@ -6,14 +6,16 @@ extension DHTCore {
                      records: recordStore.allRecords(now: now), savedAt: now)
     }
 
-    /// Puts back a snapshot's records (each verified again: a snapshot file is input like any
-    /// other) and pings its contacts, so the ones still alive re-enter the routing table
-    /// without a full bootstrap. Returns how many records were restored.
+    /// Puts back a snapshot's records (each checked again as a store from the network would
+    /// be, but for the token: a snapshot file is input like any other) and pings its contacts,
+    /// so the ones still alive re-enter the routing table without a full bootstrap. Returns how
+    /// many records were restored.
     @discardableResult
     public mutating func importSnapshot(_ snapshot: NodeSnapshot, now: Timestamp) -> Int {
         var restored = 0
         for record in snapshot.records where !record.isExpired(at: now) && record.hasValidSignature() {
-            guard let policy = settings.keyPolicies.policy(for: record.key) else { continue }
+            guard (1...KeyedRecord.maxKeyLength).contains(record.key.count), record.encodedValue.count <= settings.storage.maxValueSize,
+                let policy = settings.keyPolicies.policy(for: record.key), policy.refusal(of: record) == nil else { continue }
             if (try? recordStore.store(record, maxOwners: policy.maxOwners, now: now)) != nil { restored += 1 }
         }
         for contact in snapshot.contacts where contact.id != localID {

@@ -22,6 +22,13 @@ public struct KeyPolicy: Sendable {
         self.valueCheck = valueCheck
     }
 
+    /// Why the policy refuses `record` for who wrote it and what it holds, or nil. The quota is
+    /// not judged here: it counts stores over time, which only the validator sees.
+    func refusal(of record: KeyedRecord) -> String? {
+        if let writers = allowedWriters, !writers.contains(record.owner) { return "owner may not write this key" }
+        return valueCheck(record.value)
+    }
+
     /// PROTOCOL.md 4: the heartbeat key. Values are ServerInfo dictionaries with a role from
     /// `roles`; TTL at most an hour; 10,000 owners; 60 stores per owner per minute.
     public static func node(roles: Set<String> = ServerInfo.defaultRoles, maxOwners: Int = 10_000,

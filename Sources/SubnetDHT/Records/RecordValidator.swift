@@ -121,10 +121,7 @@ struct KeyPolicyRule: RecordRule {
         guard let policy = context.policies.policy(for: record.key) else {
             return RecordValidation.policyRefusal("no policy for key \(String(decoding: record.key, as: UTF8.self))")
         }
-        if let writers = policy.allowedWriters, !writers.contains(record.owner) {
-            return RecordValidation.policyRefusal("owner may not write this key")
-        }
-        if let reason = policy.valueCheck(record.value) { return RecordValidation.policyRefusal(reason) }
+        if let reason = policy.refusal(of: record) { return RecordValidation.policyRefusal(reason) }
         guard context.quota.allows(key: record.key, owner: record.owner, limit: policy.storesPerOwnerPerMinute, now: context.now) else {
             return RecordValidation.policyRefusal("store quota exceeded for this owner")
         }

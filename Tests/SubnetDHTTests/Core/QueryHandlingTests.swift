@@ -169,6 +169,37 @@ private func isSuccess(_ message: KRPCMessage?) -> Bool {
         #expect(both.nodes6 == [])
     }
 
+    @Test func nodes6CarriesIPv6ContactsWhenAsked() throws {
+        var peer = RawPeer()
+        let v6 = (1...3).map { Endpoint("[::1]:\(7000 + $0)")! }
+        let v4 = Endpoint("127.0.0.1:7100")!
+        for contact in v6 + [v4] {
+            _ = peer.core.startPing(contact, now: peer.now)
+            for effect in peer.core.takeEffects() {
+                guard case .send(let bytes, contact) = effect, let ping = try? KRPCCodec.decode(bytes) else { continue }
+                peer.core.receive(KRPCCodec.encode(KRPCMessage(transactionID: ping.transactionID, body: .response(ResponseBody(id: .random())))),
+                                  from: contact, now: peer.now)
+            }
+        }
+        let target = NodeID.random()
+        guard case .response(let both)? = peer.ask(.findNode(target: target, want: [.ipv4, .ipv6]))?.body else {
+            Issue.record("no response"); return
+        }
+        #expect(Set((both.nodes6 ?? []).map(\.endpoint)) == Set(v6))
+        #expect((both.nodes ?? []).map(\.endpoint) == [v4])
+        // Without `want`, an IPv4 requester gets its own family only (BEP 32).
+        guard case .response(let own)? = peer.ask(.findNode(target: target, want: nil))?.body else { Issue.record("no response"); return }
+        #expect(own.nodes6 == nil)
+        #expect(own.nodes?.map(\.endpoint) == [v4])
+        guard case .response(let six)? = peer.ask(.getPeers(infoHash: target, want: [.ipv6]))?.body else { Issue.record("no response"); return }
+        #expect(six.nodes == nil)
+        #expect(six.nodes6?.count == 3)
+        // A node list written and read back keeps every IPv6 contact whole.
+        let wire = try KRPCCodec.decode(KRPCCodec.encode(KRPCMessage(transactionID: [1], body: .response(both))))
+        guard case .response(let decoded) = wire.body else { Issue.record("not a response"); return }
+        #expect(decoded.nodes6 == both.nodes6)
+    }
+
     @Test func unknownMethodsGet204AndMalformedQueries203() throws {
         var peer = RawPeer()
         #expect(errorCode(peer.ask(.unknown(name: "frobnicate"))) == 204)

@@ -173,6 +173,47 @@ private struct RecordPeer {
         #expect(peer.readAll(Array("jobs".utf8)).records == [record])
     }
 
+    @Test func onlyAllowedWritersMayWriteAKeyThatNamesThem() {
+        let alice = SigningKey.generate(), bob = SigningKey.generate()
+        var settings = DHTSettings.loopbackTestNetwork
+        settings.keyPolicies.register(KeyPolicy(maxTTL: .seconds(600), maxOwners: 10, storesPerOwnerPerMinute: 60,
+                                                allowedWriters: [alice.publicKey]), for: "jobs")
+        var peer = RecordPeer(settings: settings)
+        let key = Array("jobs".utf8)
+        let byAlice = KeyedRecord.signed(key: key, value: .string("a"), seq: 1, expires: peer.nowSeconds + 60, by: alice)
+        #expect(peer.announce(byAlice) == 0)
+        #expect(peer.announce(KeyedRecord.signed(key: key, value: .string("b"), seq: 1, expires: peer.nowSeconds + 60, by: bob)) == 209)
+        #expect(peer.readAll(key).records == [byAlice])
+    }
+
+    @Test func theExpiryWindowIsExactToTheSecond() {
+        var peer = RecordPeer()
+        let now = peer.nowSeconds
+        func code(_ expires: Int64) -> Int? { peer.announce(RecordFixtures.heartbeat(.generate(), seq: 1, expires: expires)) }
+        // (now, now + max TTL (3,600 s for `node`) + 30 s of clock skew]
+        #expect(code(now) == 208)
+        #expect(code(now + 1) == 0)
+        #expect(code(now + 3600 + 30) == 0)
+        #expect(code(now + 3600 + 31) == 208)
+    }
+
+    @Test func valueAndKeySizesAreExactToTheByte() {
+        var settings = DHTSettings.loopbackTestNetwork
+        settings.keyPolicies.openKeys = true
+        var peer = RecordPeer(settings: settings)
+        func code(key: [UInt8], value: BValue) -> Int? {
+            peer.announce(KeyedRecord.signed(key: key, value: value, seq: 1, expires: peer.nowSeconds + 60, by: .generate()))
+        }
+        // `996:` and 996 bytes is 1,000 bytes bencoded; one more byte is 1,001.
+        let jobs = Array("jobs".utf8)
+        #expect(Bencode.encode(.bytes([UInt8](repeating: 0x61, count: 996))).count == 1000)
+        #expect(code(key: jobs, value: .bytes([UInt8](repeating: 0x61, count: 996))) == 0)
+        #expect(code(key: jobs, value: .bytes([UInt8](repeating: 0x61, count: 997))) == 205)
+        #expect(code(key: [UInt8](repeating: 0x6b, count: 64), value: .int(1)) == 0)
+        #expect(code(key: [UInt8](repeating: 0x6b, count: 65), value: .int(1)) == 207)
+        #expect(code(key: [], value: .int(1)) == 207)
+    }
+
     @Test func aFullStoreAnswers202() {
         var settings = DHTSettings.loopbackTestNetwork
         settings.recordStore.maxRecords = 2
