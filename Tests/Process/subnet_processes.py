@@ -3,7 +3,8 @@
 
 Starts 8 peers with a 2 s heartbeat interval and 6 s TTL (prune every 1 s), then checks:
   * `subnet-dht records node --json` shows all 8 peers online, with the documented fields;
-  * one peer's /health answers 200 with its state and routing table, /metrics counts heartbeats;
+  * one peer's /health answers 200 with its state and routing table, /metrics counts heartbeats,
+    /records/node.json lists every online owner (a 65-byte key is 400);
   * a peer killed with SIGKILL leaves `subnet-dht peers` within TTL + prune interval;
   * a peer stopped with SIGTERM exits 0 and shows `offline` at once under `records --all`;
   * a peer restarted with its identity and --state-dir restores its snapshot and is online again;
@@ -100,6 +101,15 @@ def main():
         health = json.loads(body) if status == 200 else {}
         check("health-200-online", status == 200 and health.get("state") == "online" and health.get("routing_table_size", 0) > 0,
               "GET /health: %s %s" % (status, body), "routing table %s, live peers %s" % (health.get("routing_table_size"), health.get("live_peers")))
+        # /records/KEY.json reads the key from the network, in the shape `records --json` prints.
+        status, body = http_get(metrics_port, "/records/node.json")
+        served = json.loads(body) if status == 200 else []
+        owners = {record.get("owner") for record in online or []}
+        check("records-json-over-http", status == 200 and owners <= {record.get("owner") for record in served}
+              and all(fields <= set(record) for record in served),
+              "GET /records/node.json: %s %s" % (status, body[:300]), "%d records, all %d online owners among them" % (len(served), len(owners)))
+        status, _ = http_get(metrics_port, "/records/%s.json" % ("k" * 65))
+        check("records-json-bad-key-400", status == 400, "a 65-byte key answered %s" % status)
         status, body = http_get(metrics_port, "/metrics")
         published = [line for line in body.splitlines() if line.startswith("subnet_dht_heartbeat_publishes_total")]
         check("metrics-count-heartbeats", status == 200 and any('result="ok"' in line and not line.endswith(" 0") for line in published),
