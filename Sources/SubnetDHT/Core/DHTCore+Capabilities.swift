@@ -26,14 +26,14 @@ extension DHTCore {
     /// An answer to `request` arrived (its transaction id proves the source).
     mutating func learnCapabilities(answering request: PendingRequest, message: KRPCMessage, body: ResponseBody, now: Timestamp) {
         let endpoint = request.endpoint
-        if message.keyedRecords != nil { capabilities.noteServesRecords(endpoint) }
+        if message.servesKeyedRecords { capabilities.noteServesRecords(endpoint) }
         switch request.method {
         case .getRecords:
             // Every SubnetDHT answer to get_records carries a token; an answer without one is a
             // node that read the query as a find_node (libtorrent does), and stores nothing.
             if body.token != nil {
                 capabilities.noteServesRecords(endpoint)
-            } else if message.keyedRecords == nil {
+            } else if !message.servesKeyedRecords {
                 capabilities.noteIgnoresRecords(endpoint, now: now)
             }
         case .announceRecord:

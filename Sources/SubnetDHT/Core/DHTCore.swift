@@ -415,6 +415,11 @@ public struct DHTCore {
             guard var operation = operations[id], var lookup = operation.lookup else { return }
             let (item, immutable) = verifiedItem(in: body, for: lookup)
             lookup.handleResponse(from: source, body: body, verifiedItem: item, immutableValue: immutable)
+            // A contact judged plain, asked find_node in a record lookup, said `kr`: it was
+            // wrongly judged, and is asked get_records in this lookup still.
+            if case .getRecords = lookup.kind, case .findNode? = request.method, message.servesKeyedRecords {
+                lookup.reconsider(source)
+            }
             operation.lookup = lookup
             if operation.records != nil {
                 operation.records?.add(page: body, now: now)

@@ -45,6 +45,9 @@ struct IterativeLookup {
     let kind: LookupKind
     private let k: Int
     private let candidateLimit: Int
+    /// Every endpoint asked so far: a candidate forgotten for the limit and named again is not
+    /// asked a second time.
+    private var asked: Set<Endpoint> = []
     private(set) var candidates: [Candidate] = []
     private(set) var inFlight = 0
     /// Candidates in the `slow` state.
@@ -66,6 +69,13 @@ struct IterativeLookup {
     /// at a time. Asked `alpha` at a time they cost one or two more round trips per lookup for
     /// the same messages.
     private var converged = false
+
+    /// How far past k a record lookup walks through routers: it ends once the k closest
+    /// replicas have answered, or the `routerWidening` x k closest of any kind have. Where
+    /// record-capable nodes are rare among plain ones, that bounds the walk, which would
+    /// otherwise go on through every router it hears of; where they are a quarter of the
+    /// nodes (the 3-to-1 mixed network), the 32 closest hold about k of them.
+    static let routerWidening = 4
 
     init(target: NodeID, kind: LookupKind, localID: NodeID, k: Int, candidateLimit: Int, stopsAtFirstValue: Bool = true) {
         self.target = target
@@ -90,18 +100,22 @@ struct IterativeLookup {
         let limit = converged ? max(alpha, k) : alpha
         var picked = [Candidate]()
         var index = 0
-        var closerLiveSeen = 0
+        var closerLiveSeen = 0, closerSeen = 0
         while index < candidates.count, inFlight < limit {
             let candidate = candidates[index]
             if candidate.state == .fresh {
-                if closerLiveSeen >= k && candidate.id != nil { break }
+                if (closerLiveSeen >= k || closerSeen >= k * Self.routerWidening) && candidate.id != nil { break }
                 candidates[index].state = .inFlight
                 inFlight += 1
                 messagesSent += 1
+                asked.insert(candidate.endpoint)
                 picked.append(candidates[index])
             }
             // A slow node may be dead: the next candidate is asked in case it is.
-            if candidates[index].mayHoldValues && candidates[index].state != .slow { closerLiveSeen += 1 }
+            if candidates[index].state != .failed && candidates[index].state != .slow {
+                closerSeen += 1
+                if !candidates[index].isRouterOnly { closerLiveSeen += 1 }
+            }
             index += 1
         }
         return picked
@@ -158,6 +172,15 @@ struct IterativeLookup {
         candidates[index].state = .fresh
     }
 
+    /// A router turned out to serve what the lookup wants (its answer to the query that stood in
+    /// said so): back to fresh as a candidate replica, so the next round asks it the real query.
+    mutating func reconsider(_ endpoint: Endpoint) {
+        guard let index = candidates.firstIndex(where: { $0.endpoint == endpoint }), candidates[index].isRouterOnly,
+            candidates[index].state == .responded else { return }
+        candidates[index].isRouterOnly = false
+        candidates[index].state = .fresh
+    }
+
     /// A node failed (timed out after its retries, or answered with an error).
     mutating func handleFailure(from endpoint: Endpoint) {
         guard let index = candidates.firstIndex(where: { $0.endpoint == endpoint }) else { return }
@@ -172,12 +195,12 @@ struct IterativeLookup {
         guard inFlight == 0 else { return false }
         // Wait for a slow node only while it is among the k closest still alive: one beyond
         // k nodes that answered cannot change the result, and is most likely dead.
-        var live = 0
+        var live = 0, answered = 0
         for candidate in candidates where candidate.state != .failed {
             if candidate.state == .fresh || candidate.state == .slow { return false }
-            if candidate.isRouterOnly { continue }
-            live += 1
-            if live >= k { return true }
+            answered += 1
+            if !candidate.isRouterOnly { live += 1 }
+            if live >= k || answered >= k * Self.routerWidening { return true }
         }
         return true
     }
@@ -211,7 +234,7 @@ struct IterativeLookup {
     private var closestKnownID: NodeID? { candidates.first?.id }
 
     private mutating func insert(endpoint: Endpoint, id: NodeID?, depth: Int) {
-        if id == localID || !endpoint.isValidDestination { return }
+        if id == localID || !endpoint.isValidDestination || asked.contains(endpoint) { return }
         if candidates.contains(where: { $0.endpoint == endpoint || ($0.id != nil && $0.id == id) }) { return }
         insertSorted(Candidate(endpoint: endpoint, id: id, state: .fresh, depth: depth, token: nil))
         // Bound memory: drop the farthest candidate not in flight. Answered ones beyond the k

@@ -43,8 +43,8 @@ struct ContactCapabilities {
         var isEmpty: Bool { plainUntil == nil && !servesRecords && !answeredBEP44 }
     }
 
-    /// Contacts remembered at most; past it an arbitrary one is forgotten, which costs only a
-    /// query to learn it again.
+    /// Contacts remembered at most; past it one that does not serve records is forgotten
+    /// (an arbitrary one when all do), which costs only a query to learn it again.
     let capacity: Int
     /// How long a `plain` verdict holds before the contact is asked once more (it may have
     /// been upgraded, or its silence may have been loss).
@@ -113,7 +113,8 @@ struct ContactCapabilities {
 
     private mutating func update(_ endpoint: Endpoint, _ change: (inout Entry) -> Void) {
         if entries[endpoint] == nil, entries.count >= capacity {
-            entries.remove(at: entries.startIndex)
+            // Capable contacts are the few worth keeping where plain ones abound.
+            entries.remove(at: entries.firstIndex { !$0.value.servesRecords } ?? entries.startIndex)
         }
         change(&entries[endpoint, default: Entry()])
     }

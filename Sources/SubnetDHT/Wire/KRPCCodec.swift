@@ -51,8 +51,9 @@ public enum KRPCCodec {
             readOnly: (try reader.optionalInt("ro") ?? 0) == 1,
             networkID: try reader.optionalInt("n"),
             // Only answers carry `kr`: a query's is not looked for, which saves every query a
-            // scan of the top-level keys.
-            keyedRecords: isResponse ? try reader.optionalInt("kr") : nil)
+            // scan of the top-level keys. Another implementation may use the key for something
+            // else: anything but an integer reads as absent, never as a broken answer.
+            keyedRecords: isResponse ? reader.lenientInt("kr") : nil)
     }
 
     public static func encode(_ message: KRPCMessage) -> [UInt8] {
@@ -247,6 +248,12 @@ struct FieldReader {
 
     func optionalInt(_ name: StaticString) throws(KRPCDecodingError) -> Int64? {
         try field(name, .integer).map { tape.integer(at: $0) }
+    }
+
+    /// The integer under `name`, or nil when it is absent or of another type.
+    func lenientInt(_ name: StaticString) -> Int64? {
+        guard let index = tape.lookup(name, inDictionaryAt: dictionary), tape.kind(at: index) == .integer else { return nil }
+        return tape.integer(at: index)
     }
 
     /// The list under `name` as token indexes.

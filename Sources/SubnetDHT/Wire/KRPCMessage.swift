@@ -147,6 +147,9 @@ public struct KRPCMessage: Hashable, Sendable {
     /// only count the datagram's size.
     public var padding: Int
 
+    /// `kr` of 1 or more: the sender serves keyed records.
+    public var servesKeyedRecords: Bool { (keyedRecords ?? 0) >= 1 }
+
     public init(transactionID: [UInt8], body: Body, clientVersion: [UInt8]? = nil,
                 requesterAddress: Endpoint? = nil, readOnly: Bool = false, networkID: Int64? = nil,
                 keyedRecords: Int64? = nil, padding: Int = 0) {

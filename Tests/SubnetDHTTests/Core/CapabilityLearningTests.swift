@@ -213,6 +213,11 @@ private struct ScriptedContacts {
         #expect(query.queryMethodName == "find_node")
         net.answer(query, from: subnet, body: ResponseBody(id: net.ids[subnet]!), servesRecords: true)
         #expect(net.core.recordSupport(of: subnet) == .capable)
+        // Asked get_records in the same lookup, so it can still be a replica of this read.
+        let realTaken = net.take(to: subnet)
+        let realQuery = try #require(realTaken)
+        #expect(realQuery.queryMethodName == "get_records")
+        net.answer(realQuery, from: subnet, body: ResponseBody(id: net.ids[subnet]!, token: [3]), servesRecords: true)
         // A capable contact's silence is a failure like any other, and no verdict of plain.
         _ = net.core.startRecordsLookup(key: Array("node".utf8), now: net.now)
         net.wait(.seconds(10))

@@ -10,6 +10,44 @@ import Testing
         NodeInfo(id: NodeID(high: 0, middle: 0, low: n), endpoint: Endpoint(address: .v4(0x7f00_0001), port: UInt16(n)))
     }
 
+    /// A record lookup where nearly every node is a router (answers without a token): it ends
+    /// after the routerWidening x k closest have answered, asks no endpoint twice though the
+    /// candidate limit forgets some, and keeps only the replica it met.
+    @Test func aRecordLookupAmongRoutersIsBounded() {
+        let k = 8
+        var lookup = IterativeLookup(target: target, kind: .getRecords(key: Array("node".utf8)), localID: local, k: k, candidateLimit: 64)
+        // 2,000 nodes, each knowing a few at every scale of distance below its own, as a
+        // Kademlia table does: it names 2 from each of the ranges [p/2, p), [p/4, p/2),
+        // [p/8, p/4) and [1, p/8) of positions (distance p from the target). Near the target
+        // a walk has fresh candidates without end, which an unbounded record lookup asks on.
+        let nodes = (1...2000).map { node(UInt32($0) * 7) }
+        lookup.seed(nodes: Array(nodes.suffix(16)), endpoints: [])
+        var askedCount: [Endpoint: Int] = [:]
+        var rounds = 0
+        while !lookup.isFinished && rounds < 10_000 {
+            rounds += 1
+            let batch = lookup.nextQueries(alpha: 3)
+            if batch.isEmpty { break }
+            for candidate in batch {
+                askedCount[candidate.endpoint, default: 0] += 1
+                let position = Int(candidate.endpoint.port) / 7
+                var named: [NodeInfo] = []
+                for (low, high) in [(position / 2, position), (position / 4, position / 2), (position / 8, position / 4), (1, max(2, position / 8))] {
+                    named += nodes[max(0, low - 1)..<max(low, high - 1)].shuffled().prefix(2)
+                }
+                // One node in 100 is a replica and answers with a token.
+                let token: [UInt8]? = position % 100 == 0 ? [1] : nil
+                lookup.handleResponse(from: candidate.endpoint, body: ResponseBody(id: candidate.id!, nodes: Array(named), token: token),
+                                      verifiedItem: nil, immutableValue: nil)
+            }
+        }
+        #expect(lookup.isFinished)
+        #expect(askedCount.values.allSatisfy { $0 == 1 }, "an endpoint was asked twice")
+        // Bounded: about 80 messages here, where the walk without the bound asked about 900.
+        #expect(lookup.messagesSent <= 120, "\(lookup.messagesSent) messages")
+        #expect(lookup.closestResponded.allSatisfy { Int($0.endpoint.port) / 7 % 100 == 0 })
+    }
+
     @Test func keepsAlphaInFlightClosestFirst() {
         var lookup = IterativeLookup(target: target, kind: .findNode, localID: local, k: 8, candidateLimit: 64)
         lookup.seed(nodes: (1...20).map { node($0 * 10) }, endpoints: [])

@@ -49,6 +49,15 @@ import Testing
         #expect(book.isKnownToSupport(.announceRecord(arguments: [:]), at: contact, now: now))
     }
 
+    @Test func aFullMemoryForgetsPlainContactsBeforeCapableOnes() {
+        var book = ContactCapabilities(capacity: 4, plainMemory: .seconds(60))
+        let capable = (1...3).map { Endpoint(address: .v4(0x7f00_0001), port: UInt16($0)) }
+        for endpoint in capable { book.noteServesRecords(endpoint) }
+        for port in 10...30 { book.noteIgnoresRecords(Endpoint(address: .v4(0x7f00_0001), port: UInt16(port)), now: now) }
+        #expect(book.count == 4)
+        #expect(capable.allSatisfy { book.recordSupport(of: $0, now: now) == .capable })
+    }
+
     @Test func memoryIsBounded() {
         var book = ContactCapabilities(capacity: 4, plainMemory: .seconds(60))
         for port in 1...20 {

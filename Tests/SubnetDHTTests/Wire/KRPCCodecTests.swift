@@ -124,6 +124,12 @@ import Testing
         #expect(String(decoding: bytes, as: UTF8.self).contains("2:kri1e1:ni9e"))
         #expect(try roundTrip(response) == response)
         #expect(try roundTrip(KRPCMessage(transactionID: [5], body: .response(ResponseBody(id: id)))).keyedRecords == nil)
+        // Another implementation's `kr` of another type reads as absent, and the answer stands.
+        let foreign = Array("d2:kr3:abc1:rd2:id20:abcdefghij0123456789e1:t1:x1:y1:re".utf8)
+        let decoded = try KRPCCodec.decode(foreign)
+        #expect(decoded.keyedRecords == nil)
+        #expect(!decoded.servesKeyedRecords)
+        #expect(!(try KRPCCodec.decode(Array("d2:kri0e1:rd2:id20:abcdefghij0123456789e1:t1:x1:y1:re".utf8))).servesKeyedRecords)
     }
 
     @Test func malformedNodeListsAreRejected() {
