@@ -7,6 +7,7 @@ exercises every rule up to the signature check.
 
     python3 Fuzz/make_corpus.py Fuzz/Corpus
 """
+import hashlib
 import os
 import sys
 
@@ -44,6 +45,10 @@ SEEDS = {
     "announce_record-open-key": query("announce_record", {"token": b"tokn", "key": "jobs", "k": KEY, "seq": 1,
                                                           "exp": 1_800_000_030, "v": b"x" * 40, "sig": SIG}),
     "get_records": query("get_records", {"target": TARGET}),
+    # What the harness's node holds: records under `node`, and a 900-byte immutable item.
+    "get_records-node": query("get_records", {"target": hashlib.sha1(b"node").digest()}),
+    "get-item": query("get", {"target": hashlib.sha1(bencode(b"i" * 900)).digest()}, pad=bytes(300)),
+    "get-item-unpadded": query("get", {"target": hashlib.sha1(bencode(b"i" * 900)).digest()}),
     "get_records-after": query("get_records", {"target": TARGET, "after": KEY, "want": ["n4"]}, pad=bytes(200)),
     "unknown-method": query("vote", {"target": TARGET}),
     "unknown-method-info-hash": query("sample_infohashes", {"info_hash": TARGET, "want": ["n4", "n6"]}),

@@ -22,6 +22,7 @@ status=0
 executions=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
 corpus=$(find .corpus -type f | wc -l)
 echo "fuzzed ${seconds} s: ${executions} executions, corpus ${corpus} inputs"
+grep -m1 '^data paths:' "$log" || echo "data paths: not reported"
 if [ "$status" -ne 0 ]; then
     tail -40 "$log" >&2
     for artifact in .artifacts/*; do

@@ -43,7 +43,7 @@ extension DHTCore {
         // instructions, core_instructions.sh).
         switch consume reply {
         case .success(let body): sendResponse(body, transactionID: message.transactionID, to: source, limit: responseLimit)
-        case .failure(let error): sendError(error, transactionID: message.transactionID, to: source)
+        case .failure(let error): sendError(error, transactionID: message.transactionID, to: source, limit: responseLimit)
         }
     }
 

@@ -177,7 +177,9 @@ public struct DHTCore {
             // Only our own network's malformed queries are answered (PROTOCOL.md 6).
             if error.isQuery, let transactionID = error.transactionID, !settings.readOnly,
                 (KRPCCodec.salvageNetworkID(datagram) ?? 0) == settings.networkID, admitQuery(from: source, now: now) {
-                sendError(.protocolError(error.message), transactionID: transactionID, to: source)
+                let limit = amplification.responseLimit(for: source, requestSize: datagram.count,
+                                                        maxResponseSize: settings.maxResponseSize, now: now)
+                sendError(.protocolError(error.message), transactionID: transactionID, to: source, limit: limit)
             }
             return
         }
@@ -646,11 +648,22 @@ public struct DHTCore {
         return true
     }
 
-    mutating func sendError(_ error: KRPCError, transactionID: [UInt8], to destination: Endpoint) {
-        let message = KRPCMessage(transactionID: transactionID, body: .error(error), clientVersion: settings.clientVersion,
+    /// Sends an error of at most `limit` bytes (the amplification limit of the requester): past
+    /// it the message text goes, and an error that does not fit even without it is not sent.
+    /// Tiny malformed datagrams from a spoofed source must not draw replies several times
+    /// their size.
+    mutating func sendError(_ error: KRPCError, transactionID: [UInt8], to destination: Endpoint, limit: Int? = nil) {
+        var message = KRPCMessage(transactionID: transactionID, body: .error(error), clientVersion: settings.clientVersion,
                                   networkID: settings.networkID == 0 ? nil : settings.networkID)
+        var bytes = KRPCCodec.encode(message)
+        if let limit, bytes.count > limit {
+            statistics.responsesTrimmed += 1
+            message.body = .error(KRPCError(code: error.code, message: ""))
+            bytes = KRPCCodec.encode(message)
+            guard bytes.count <= limit else { return }
+        }
         statistics.errorsSent += 1
-        emit(KRPCCodec.encode(message), to: destination)
+        emit(bytes, to: destination)
     }
 
     /// The message that carries an answer: every answer says `kr`, so a node that asks us

@@ -2,27 +2,52 @@
 /// must hold whatever it contains. Shared by the libFuzzer target (`Fuzz/`) and the
 /// regression test that replays every input the fuzzer ever crashed on.
 ///
-/// Each input goes to a fresh node with one stored record and one BEP 44 item, so that
-/// queries for them take the paths that serve data, and:
+/// Each input goes to a fresh node holding a record under `node` and a BEP 44 immutable item
+/// of 900 bytes (`itemTarget`), so that queries for them take the paths that serve data
+/// (the committed seeds ask for both), and:
 /// - as a datagram from a stranger (decoding, every query handler, the validator up to its
 ///   token check);
 /// - for `announce_record`, `put` and `announce_peer`, again with a valid token in place of
 ///   whatever was sent, so the validator's later rules (types, expiry, signature, policy)
 ///   and the stores run too;
 /// - as a bencoded value, through the record and ServerInfo parsers.
-/// Violations stop the process with `preconditionFailure`, which the fuzzer reports.
+/// Whatever the node sends the stranger, answers, errors and its own queries alike, is at most
+/// `AmplificationLimit.factor` times the datagram that drew it: the stranger has never shown
+/// it receives at its address. Violations stop the process with `preconditionFailure`, which
+/// the fuzzer reports. `exercise` returns what the node sent, so a run can show that inputs
+/// reached the data paths.
 enum DatagramHarness {
     static let start = Timestamp(seconds: 1_800_000_000)
     static let stranger = Endpoint(address: .v4(0x7f00_0063), port: 4242)
+    /// The stored item's value, and its target (what the seeds ask for).
+    static let itemValue = BValue.bytes([UInt8](repeating: 0x69, count: 900))
+    static let itemTarget = SHA1Hash.id(Bencode.encode(itemValue))
 
-    static func exercise(_ bytes: [UInt8]) {
+    /// What the node sent the stranger for one input.
+    struct Coverage: Sendable {
+        var answers = 0
+        var answersWithRecords = 0
+        var answersWithItems = 0
+        var errors = 0
+        var ownQueries = 0
+
+        static func + (lhs: Coverage, rhs: Coverage) -> Coverage {
+            Coverage(answers: lhs.answers + rhs.answers, answersWithRecords: lhs.answersWithRecords + rhs.answersWithRecords,
+                     answersWithItems: lhs.answersWithItems + rhs.answersWithItems, errors: lhs.errors + rhs.errors,
+                     ownQueries: lhs.ownQueries + rhs.ownQueries)
+        }
+    }
+
+    @discardableResult
+    static func exercise(_ bytes: [UInt8]) -> Coverage {
         var core = makeCore()
-        deliver(bytes, to: &core)
-        if let retokened = withValidToken(bytes, core: &core) { deliver(retokened, to: &core) }
+        var coverage = deliver(bytes, to: &core)
+        if let retokened = withValidToken(bytes, core: &core) { coverage = coverage + deliver(retokened, to: &core) }
         if let value = try? Bencode.decode(bytes) {
             _ = try? ServerInfo(bencoded: value)
             _ = try? KeyedRecord(wire: value, key: Array("node".utf8))
         }
+        return coverage
     }
 
     private static func makeCore() -> DHTCore {
@@ -30,6 +55,7 @@ enum DatagramHarness {
         settings.rateLimit.queriesPerSecond = 0
         settings.keyPolicies.openKeys = true
         var core = DHTCore(localID: NodeID(high: 1, middle: 2, low: 3), settings: settings, seed: 7, now: start)
+        core.itemStore.putImmutable(target: itemTarget, value: Bencode.encode(itemValue), now: start)
         guard let owner = try? SigningKey(seed: [UInt8](repeating: 9, count: 32)) else { return core }
         let info = ServerInfo(state: .online, role: "worker", throughput: 1, address: stranger)
         let record = KeyedRecord.signed(key: Array("node".utf8), value: info.bencoded, seq: 1, expires: start.seconds + 60, by: owner)
@@ -37,7 +63,8 @@ enum DatagramHarness {
         return core
     }
 
-    private static func deliver(_ bytes: [UInt8], to core: inout DHTCore) {
+    private static func deliver(_ bytes: [UInt8], to core: inout DHTCore) -> Coverage {
+        var coverage = Coverage()
         core.receive(bytes, from: stranger, now: start)
         for effect in core.takeEffects() {
             guard case .send(let reply, let destination) = effect else { continue }
@@ -46,19 +73,21 @@ enum DatagramHarness {
             guard let message = try? KRPCCodec.decode(reply) else {
                 preconditionFailure("sent a datagram it cannot decode itself")
             }
-            if case .query = message.body { continue }
-            // An answer to a stranger stays within the amplification limit.
-            precondition(destination != stranger || reply.count <= AmplificationLimit.factor * bytes.count || isSmallError(message),
-                         "answered \(bytes.count) bytes with \(reply.count)")
+            guard destination == stranger else { continue }
+            // Never more than the limit toward a stranger, whatever the datagram is.
+            precondition(reply.count <= AmplificationLimit.factor * bytes.count, "sent \(reply.count) bytes for \(bytes.count)")
+            switch message.body {
+            case .query: coverage.ownQueries += 1
+            case .error: coverage.errors += 1
+            case .response(let body):
+                coverage.answers += 1
+                if body.records != nil || body.compressedRecords != nil { coverage.answersWithRecords += 1 }
+                if body.value != nil { coverage.answersWithItems += 1 }
+            }
         }
         core.tick(now: start + .seconds(1))
         _ = core.takeEffects()
-    }
-
-    /// Error replies echo only the transaction id and a short message: never an amplifier.
-    private static func isSmallError(_ message: KRPCMessage) -> Bool {
-        if case .error = message.body { return KRPCCodec.encode(message).count <= 200 }
-        return false
+        return coverage
     }
 
     /// The same query with the node's own valid token for the stranger, when it is a write.

@@ -200,6 +200,29 @@ private func isSuccess(_ message: KRPCMessage?) -> Bool {
         #expect(decoded.nodes6 == both.nodes6)
     }
 
+    @Test func anErrorToAStrangerKeepsTheAmplificationLimit() throws {
+        var peer = RawPeer()
+        // A query of n bytes (no `y`: a 203 "missing field y") sized so that the bare 203 fits in
+        // 4n bytes and the one with its message does not.
+        func error(_ text: String) -> Int {
+            KRPCCodec.encode(KRPCMessage(transactionID: Array("z".utf8), body: .error(KRPCError(code: 203, message: text)),
+                                         clientVersion: peer.core.settings.clientVersion)).count
+        }
+        let full = error("missing field y"), bare = error("")
+        // An empty key sorts first: `d0:<n>:<n bytes>1:t1:ze`, from 12 bytes.
+        let sized = (0..<60).map { Array("d0:\($0):\(String(repeating: "p", count: $0))1:t1:ze".utf8) }
+        let tiny = try #require(sized.first { 4 * $0.count >= bare && 4 * $0.count < full })
+        let replies = peer.exchange(tiny)
+        #expect(replies.count == 1)
+        #expect(errorCode(replies.first) == 203)
+        guard case .error(let error)? = replies.first?.body else { Issue.record("no error reply"); return }
+        #expect(error.message == "")
+        #expect(replies.allSatisfy { KRPCCodec.encode($0).count <= 4 * tiny.count })
+        // 8 bytes: not even a bare 203 fits in 32, so nothing is sent.
+        #expect(peer.exchange(Array("d1:t1:ze".utf8)).isEmpty)
+        #expect(peer.core.statistics.responsesTrimmed == 2)
+    }
+
     @Test func unknownMethodsGet204AndMalformedQueries203() throws {
         var peer = RawPeer()
         #expect(errorCode(peer.ask(.unknown(name: "frobnicate"))) == 204)

@@ -62,7 +62,7 @@ final class HTTPTestConnection: @unchecked Sendable {  // a file descriptor; eac
     }
 
     /// The next response on the connection (headers, then a Content-Length body).
-    func readResponse(within timeout: Duration = .seconds(5)) async throws -> Response {
+    func readResponse(within timeout: Duration = .seconds(30)) async throws -> Response {
         let deadline = ContinuousClock.now + timeout
         while true {
             if let response = try parseResponse() { return response }

@@ -26,7 +26,7 @@ extension MetricsTests {
     }
 
     /// The bound port of a server started by `run()` in another task, once it listens.
-    static func waitForPort(of server: MetricsServer, within timeout: Duration = .seconds(5)) async throws -> Int {
+    static func waitForPort(of server: MetricsServer, within timeout: Duration = .seconds(30)) async throws -> Int {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let port = server.port { return port }
