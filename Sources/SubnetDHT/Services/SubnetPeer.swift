@@ -216,13 +216,16 @@ func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () 
     return await withCheckedContinuation { continuation in
         pending.withLockedValue { $0 = continuation }
         let timer = Task {
-            try? await Task.sleep(for: limit)
+            // Only a sleep that ran its course times out: cancelled (the body finished), the
+            // sleep throws, and a `try?` here once let a nil overtake the body's value, so an
+            // answer that took 20 ms came back as a timeout.
+            guard (try? await Task.sleep(for: limit)) != nil else { return }
             finish(nil)
         }
         Task {
             let value = await body()
-            timer.cancel()
             finish(value)
+            timer.cancel()
         }
     }
 }
