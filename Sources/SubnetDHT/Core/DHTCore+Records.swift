@@ -30,7 +30,7 @@ extension DHTCore {
             cursor = key
         }
         var body = ResponseBody(id: localID, token: tokens.token(for: source.address, target: target, now: now))
-        addNodes(to: &body, near: target, want: want, requester: source)
+        addRecordCapableNodes(to: &body, near: target, want: want, requester: source)
         guard var page = recordPage(target: target, after: cursor, body: body, transactionID: transactionID,
                                     to: source, responseLimit: responseLimit, now: now)
         else { return .success(body) }

@@ -297,7 +297,13 @@ public struct DHTCore {
     private func makeLookup(target: NodeID, kind: LookupKind, extraSeeds: [Endpoint], stopsAtFirstValue: Bool = true) -> IterativeLookup {
         var lookup = IterativeLookup(target: target, kind: kind, localID: localID, k: settings.k,
                                      candidateLimit: settings.lookupCandidateLimit, stopsAtFirstValue: stopsAtFirstValue)
-        let known = routing.closest(to: target, count: settings.k * 2).map { NodeInfo(id: $0.id, endpoint: $0.endpoint) }
+        var known = routing.closest(to: target, count: settings.k * 2).map { NodeInfo(id: $0.id, endpoint: $0.endpoint) }
+        if case .getRecords = kind {
+            // The closest contacts may all be plain, and plain nodes name only the nodes closest
+            // overall: the replicas are reached through the record-capable contacts we know.
+            known += recordCapableContacts(near: target, count: settings.k, families: [.ipv4, .ipv6])
+                .filter { contact in !known.contains { $0.endpoint == contact.endpoint } }
+        }
         lookup.seed(nodes: known, endpoints: extraSeeds.filter { seed in !known.contains { $0.endpoint == seed } })
         return lookup
     }

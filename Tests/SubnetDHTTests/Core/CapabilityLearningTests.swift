@@ -238,6 +238,34 @@ private struct ScriptedContacts {
         #expect(try #require(net.contact(plain)).failures == 1)
     }
 
+    /// A get_records answer names record-capable contacts first: the nodes closest to the key
+    /// may all be plain, and a record lookup through them alone would never meet a replica.
+    @Test func aGetRecordsAnswerNamesRecordCapableContactsFirst() throws {
+        var net = ScriptedContacts()
+        let plainOnes = (1...9).map { Endpoint("127.0.0.1:\(6100 + $0)")! }
+        for endpoint in plainOnes { net.meet(endpoint, servesRecords: false) }
+        net.meet(subnet, servesRecords: true)
+        let target = KeyedRecord.target(forKey: Array("node".utf8))
+        let asker = Endpoint("127.0.0.1:6200")!
+        func answer(_ method: QueryMethod) -> ResponseBody? {
+            let query = KRPCMessage(transactionID: [4, 4], body: .query(Query(senderID: .random(), method: method)))
+            net.core.receive(KRPCCodec.encode(query), from: asker, now: net.now)
+            for effect in net.core.takeEffects() {
+                guard case .send(let bytes, asker) = effect, let message = try? KRPCCodec.decode(bytes),
+                    case .response(let body) = message.body else { continue }
+                return body
+            }
+            return nil
+        }
+        let records = try #require(answer(.getRecords(target: target, after: nil, want: nil)))
+        #expect(records.nodes?.first?.endpoint == subnet)
+        #expect(records.nodes?.count == 8)
+        // find_node answers stay as BEP 5 has them: the closest, whatever they serve.
+        let findNode = try #require(answer(.findNode(target: target, want: nil)))
+        let closest = net.core.contacts.sorted { $0.id.distance(to: target) < $1.id.distance(to: target) }.prefix(8).map(\.endpoint)
+        #expect(findNode.nodes?.map(\.endpoint) == closest)
+    }
+
     @Test func theRoutingTableIsCountedByRecordSupport() {
         var net = ScriptedContacts()
         net.meet(plain, servesRecords: false)
