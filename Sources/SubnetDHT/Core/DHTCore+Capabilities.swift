@@ -40,10 +40,14 @@ extension DHTCore {
     /// list holds the k closest contacts that serve keyed records, filled up with the closest
     /// of the others when fewer are known. Plain Mainline nodes name only the nodes closest
     /// overall, and where those are all plain a record lookup would never reach a replica.
+    /// Lists that hold no contact known to be plain are left as they are: in a subnet of its
+    /// own, where no contact is plain, that costs an answer nothing.
     func addRecordCapableNodes(to body: inout ResponseBody, near target: NodeID, want: AddressFamilies?, requester: Endpoint) {
         addNodes(to: &body, near: target, want: want, requester: requester)
+        guard capabilities.plainVerdicts > 0 else { return }
         func preferCapable(_ nodes: [NodeInfo]?, family: AddressFamilies) -> [NodeInfo]? {
-            guard let nodes else { return nil }
+            guard let nodes, nodes.contains(where: { capabilities.recordSupport(of: $0.endpoint, now: currentTime) == .plain })
+            else { return nodes }
             let capable = recordCapableContacts(near: target, count: settings.k, families: family)
             guard !capable.isEmpty else { return nodes }
             let others = nodes.filter { node in !capable.contains { $0.endpoint == node.endpoint } }

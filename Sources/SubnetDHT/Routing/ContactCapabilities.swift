@@ -50,6 +50,9 @@ struct ContactCapabilities {
     /// been upgraded, or its silence may have been loss).
     let plainMemory: Duration
     private var entries: [Endpoint: Entry] = [:]
+    /// Entries holding a plain verdict, lapsed ones not yet swept included: none means no
+    /// contact needs to be steered around, which answers can check for nothing.
+    private(set) var plainVerdicts = 0
 
     init(capacity: Int, plainMemory: Duration) {
         self.capacity = max(1, capacity)
@@ -107,6 +110,7 @@ struct ContactCapabilities {
             guard let until = entry.plainUntil, now >= until else { continue }
             var stale = entry
             stale.plainUntil = nil
+            plainVerdicts -= 1
             entries[endpoint] = stale.isEmpty ? nil : stale
         }
     }
@@ -114,8 +118,12 @@ struct ContactCapabilities {
     private mutating func update(_ endpoint: Endpoint, _ change: (inout Entry) -> Void) {
         if entries[endpoint] == nil, entries.count >= capacity {
             // Capable contacts are the few worth keeping where plain ones abound.
-            entries.remove(at: entries.firstIndex { !$0.value.servesRecords } ?? entries.startIndex)
+            let evicted = entries.remove(at: entries.firstIndex { !$0.value.servesRecords } ?? entries.startIndex)
+            if evicted.value.plainUntil != nil { plainVerdicts -= 1 }
         }
+        let wasPlain = entries[endpoint]?.plainUntil != nil
         change(&entries[endpoint, default: Entry()])
+        let isPlain = entries[endpoint]?.plainUntil != nil
+        if wasPlain != isPlain { plainVerdicts += isPlain ? 1 : -1 }
     }
 }
