@@ -88,7 +88,8 @@ extension DHTCore {
         return capabilities.recordSupport(of: request.endpoint, now: now) == .plain
     }
 
-    /// `request` went unanswered after its last attempt.
+    /// `request` went unanswered: after its last attempt, or when the lookup that sent it no
+    /// longer waited for more (PROTOCOL-EXTENSIONS counts both as silence).
     mutating func learnCapabilities(silenceTo request: PendingRequest, now: Timestamp) {
         guard request.method?.isKeyedRecordQuery == true else { return }
         statistics.extensionQueriesUnanswered += 1

@@ -65,8 +65,8 @@ public struct DHTSettings: Sendable {
     /// node wrongly judged plain (its answers lost) is put right by its next answer, which
     /// carries `kr`.
     public var plainContactMemory: Duration = .seconds(1800)
-    /// Contacts whose capabilities are remembered (`ContactCapabilities`); past this an
-    /// arbitrary one is forgotten and learnt again. About 100 bytes each.
+    /// Contacts whose capabilities are remembered (`ContactCapabilities`); past this one that
+    /// does not serve records is forgotten, and learnt again if met again. About 100 bytes each.
     public var capabilityMemoryLimit = 8_192
     /// Pages read from one replica at most, bounding a read of a key with many owners
     /// (10,000 owners at about 10 records a page).

@@ -36,9 +36,6 @@ struct IterativeLookup {
         /// (or one that read `get_records` as one). It routes the lookup but holds no records,
         /// so it is not among the k closest the lookup converges on, reads from or stores to.
         var isRouterOnly = false
-
-        /// Could be one of the k closest the lookup converges on.
-        var mayHoldValues: Bool { state != .failed && !isRouterOnly }
     }
 
     let target: NodeID

@@ -108,7 +108,7 @@ final class MixedNetwork {
         var previous = Dictionary(uniqueKeysWithValues: peers.map { ($0, Set(plainContacts(of: $0).map(\.endpoint))) })
         var unansweredBefore = peers.map { core($0).statistics.extensionQueriesUnanswered }.reduce(0, +)
         let everyone = Set(keys.values.map(\.publicKey))
-        for cycle in 0..<cycles {
+        for _ in 0..<cycles {
             let cycleStart = network.now
             while network.now < cycleStart + heartbeat.interval {
                 network.run(for: step)
@@ -134,7 +134,6 @@ final class MixedNetwork {
             report.unansweredByCycle.append(unanswered - unansweredBefore)
             unansweredBefore = unanswered
             report.extensionQueriesToPlain.append(extensionQueries(from: cycleStart, to: cycleStart + heartbeat.interval))
-            _ = cycle
         }
         report.recordsSentToPlain = plain.map { $0.count(of: ["announce_record"]) }.reduce(0, +)
         return report
