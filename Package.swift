@@ -58,5 +58,15 @@ let package = Package(
             name: "SubnetDHTTests",
             dependencies: ["SubnetDHT"]
         ),
+        // The command-line tool's parsing, validation and output, tested on its own types.
+        .testTarget(
+            name: "SubnetDHTCLITests",
+            dependencies: [
+                "subnet-dht",
+                "SubnetDHT",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ]
 )

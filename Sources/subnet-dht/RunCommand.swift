@@ -84,11 +84,12 @@ struct Run: AsyncParsableCommand {
         if let name, name.utf8.count > 64 { throw ValidationError("--name is longer than 64 bytes") }
         guard rateLimit >= 0, rateLimit.isFinite else { throw ValidationError("--rate-limit must be 0 or more") }
         guard (1...10_000_000).contains(maxRecords) else { throw ValidationError("--max-records must be 1 to 10,000,000") }
+        _ = try subnet.heartbeatSettings(key: key)
     }
 
-    func run() async throws {
-        subnet.bootstrapLogging()
-        let signingKey = try loadIdentity(identity)
+    /// What the flags ask of the peer: kept apart from `run()` so that tests can check every
+    /// flag's way into the settings without starting a node.
+    func peerConfiguration(signingKey: SigningKey) throws -> SubnetPeer.Configuration {
         var node = DHTNode.Configuration(host: host, port: port, signingKey: signingKey)
         node.settings.networkID = network.networkID
         node.settings.keyPolicies.openKeys = openKeys
@@ -105,6 +106,12 @@ struct Run: AsyncParsableCommand {
         configuration.heartbeat = noHeartbeat ? nil : heartbeat
         configuration.stateDirectory = stateDir
         configuration.metricsPort = metricsPort
+        return configuration
+    }
+
+    func run() async throws {
+        subnet.bootstrapLogging()
+        let configuration = try peerConfiguration(signingKey: try loadIdentity(identity))
         let logger = Logger(label: "subnet-dht")
         let peer = try SubnetPeer(configuration, logger: logger) { node, metricsPort in
             Console.out("listening \(node.localEndpoint) \(node.localID.hex) \(node.publicKey.hex)")
@@ -127,11 +134,16 @@ struct JSONLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
+        Console.err(line(for: event))
+    }
+
+    /// The JSON object of one event, on one line.
+    func line(for event: LogEvent) -> String {
         var fields = ["\"time\":\(SystemClock.now().milliseconds)", "\"level\":\"\(event.level)\"",
                       "\"label\":\(JSONText.quoted(label))", "\"message\":\(JSONText.quoted(event.message.description))"]
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
             fields.append("\(JSONText.quoted(key)):\(JSONText.quoted(value.description))")
         }
-        Console.err("{" + fields.joined(separator: ",") + "}")
+        return "{" + fields.joined(separator: ",") + "}"
     }
 }

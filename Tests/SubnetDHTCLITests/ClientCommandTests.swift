@@ -1,0 +1,145 @@
+import SubnetDHT
+import Testing
+@testable import subnet_dht
+
+/// The client commands (`ping`, `put`, `get`, `lookup`, `records`, `peers`, `keygen`) and
+/// `testnet`: what each accepts and what it refuses, before any network is touched.
+@Suite struct ClientCommandTests {
+    let target = String(repeating: "0f", count: 20)
+    let publicKey = SigningKey.generate().publicKey.hex
+
+    @Test func everySubcommandIsReachedByItsName() throws {
+        #expect(try parse(["ping", "127.0.0.1:6881"]) is Ping)
+        #expect(try parse(["put", "hello", "--bootstrap", "127.0.0.1:6881"]) is Put)
+        #expect(try parse(["get", target]) is Get)
+        #expect(try parse(["lookup", target]) is Lookup)
+        #expect(try parse(["records"]) is Records)
+        #expect(try parse(["peers"]) is Peers)
+        #expect(try parse(["keygen", "--out", "/tmp/id"]) is Keygen)
+        #expect(try parse(["testnet"]) is Testnet)
+        #expect(try parse(["run"]) is Run)
+        #expect(try parse(["bench"]) is Bench)
+        let unknown = try #require(refusal(["serve"]))
+        #expect(unknown.status == usageStatus)
+    }
+
+    @Test func networkOptionsAreSharedByTheClientCommands() throws {
+        let get = try parse(["get", target, "--bootstrap", "127.0.0.1:7000", "--bootstrap", "[::1]:7001", "--network-id", "9"], as: Get.self)
+        #expect(try get.network.bootstrapEndpoints() == [Endpoint("127.0.0.1:7000")!, Endpoint("[::1]:7001")!])
+        #expect(get.network.networkID == 9)
+        let ping = try parse(["ping", "127.0.0.1:7000", "--network-id", "9"], as: Ping.self)
+        #expect(ping.network.networkID == 9)
+        let refused = try #require(refusal(["records", "--bootstrap", "127.0.0.1"]))
+        #expect(refused.message.contains("not a HOST:PORT address: 127.0.0.1"))
+        #expect(refused.status == usageStatus)
+    }
+
+    @Test func getTakesEitherATargetOrAKey() throws {
+        #expect(try parse(["get", target], as: Get.self).target == target)
+        let mutable = try parse(["get", "--key", publicKey, "--salt", "s"], as: Get.self)
+        #expect(mutable.key == publicKey)
+        #expect(mutable.salt == "s")
+        let cases: [([String], String)] = [
+            (["get"], "give either TARGET_HEX or --key PUBLIC_KEY_HEX"),
+            (["get", target, "--key", publicKey], "give either TARGET_HEX or --key PUBLIC_KEY_HEX"),
+            (["get", String(target.dropLast())], "TARGET_HEX must be 40 hex digits"),
+            (["get", "--key", String(publicKey.dropLast(2))], "--key must be 64 hex digits"),
+            (["get", "--key", String(repeating: "x", count: 64)], "--key must be 64 hex digits"),
+        ]
+        for (arguments, message) in cases {
+            let refused = try #require(refusal(arguments), "\(arguments)")
+            #expect(refused.message.contains(message), "\(arguments): \(refused.message)")
+            #expect(refused.status == usageStatus)
+        }
+    }
+
+    @Test func putLimitsTheValueToAThousandBytesOnceBencoded() throws {
+        // "996:" + 996 bytes is 1,000 bytes bencoded; one more byte is 1,002.
+        #expect(refusal(["put", String(repeating: "v", count: 996)]) == nil)
+        let refused = try #require(refusal(["put", String(repeating: "v", count: 997)]))
+        #expect(refused.message.contains("the value is longer than 1,000 bytes once bencoded"))
+        #expect(refused.status == usageStatus)
+    }
+
+    @Test func putRefusesSaltAndIdentityOnImmutableItemsAndLongSalts() throws {
+        #expect(try parse(["put", "v", "--immutable"], as: Put.self).immutable)
+        #expect(refusal(["put", "v", "--salt", String(repeating: "s", count: 64)]) == nil)
+        let cases: [([String], String)] = [
+            (["put", "v", "--immutable", "--salt", "s"], "--salt and --identity apply to mutable items only"),
+            (["put", "v", "--immutable", "--identity", "/tmp/id"], "--salt and --identity apply to mutable items only"),
+            (["put", "v", "--salt", String(repeating: "s", count: 65)], "--salt is longer than 64 bytes"),
+            (["put"], "Missing expected argument"),
+        ]
+        for (arguments, message) in cases {
+            let refused = try #require(refusal(arguments), "\(arguments)")
+            #expect(refused.message.contains(message), "\(arguments): \(refused.message)")
+            #expect(refused.status == usageStatus)
+        }
+    }
+
+    @Test func lookupNeedsAFullTarget() throws {
+        #expect(try parse(["lookup", target], as: Lookup.self).target == target)
+        let refused = try #require(refusal(["lookup", "00"]))
+        #expect(refused.message.contains("TARGET_HEX must be 40 hex digits"))
+    }
+
+    @Test func recordsReadsNodeUnlessAKeyIsGiven() throws {
+        let plain = try parse(["records"], as: Records.self)
+        #expect(plain.key == "node")
+        #expect(!plain.json && !plain.all)
+        let other = try parse(["records", "jobs", "--json", "--all"], as: Records.self)
+        #expect(other.key == "jobs")
+        #expect(other.json && other.all)
+    }
+
+    @Test func peersWatchesNoFasterThanFiveTimesASecond() throws {
+        let watch = try parse(["peers", "--watch", "--interval", "0.2", "--key", "pool"], as: Peers.self)
+        #expect(watch.watch)
+        #expect(watch.interval == 0.2)
+        #expect(watch.key == "pool")
+        #expect(try parse(["peers"], as: Peers.self).interval == 2)
+        let refused = try #require(refusal(["peers", "--watch", "--interval", "0.19"]))
+        #expect(refused.message.contains("--interval must be at least 0.2 s"))
+        #expect(refused.status == usageStatus)
+    }
+
+    @Test func keygenNeedsAFile() throws {
+        let keygen = try parse(["keygen", "--out", "/tmp/id", "--force"], as: Keygen.self)
+        #expect(keygen.out == "/tmp/id")
+        #expect(keygen.force)
+        let refused = try #require(refusal(["keygen"]))
+        #expect(refused.message.contains("--out"))
+        #expect(refused.status == usageStatus)
+    }
+
+    @Test func testnetBoundsItsSize() throws {
+        let testnet = try parse(["testnet", "--nodes", "256", "--base-port", "7000", "--duration", "1.5",
+                                 "--heartbeat-interval", "2", "--heartbeat-ttl", "6"], as: Testnet.self)
+        #expect(testnet.nodes == 256)
+        #expect(testnet.basePort == 7000)
+        #expect(testnet.duration == 1.5)
+        #expect(try testnet.subnet.heartbeatSettings(key: "node").ttl == .seconds(6))
+        #expect(refusal(["testnet", "--nodes", "4", "--base-port", "65531"]) == nil)
+        let cases: [([String], String)] = [
+            (["testnet", "--nodes", "0"], "--nodes must be 1 to 256"),
+            (["testnet", "--nodes", "257"], "--nodes must be 1 to 256"),
+            (["testnet", "--nodes", "4", "--base-port", "65532"], "--base-port leaves no room for 4 ports"),
+            (["testnet", "--duration", "0"], "--duration must be positive"),
+            (["testnet", "--heartbeat-interval", "0"], "the heartbeat interval must be positive"),
+        ]
+        for (arguments, message) in cases {
+            let refused = try #require(refusal(arguments), "\(arguments)")
+            #expect(refused.message.contains(message), "\(arguments): \(refused.message)")
+            #expect(refused.status == usageStatus)
+        }
+    }
+
+    @Test func benchBoundsItsLoad() throws {
+        #expect(refusal(["bench", "--puts", "10000", "--value-size", "990"]) == nil)
+        for (arguments, message) in [(["bench", "--puts", "10001"], "--puts must be 1 to 10,000"),
+                                     (["bench", "--value-size", "991"], "--value-size must be 1 to 990")] {
+            let refused = try #require(refusal(arguments), "\(arguments)")
+            #expect(refused.message.contains(message), "\(arguments): \(refused.message)")
+        }
+    }
+}

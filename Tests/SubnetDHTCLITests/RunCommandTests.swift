@@ -1,0 +1,109 @@
+import SubnetDHT
+import Testing
+@testable import subnet_dht
+
+/// `subnet-dht run`: every flag reaches the peer's configuration, and a bad value is refused
+/// with a message naming the flag, before any socket opens.
+@Suite struct RunCommandTests {
+    let key = SigningKey.generate()
+
+    @Test func defaultsAreAMainlinePeerOnPort6881WithHeartbeatsUnderNode() throws {
+        let configuration = try parse(["run"], as: Run.self).peerConfiguration(signingKey: key)
+        #expect(configuration.node.host == "127.0.0.1")
+        #expect(configuration.node.port == 6881)
+        #expect(configuration.node.nodeID == nil)
+        #expect(configuration.node.settings.networkID == 0)
+        #expect(configuration.node.settings.keyPolicies.openKeys == false)
+        #expect(configuration.node.settings.rateLimit == RateLimitSettings())
+        #expect(configuration.node.settings.recordStore.maxRecords == RecordStoreSettings().maxRecords)
+        #expect(configuration.heartbeat == HeartbeatSettings(key: "node", interval: .seconds(30), ttl: .seconds(90)))
+        #expect(configuration.role == "worker")
+        #expect(configuration.name == nil)
+        #expect(configuration.bootstrap.isEmpty)
+        #expect(configuration.stateDirectory == nil)
+        #expect(configuration.metricsPort == nil)
+    }
+
+    @Test func everyFlagReachesTheConfiguration() throws {
+        let id = String(repeating: "ab", count: 20)
+        let command = try parse(["run", "--host", "127.0.0.2", "--port", "0", "--node-id", id, "--open-keys",
+                                 "--role", "miner", "--name", "gpu-7", "--key", "pool", "--state-dir", "/tmp/state",
+                                 "--metrics-port", "9100", "--rate-limit", "40", "--max-records", "123",
+                                 "--heartbeat-interval", "5", "--heartbeat-ttl", "16", "--prune-interval", "2",
+                                 "--network-id", "7", "--bootstrap", "127.0.0.1:7000", "--bootstrap", "[::1]:7001"], as: Run.self)
+        let configuration = try command.peerConfiguration(signingKey: key)
+        #expect(configuration.node.host == "127.0.0.2")
+        #expect(configuration.node.port == 0)
+        #expect(configuration.node.nodeID == NodeID(hex: id))
+        #expect(configuration.node.signingKey.publicKey == key.publicKey)
+        #expect(configuration.node.settings.keyPolicies.openKeys)
+        #expect(configuration.node.settings.networkID == 7)
+        #expect(configuration.node.settings.rateLimit.queriesPerSecond == 40)
+        #expect(configuration.node.settings.rateLimit.burst == 80)
+        #expect(configuration.node.settings.recordStore.maxRecords == 123)
+        #expect(configuration.node.settings.pruneInterval == .seconds(2))
+        #expect(configuration.heartbeat == HeartbeatSettings(key: "pool", interval: .seconds(5), ttl: .seconds(16), pruneInterval: .seconds(2)))
+        #expect(configuration.role == "miner")
+        #expect(configuration.name == "gpu-7")
+        #expect(configuration.stateDirectory == "/tmp/state")
+        #expect(configuration.metricsPort == 9100)
+        #expect(configuration.bootstrap == [Endpoint("127.0.0.1:7000")!, Endpoint("[::1]:7001")!])
+    }
+
+    @Test func noHeartbeatKeepsTheNodeButPublishesNothing() throws {
+        let configuration = try parse(["run", "--no-heartbeat"], as: Run.self).peerConfiguration(signingKey: key)
+        #expect(configuration.heartbeat == nil)
+    }
+
+    @Test func rateLimitZeroTurnsTheLimiterOff() throws {
+        let configuration = try parse(["run", "--rate-limit", "0"], as: Run.self).peerConfiguration(signingKey: key)
+        #expect(configuration.node.settings.rateLimit.queriesPerSecond == 0)
+        #expect(configuration.node.settings.rateLimit.burst == 0)
+    }
+
+    @Test func jsonLogsAndLogLevelAreParsed() throws {
+        let command = try parse(["run", "--json-logs", "--log-level", "debug"], as: Run.self)
+        #expect(command.subnet.jsonLogs)
+        #expect(command.subnet.logLevel == "debug")
+    }
+
+    @Test(arguments: [
+        (["--port", "65536"], "--port must be 0 to 65535"),
+        (["--port=-1"], "--port must be 0 to 65535"),
+        (["--node-id", "abc"], "--node-id must be 40 hex digits"),
+        (["--node-id", String(repeating: "g", count: 40)], "--node-id must be 40 hex digits"),
+        (["--metrics-port", "70000"], "--metrics-port must be 0 to 65535"),
+        (["--role", "king"], "--role must be one of bootstrap, coordinator, miner, standby, validator, worker"),
+        (["--name", String(repeating: "n", count: 65)], "--name is longer than 64 bytes"),
+        (["--rate-limit=-1"], "--rate-limit must be 0 or more"),
+        (["--rate-limit", "inf"], "--rate-limit must be 0 or more"),
+        (["--max-records", "0"], "--max-records must be 1 to 10,000,000"),
+        (["--max-records", "10000001"], "--max-records must be 1 to 10,000,000"),
+        (["--key", String(repeating: "k", count: 65)], "the heartbeat key must be 1 to 64 bytes"),
+        (["--log-level", "loud"], "unknown --log-level loud"),
+        (["--heartbeat-interval", "10", "--heartbeat-ttl", "10"], "must be at least 1 s longer than the interval"),
+        (["--heartbeat-ttl", "3601"], "the heartbeat TTL may be at most 3600 s"),
+        (["--prune-interval", "60"], "the prune interval (60.0 seconds) must be shorter than TTL - interval (60.0 seconds)"),
+        (["--bootstrap", "nowhere"], "not a HOST:PORT address: nowhere"),
+    ] as [([String], String)])
+    func badValuesAreRefusedNamingWhatIsWrong(flags: [String], message: String) throws {
+        let refused = try #require(refusal(["run"] + flags))
+        #expect(refused.message.contains(message), "\(flags): \(refused.message)")
+        #expect(refused.status == usageStatus)
+    }
+
+    @Test func theLimitsThemselvesAreAccepted() throws {
+        for flags in [["--port", "65535"], ["--port", "0"], ["--name", String(repeating: "n", count: 64)],
+                      ["--max-records", "1"], ["--max-records", "10000000"], ["--rate-limit", "0"],
+                      ["--key", String(repeating: "k", count: 64)], ["--heartbeat-interval", "10", "--heartbeat-ttl", "11", "--prune-interval", "0.5"],
+                      ["--heartbeat-ttl", "3600"]] {
+            #expect(refusal(["run"] + flags) == nil, "\(flags)")
+        }
+    }
+
+    @Test func anUnknownFlagIsRefused() throws {
+        let refused = try #require(refusal(["run", "--open-key"]))
+        #expect(refused.message.contains("--open-key"))
+        #expect(refused.status == usageStatus)
+    }
+}
