@@ -27,7 +27,6 @@ import os
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from pysupport.checks import Checks, cannot_run, wait_until  # noqa: E402
+from pysupport.localnet import free_tcp_port  # noqa: E402
 from pysupport.processes import start_run, stop_all  # noqa: E402
 
 # A TTL of 6 s, not 4: with 4 s (3 s past the interval) the views themselves lose live peers for
@@ -45,12 +45,6 @@ INTERVAL, TTL, PRUNE = 1, 6, 1
 # OFFLINE goes out at once on SIGTERM; the page's node reads its view every prune interval,
 # its status recorder reads the view every 1 s, and the page polls every 2 s.
 OFFLINE_LIMIT = 10
-
-
-def free_tcp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class DevTools:
