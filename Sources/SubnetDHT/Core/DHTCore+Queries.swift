@@ -2,7 +2,9 @@
 /// BEP 44 (get, put).
 extension DHTCore {
     /// Answers one query within `responseLimit` bytes (the amplification limit of the source).
-    mutating func handleQuery(_ query: Query, message: KRPCMessage, from source: Endpoint, responseLimit: Int, now: Timestamp) {
+    /// `knownSignature` is the shell's verdict on a signed store's signature, checked ahead.
+    mutating func handleQuery(_ query: Query, message: KRPCMessage, from source: Endpoint, knownSignature: SignatureVerdict?,
+                              responseLimit: Int, now: Timestamp) {
         // BEP 43: a read-only node asks but never answers.
         guard !settings.readOnly else { return }
         if !message.readOnly, query.senderID != localID, acceptableForRouting(id: query.senderID, endpoint: source) {
@@ -23,9 +25,9 @@ extension DHTCore {
         case .get(let target, let seq, let want):
             reply = .success(answerGet(target: target, seq: seq, want: want, from: source, now: now))
         case .put(let arguments):
-            reply = answerPut(arguments, from: source, now: now)
+            reply = answerPut(arguments, from: source, knownSignature: knownSignature, now: now)
         case .announceRecord(let arguments):
-            reply = answerAnnounceRecord(arguments, from: source, now: now)
+            reply = answerAnnounceRecord(arguments, from: source, knownSignature: knownSignature, now: now)
         case .getRecords(let target, let after, let want):
             reply = answerGetRecords(target: target, after: after, want: want, transactionID: message.transactionID,
                                      from: source, responseLimit: responseLimit, now: now)
@@ -100,7 +102,8 @@ extension DHTCore {
     }
 
     /// BEP 44 put, checked in the order libtorrent uses: sizes, token, signature, then storage rules.
-    private mutating func answerPut(_ arguments: PutArguments, from source: Endpoint, now: Timestamp) -> Result<ResponseBody, KRPCError> {
+    private mutating func answerPut(_ arguments: PutArguments, from source: Endpoint, knownSignature: SignatureVerdict?,
+                                    now: Timestamp) -> Result<ResponseBody, KRPCError> {
         let encodedValue = Bencode.encode(arguments.value)
         guard encodedValue.count <= settings.storage.maxValueSize else { return .failure(.valueTooBig) }
         guard arguments.salt.count <= 64 else { return .failure(.saltTooBig) }
@@ -122,7 +125,7 @@ extension DHTCore {
             return .failure(.protocolError("bad token"))
         }
         let buffer = BEP44.signedBuffer(salt: arguments.salt, seq: seq, encodedValue: encodedValue)
-        guard publicKey.verify(signature: signature, message: buffer) else { return .failure(.invalidSignature) }
+        guard publicKey.verify(signature: signature, message: buffer, known: knownSignature) else { return .failure(.invalidSignature) }
         let item = SignedMutableItem(publicKey: publicKeyBytes, salt: arguments.salt, seq: seq,
                                      signature: signature, value: encodedValue)
         do {

@@ -3,8 +3,9 @@
 extension DHTCore {
     // MARK: - Serving
 
-    mutating func answerAnnounceRecord(_ arguments: [[UInt8]: BValue], from source: Endpoint, now: Timestamp) -> Result<ResponseBody, KRPCError> {
-        let verdict = recordValidator.validate(arguments, from: source.address, policies: settings.keyPolicies,
+    mutating func answerAnnounceRecord(_ arguments: [[UInt8]: BValue], from source: Endpoint, knownSignature: SignatureVerdict?,
+                                       now: Timestamp) -> Result<ResponseBody, KRPCError> {
+        let verdict = recordValidator.validate(arguments, from: source.address, knownSignature: knownSignature, policies: settings.keyPolicies,
                                                store: recordStore, tokens: &tokens, now: now)
         switch verdict {
         case .failure(let error):

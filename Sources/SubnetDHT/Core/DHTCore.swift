@@ -146,14 +146,14 @@ public struct DHTCore {
 
     /// Handles one received datagram.
     public mutating func receive(_ datagram: [UInt8], from source: Endpoint, now: Timestamp) {
-        receive(datagram, decoded: nil, from: source, now: now)
+        receive(datagram, prechecked: nil, from: source, now: now)
     }
 
-    /// `receive` for a datagram decoded already: `decoded` is what `KRPCCodec.decode(datagram)`
-    /// gave. The shell's signature workers decode every store they check, and decoding it again
-    /// here was work done twice on the event loop. Decoding is pure, so the checks before it
+    /// `receive` for a datagram the shell decoded already, and whose signature it checked when
+    /// it is a signed store (`PrecheckedDatagram`, from a worker thread). Decoding it again here
+    /// was work done twice on the event loop. Both are pure, so the checks before them
     /// (source, rate limit) still come first and everything else is unchanged.
-    mutating func receive(_ datagram: [UInt8], decoded: Result<KRPCMessage, KRPCDecodingError>?, from source: Endpoint, now: Timestamp) {
+    public mutating func receive(_ datagram: [UInt8], prechecked: PrecheckedDatagram?, from source: Endpoint, now: Timestamp) {
         currentTime = max(currentTime, now)
         statistics.datagramsReceived += 1
         // A spoofed source such as port 0 or a broadcast address can never be answered.
@@ -167,7 +167,7 @@ public struct DHTCore {
         }
         let message: KRPCMessage
         do {
-            message = try (decoded ?? Result { () throws(KRPCDecodingError) in try KRPCCodec.decode(datagram) }).get()
+            message = try (prechecked?.decoded ?? Result { () throws(KRPCDecodingError) in try KRPCCodec.decode(datagram) }).get()
         } catch {
             if case .tooLarge = error.reason {
                 statistics.oversizedDropped += 1
@@ -192,7 +192,7 @@ public struct DHTCore {
             guard admitQuery(from: source, now: now) else { return }
             let limit = amplification.responseLimit(for: source, requestSize: datagram.count,
                                                     maxResponseSize: settings.maxResponseSize, now: now)
-            handleQuery(query, message: message, from: source, responseLimit: limit, now: now)
+            handleQuery(query, message: message, from: source, knownSignature: prechecked?.signature, responseLimit: limit, now: now)
         case .response(let body):
             handleResponse(body, message: message, from: source, now: now)
         case .error(let error):

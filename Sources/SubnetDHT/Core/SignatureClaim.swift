@@ -40,3 +40,51 @@ struct SignatureClaim: Sendable {
     /// libsodium's verdict on the claim.
     var isValid: Bool { PublicKey.check(publicKey: publicKey, signature: signature, message: message) }
 }
+
+/// libsodium's verdict on one signature, reached before the core took the datagram that
+/// carries it (`SignaturePrecheck`, on a worker thread). It travels with the datagram
+/// (`PrecheckedDatagram`) and answers only for its exact (public key, signature, message)
+/// triple, so a verdict can never vouch for anything but the bytes it was reached on.
+public struct SignatureVerdict: Sendable {
+    let claim: SignatureClaim
+    let valid: Bool
+
+    /// Checks `claim` now: the work a worker thread does for the event loop.
+    init(checking claim: SignatureClaim) {
+        self.claim = claim
+        valid = claim.isValid
+    }
+
+    init(claim: SignatureClaim, valid: Bool) {
+        self.claim = claim
+        self.valid = valid
+    }
+
+    /// The verdict when it was reached on exactly these bytes; nil otherwise.
+    func answer(publicKey: [UInt8], signature: [UInt8], message: [UInt8]) -> Bool? {
+        claim.signature == signature && claim.publicKey == publicKey && claim.message == message ? valid : nil
+    }
+}
+
+/// What the shell learned of a datagram before handing it to the core: its decoding and, for
+/// a signed store, the verdict on its signature. Both are pure functions of the bytes, so the
+/// core judges the datagram exactly as if it had worked them out itself.
+public struct PrecheckedDatagram: Sendable {
+    public let decoded: Result<KRPCMessage, KRPCDecodingError>
+    public let signature: SignatureVerdict?
+
+    /// Decodes `datagram` and, when it is a signed store, checks its signature.
+    public init(checking datagram: [UInt8]) {
+        decoded = Result { () throws(KRPCDecodingError) in try KRPCCodec.decode(datagram) }
+        if case .success(let message) = decoded, case .query(let query) = message.body, let claim = SignatureClaim(query) {
+            signature = SignatureVerdict(checking: claim)
+        } else {
+            signature = nil
+        }
+    }
+
+    init(decoded: Result<KRPCMessage, KRPCDecodingError>, signature: SignatureVerdict?) {
+        self.decoded = decoded
+        self.signature = signature
+    }
+}

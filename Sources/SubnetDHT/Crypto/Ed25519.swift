@@ -80,14 +80,16 @@ public struct PublicKey: Hashable, Sendable, Comparable, CustomStringConvertible
 
     /// True only if `signature` is a valid 64-byte ed25519 signature of `message` by this key.
     /// Signatures come straight off the wire, so any other length is simply false.
-    /// A verdict reached ahead of time for this exact triple (`SignatureVerdicts`) is used
-    /// instead of checking again.
     public func verify(signature: some Collection<UInt8>, message: [UInt8]) -> Bool {
+        verify(signature: signature, message: message, known: nil)
+    }
+
+    /// `verify`, taking `known` instead of checking again when it was reached on exactly
+    /// this triple (a worker checked the datagram's signature ahead of the core).
+    func verify(signature: some Collection<UInt8>, message: [UInt8], known: SignatureVerdict?) -> Bool {
         let signatureBytes = Array(signature)
         guard signatureBytes.count == SigningKey.signatureLength else { return false }
-        if let verdict = SignatureVerdicts.shared.take(publicKey: bytes, signature: signatureBytes, message: message) {
-            return verdict
-        }
+        if let verdict = known?.answer(publicKey: bytes, signature: signatureBytes, message: message) { return verdict }
         return Self.check(publicKey: bytes, signature: signatureBytes, message: message)
     }
 

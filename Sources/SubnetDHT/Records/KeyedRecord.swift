@@ -77,9 +77,11 @@ public struct KeyedRecord: Hashable, Sendable {
         hasValidSignature(encodedValue: encodedValue)
     }
 
-    /// `hasValidSignature()` for a caller holding `encodedValue` (the record's `v` bencoded) already.
-    func hasValidSignature(encodedValue: [UInt8]) -> Bool {
-        owner.verify(signature: signature, message: Self.signedBuffer(key: key, seq: seq, expires: expires, encodedValue: encodedValue))
+    /// `hasValidSignature()` for a caller holding `encodedValue` (the record's `v` bencoded)
+    /// already, and perhaps a verdict on the signature reached ahead (`SignatureVerdict`).
+    func hasValidSignature(encodedValue: [UInt8], known: SignatureVerdict? = nil) -> Bool {
+        owner.verify(signature: signature, message: Self.signedBuffer(key: key, seq: seq, expires: expires, encodedValue: encodedValue),
+                     known: known)
     }
 
     /// The DHT target the record is stored under: SHA1(`key`).

@@ -16,10 +16,13 @@ struct RecordSubmission {
     var policy: KeyPolicy?
     /// Set by the replacement rule when the exact record is already stored.
     var alreadyStored = false
+    /// The verdict on the datagram's signature, when the shell checked it ahead.
+    let knownSignature: SignatureVerdict?
 
-    init(arguments: [[UInt8]: BValue], source: IPAddress) {
+    init(arguments: [[UInt8]: BValue], source: IPAddress, knownSignature: SignatureVerdict? = nil) {
         self.arguments = arguments
         self.source = source
+        self.knownSignature = knownSignature
         keyBytes = arguments[Argument.key]?.bytesValue
     }
 
@@ -109,7 +112,8 @@ struct ExpiryWindowRule: RecordRule {
 struct SignatureRule: RecordRule {
     func check(_ submission: inout RecordSubmission, in context: inout RecordValidationContext) -> KRPCError? {
         guard let record = submission.record else { return .invalidSignature }
-        return record.hasValidSignature(encodedValue: submission.encodedValue ?? record.encodedValue) ? nil : .invalidSignature
+        let valid = record.hasValidSignature(encodedValue: submission.encodedValue ?? record.encodedValue, known: submission.knownSignature)
+        return valid ? nil : .invalidSignature
     }
 }
 
@@ -173,9 +177,10 @@ struct RecordValidator: Sendable {
                  SignatureRule(), KeyPolicyRule(), ReplacementRule()]
     }
 
-    mutating func validate(_ arguments: [[UInt8]: BValue], from source: IPAddress, policies: KeyPolicies,
-                           store: RecordStore, tokens: inout WriteTokens, now: Timestamp) -> Result<RecordVerdict, KRPCError> {
-        var submission = RecordSubmission(arguments: arguments, source: source)
+    mutating func validate(_ arguments: [[UInt8]: BValue], from source: IPAddress, knownSignature: SignatureVerdict? = nil,
+                           policies: KeyPolicies, store: RecordStore, tokens: inout WriteTokens, now: Timestamp)
+        -> Result<RecordVerdict, KRPCError> {
+        var submission = RecordSubmission(arguments: arguments, source: source, knownSignature: knownSignature)
         // Move the quota table into the context rather than copying it: a copy would be
         // duplicated on its first write, costing time in proportion to the owners tracked.
         var context = RecordValidationContext(now: now, policies: policies, store: store, tokens: tokens, quota: OwnerQuota())

@@ -5,8 +5,8 @@ import Glibc
 /// Checks the signatures of store queries on worker threads, ahead of the event loop. An
 /// ed25519 verify takes about 50 us, several times the rest of a store's work, and one event
 /// loop doing them all left the machine's other cores idle: stores ran at half the bare
-/// verify rate. The verdicts go to `SignatureVerdicts`, where the core's own `verify` finds
-/// them; the core itself does not change, and still judges everything else in its order.
+/// verify rate. Each verdict goes to the core with its datagram (`PrecheckedDatagram`); the
+/// core still judges everything else in its order.
 enum SignaturePrecheck {
     /// Whether `datagram` names a `sig` field and says it is a query (`1:y1:q`), as every
     /// signed `announce_record` and `put` does. One pass over the bytes, cheap beside a decode;
@@ -40,18 +40,10 @@ enum SignaturePrecheck {
         }
     }
 
-    /// Records libsodium's verdict for every signed store among `datagrams`; runs on a worker.
-    /// Anything else, malformed datagrams included, is left for the core to judge. Returns
-    /// each datagram's decoding, for the core to take instead of decoding it again.
-    @discardableResult
-    static func check(_ datagrams: some Sequence<[UInt8]>, into verdicts: SignatureVerdicts = .shared)
-        -> [Result<KRPCMessage, KRPCDecodingError>] {
-        datagrams.map { datagram in
-            let decoded = Result { () throws(KRPCDecodingError) in try KRPCCodec.decode(datagram) }
-            if case .success(let message) = decoded, case .query(let query) = message.body, let claim = SignatureClaim(query) {
-                verdicts.record(publicKey: claim.publicKey, signature: claim.signature, message: claim.message, valid: claim.isValid)
-            }
-            return decoded
-        }
+    /// Decodes every datagram and reaches libsodium's verdict for each signed store among them;
+    /// runs on a worker. Anything else, malformed datagrams included, is left for the core to
+    /// judge.
+    static func check(_ datagrams: some Sequence<[UInt8]>) -> [PrecheckedDatagram] {
+        datagrams.map(PrecheckedDatagram.init(checking:))
     }
 }

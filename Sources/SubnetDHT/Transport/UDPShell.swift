@@ -154,7 +154,7 @@ final class UDPShell: @unchecked Sendable {
     }
 
     /// Hands the batch's datagrams to check to the pool; each work item comes back to the loop
-    /// with its verdicts recorded, and the core then takes its datagrams as if just read.
+    /// with its datagrams decoded and their signatures judged, and the core takes them with that.
     private func sendAwaitingCheck() {
         guard let pool = signatureCheckPool, !awaitingCheck.isEmpty else { return }
         let chunkSize = (awaitingCheck.count + Self.checkWorkItemsPerBatch - 1) / Self.checkWorkItemsPerBatch
@@ -163,19 +163,19 @@ final class UDPShell: @unchecked Sendable {
             checksInFlight += chunk.count
             pool.submit { [self] _ in
                 // A pool already shut down still returns the datagrams: the core checks them.
-                let decoded = SignaturePrecheck.check(chunk.lazy.map(\.bytes))
-                eventLoop.execute { self.receiveChecked(chunk, decoded: decoded) }
+                let prechecked = SignaturePrecheck.check(chunk.lazy.map(\.bytes))
+                eventLoop.execute { self.receiveChecked(chunk, prechecked: prechecked) }
             }
         }
         awaitingCheck.removeAll(keepingCapacity: true)
     }
 
-    private func receiveChecked(_ chunk: [(bytes: [UInt8], source: Endpoint)], decoded: [Result<KRPCMessage, KRPCDecodingError>]) {
+    private func receiveChecked(_ chunk: [(bytes: [UInt8], source: Endpoint)], prechecked: [PrecheckedDatagram]) {
         checksInFlight -= chunk.count
         signaturesCheckedAhead += chunk.count
         guard !closed else { return }
-        for ((bytes, source), message) in zip(chunk, decoded) {
-            core.receive(bytes, decoded: message, from: source, now: SystemClock.now())
+        for ((bytes, source), checked) in zip(chunk, prechecked) {
+            core.receive(bytes, prechecked: checked, from: source, now: SystemClock.now())
         }
         flushEffects()
     }

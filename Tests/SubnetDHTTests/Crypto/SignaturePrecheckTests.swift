@@ -1,8 +1,8 @@
 import Testing
 @testable import SubnetDHT
 
-/// Signatures checked ahead of the event loop: the memo of verdicts, the claim a store makes,
-/// and the check a worker runs over raw datagrams.
+/// Signatures checked ahead of the event loop: the verdict that travels with a datagram, the
+/// claim a store makes, and the check a worker runs over raw datagrams.
 @Suite struct SignaturePrecheckTests {
     private static func announceDatagram(_ record: KeyedRecord, token: [UInt8] = [1, 2, 3, 4]) -> [UInt8] {
         let arguments = RecordFixtures.arguments(record, token: token)
@@ -14,61 +14,43 @@ import Testing
         RecordFixtures.heartbeat(SigningKey.generate(), seq: 1, expires: expires)
     }
 
-    @Test func aVerdictIsHandedOutOnceAndOnlyForItsExactTriple() {
-        let memo = SignatureVerdicts(capacity: 8)
+    @Test func aVerdictAnswersOnlyForItsExactTriple() {
         let key = [UInt8](repeating: 1, count: 32), signature = [UInt8](repeating: 2, count: 64)
-        memo.record(publicKey: key, signature: signature, message: [3, 4], valid: true)
-        #expect(memo.take(publicKey: key, signature: signature, message: [3, 5]) == nil)
-        #expect(memo.take(publicKey: [UInt8](repeating: 9, count: 32), signature: signature, message: [3, 4]) == nil)
-        #expect(memo.take(publicKey: key, signature: signature, message: [3, 4]) == true)
-        #expect(memo.take(publicKey: key, signature: signature, message: [3, 4]) == nil)
-        memo.record(publicKey: key, signature: signature, message: [3, 4], valid: false)
-        #expect(memo.take(publicKey: key, signature: signature, message: [3, 4]) == false)
+        let verdict = SignatureVerdict(claim: SignatureClaim(publicKey: key, signature: signature, message: [3, 4]), valid: true)
+        #expect(verdict.answer(publicKey: key, signature: signature, message: [3, 5]) == nil)
+        #expect(verdict.answer(publicKey: [UInt8](repeating: 9, count: 32), signature: signature, message: [3, 4]) == nil)
+        #expect(verdict.answer(publicKey: key, signature: [UInt8](repeating: 3, count: 64), message: [3, 4]) == nil)
+        #expect(verdict.answer(publicKey: key, signature: signature, message: [3, 4]) == true)
+        let refused = SignatureVerdict(claim: SignatureClaim(publicKey: key, signature: signature, message: [3, 4]), valid: false)
+        #expect(refused.answer(publicKey: key, signature: signature, message: [3, 4]) == false)
     }
 
-    @Test func theOldestVerdictsAreForgottenFirstAndTheMemoStaysBounded() {
-        let memo = SignatureVerdicts(capacity: 4)
-        let key = [UInt8](repeating: 1, count: 32)
-        for index in 0..<10 {
-            memo.record(publicKey: key, signature: [UInt8](repeating: UInt8(index), count: 64), message: [], valid: true)
-            #expect(memo.count <= 4)
-        }
-        #expect(memo.take(publicKey: key, signature: [UInt8](repeating: 5, count: 64), message: []) == nil)
-        #expect(memo.take(publicKey: key, signature: [UInt8](repeating: 6, count: 64), message: []) == true)
-        #expect(memo.take(publicKey: key, signature: [UInt8](repeating: 9, count: 64), message: []) == true)
-        // Verdicts taken at once must not let the arrival order grow without end either.
-        for index in 0..<100 {
-            let signature = [UInt8](repeating: UInt8(index), count: 64)
-            memo.record(publicKey: key, signature: signature, message: [1], valid: true)
-            _ = memo.take(publicKey: key, signature: signature, message: [1])
-        }
-        #expect(memo.count == 0)
-    }
-
-    @Test func verifyUsesARememberedVerdictOnceThenChecksItself() throws {
-        // A false verdict for a genuine signature shows the memo is consulted: libsodium would say true.
+    @Test func verifyTakesAKnownVerdictForItsTripleOnly() throws {
+        // A false verdict for a genuine signature shows the verdict is consulted: libsodium would say true.
         let signer = SigningKey.generate()
         let message = Array("remembered".utf8)
         let signature = signer.sign(message)
-        SignatureVerdicts.shared.record(publicKey: signer.publicKey.bytes, signature: signature, message: message, valid: false)
-        #expect(!signer.publicKey.verify(signature: signature, message: message))
+        let known = SignatureVerdict(claim: SignatureClaim(publicKey: signer.publicKey.bytes, signature: signature, message: message), valid: false)
+        #expect(!signer.publicKey.verify(signature: signature, message: message, known: known))
         #expect(signer.publicKey.verify(signature: signature, message: message))
+        // About other bytes it says nothing: libsodium decides.
+        let other = Array("other".utf8)
+        #expect(signer.publicKey.verify(signature: signer.sign(other), message: other, known: known))
     }
 
-    @Test func aWorkerRecordsTheVerdictTheValidatorWillAskFor() {
-        let memo = SignatureVerdicts(capacity: 16)
+    @Test func aWorkerReachesTheVerdictTheValidatorWillAskFor() throws {
         let genuine = Self.record()
         var forged = Self.record()
         forged.signature = [UInt8](repeating: 7, count: 64)
         #expect(SignaturePrecheck.mayBeSignedStore(Self.announceDatagram(genuine)))
-        SignaturePrecheck.check([Self.announceDatagram(genuine), Self.announceDatagram(forged)], into: memo)
+        let checked = SignaturePrecheck.check([Self.announceDatagram(genuine), Self.announceDatagram(forged)])
         // The exact buffer `KeyedRecord.hasValidSignature` verifies.
-        #expect(memo.take(publicKey: genuine.owner.bytes, signature: genuine.signature, message: genuine.signedBuffer) == true)
-        #expect(memo.take(publicKey: forged.owner.bytes, signature: forged.signature, message: forged.signedBuffer) == false)
+        let first = try #require(checked[0].signature), second = try #require(checked[1].signature)
+        #expect(first.answer(publicKey: genuine.owner.bytes, signature: genuine.signature, message: genuine.signedBuffer) == true)
+        #expect(second.answer(publicKey: forged.owner.bytes, signature: forged.signature, message: forged.signedBuffer) == false)
     }
 
-    @Test func aSignedPutIsCheckedOverItsBEP44Buffer() {
-        let memo = SignatureVerdicts(capacity: 16)
+    @Test func aSignedPutIsCheckedOverItsBEP44Buffer() throws {
         let signer = SigningKey.generate()
         let value = BValue.string("hello")
         let buffer = BEP44.signedBuffer(salt: Array("s".utf8), seq: 4, encodedValue: Bencode.encode(value))
@@ -76,8 +58,32 @@ import Testing
         let put = PutArguments(token: [1], value: value, publicKey: signer.publicKey.bytes, signature: signature, seq: 4, salt: Array("s".utf8))
         let datagram = KRPCCodec.encode(KRPCMessage(transactionID: [9], body: .query(Query(senderID: .random(), method: .put(put)))))
         #expect(SignaturePrecheck.mayBeSignedStore(datagram))
-        SignaturePrecheck.check([datagram], into: memo)
-        #expect(memo.take(publicKey: signer.publicKey.bytes, signature: signature, message: buffer) == true)
+        let verdict = try #require(SignaturePrecheck.check([datagram])[0].signature)
+        #expect(verdict.answer(publicKey: signer.publicKey.bytes, signature: signature, message: buffer) == true)
+    }
+
+    /// The core judges a store by the verdict that came with it: a false verdict for a genuine
+    /// signature is refused with 206 (libsodium would accept it), and the same datagram without
+    /// a verdict is stored.
+    @Test func theCoreJudgesAStoreByTheVerdictThatCameWithIt() throws {
+        var peer = RawPeer()
+        let record = RecordFixtures.heartbeat(SigningKey.generate(), seq: 1, expires: peer.now.seconds + 60)
+        let datagram = Self.announceDatagram(record, token: peer.token(for: record.target))
+        let checked = SignaturePrecheck.check([datagram])[0]
+        let claim = try #require(checked.signature).claim
+        let lie = PrecheckedDatagram(decoded: checked.decoded, signature: SignatureVerdict(claim: claim, valid: false))
+        peer.core.receive(datagram, prechecked: lie, from: peer.me, now: peer.now)
+        peer.core.receive(datagram, prechecked: nil, from: peer.me, now: peer.now)
+        let replies = peer.core.takeEffects().compactMap { effect -> KRPCMessage? in
+            guard case .send(let bytes, let destination) = effect, destination == peer.me else { return nil }
+            return try? KRPCCodec.decode(bytes)
+        }
+        guard replies.count == 2, case .error(let error) = replies[0].body, case .response = replies[1].body else {
+            Issue.record("expected a 206 and then an answer, got \(replies)")
+            return
+        }
+        #expect(error.code == 206)
+        #expect(peer.core.storedRecordCount == 1)
     }
 
     /// The scan that jumps from colon to colon says what reading every byte says, on datagrams
@@ -110,8 +116,7 @@ import Testing
         #expect(positives > 100)
     }
 
-    @Test func datagramsWithoutASignatureOrNotQueriesRecordNothing() {
-        let memo = SignatureVerdicts(capacity: 16)
+    @Test func datagramsWithoutASignatureOrNotQueriesCarryNoVerdict() {
         let findNode = KRPCCodec.encode(KRPCMessage(transactionID: [1], body: .query(Query(senderID: .random(), method: .findNode(target: .random(), want: nil)))))
         #expect(!SignaturePrecheck.mayBeSignedStore(findNode))
         var body = ResponseBody(id: .random())
@@ -122,8 +127,9 @@ import Testing
         let garbage = Array("d3:sig".utf8) + [0xff, 0x00]
         let keyless = RecordFixtures.arguments(Self.record(), token: [1]) { $0[Array("key".utf8)] = nil }
         let noKey = KRPCCodec.encode(KRPCMessage(transactionID: [3], body: .query(Query(senderID: .random(), method: .announceRecord(arguments: keyless)))))
-        SignaturePrecheck.check([findNode, answer, garbage, noKey, [], [0x64]], into: memo)
-        #expect(memo.count == 0)
+        let checked = SignaturePrecheck.check([findNode, answer, garbage, noKey, [], [0x64]])
+        #expect(checked.count == 6)
+        #expect(checked.allSatisfy { $0.signature == nil })
     }
 
     /// What a worker decoded goes to the core with the datagram, and is judged as the datagram
@@ -137,14 +143,15 @@ import Testing
         let put = PutArguments(token: peer.token(for: target), value: value, publicKey: signer.publicKey.bytes, signature: signature, seq: 1)
         let datagram = KRPCCodec.encode(KRPCMessage(transactionID: [4, 2], body: .query(Query(senderID: peer.myID, method: .put(put)))))
         let malformed = Array("d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:xx1:y1:q".utf8)
-        let decoded = SignaturePrecheck.check([datagram, malformed], into: SignatureVerdicts(capacity: 4))
-        guard decoded.count == 2, case .success = decoded[0], case .failure = decoded[1] else {
-            Issue.record("expected one decoded message and one failure, got \(decoded)")
+        let checked = SignaturePrecheck.check([datagram, malformed])
+        guard checked.count == 2, case .success = checked[0].decoded, case .failure = checked[1].decoded else {
+            Issue.record("expected one decoded message and one failure, got \(checked.map(\.decoded))")
             return
         }
+        #expect(checked[0].signature?.valid == true)
 
-        peer.core.receive(datagram, decoded: decoded[0], from: peer.me, now: peer.now)
-        peer.core.receive(malformed, decoded: decoded[1], from: peer.me, now: peer.now)
+        peer.core.receive(datagram, prechecked: checked[0], from: peer.me, now: peer.now)
+        peer.core.receive(malformed, prechecked: checked[1], from: peer.me, now: peer.now)
         let replies = peer.core.takeEffects().compactMap { effect -> KRPCMessage? in
             guard case .send(let bytes, let destination) = effect, destination == peer.me else { return nil }
             return try? KRPCCodec.decode(bytes)
