@@ -29,14 +29,27 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]
         ),
+        // The sans-IO core: wire, crypto, routing, storage, records, the DHT state machine and
+        // the subnet logic that runs inside it. It reads no clock, socket or global, and its
+        // dependencies name no NIO, HTTP, Prometheus or ServiceLifecycle product.
         .target(
-            name: "SubnetDHT",
+            name: "SubnetDHTCore",
             dependencies: [
                 "CSodium",
                 "CLZ4",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Collections", package: "swift-collections"),
+            ]
+        ),
+        // The shell on top: UDP and in-memory transports, `DHTNode`, files, services and HTTP.
+        // It re-exports the core, so users `import SubnetDHT` alone.
+        .target(
+            name: "SubnetDHT",
+            dependencies: [
+                "SubnetDHTCore",
+                "CSodium",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Collections", package: "swift-collections"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -56,7 +69,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SubnetDHTTests",
-            dependencies: ["SubnetDHT"]
+            dependencies: ["SubnetDHT", "SubnetDHTCore"]
         ),
         // The command-line tool's parsing, validation and output, tested on its own types.
         .testTarget(

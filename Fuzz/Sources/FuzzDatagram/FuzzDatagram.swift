@@ -1,11 +1,11 @@
 // libFuzzer entry point: every input is one datagram from a stranger. `DatagramHarness`
-// (in SubnetDHT, reached through @testable import, which debug builds allow) does the work
-// and stops the process on any violated property.
+// (in SubnetDHTCore, re-exported by SubnetDHT) does the work and stops the process on any
+// violated property.
 import CFuzzerDriver
 #if canImport(Glibc)
 import Glibc  // atexit
 #endif
-@testable import SubnetDHT
+import SubnetDHT
 
 /// What the node sent back over the whole run; libFuzzer calls inputs on one thread.
 nonisolated(unsafe) var coverage = DatagramHarness.Coverage()

@@ -1,3 +1,4 @@
+import SubnetDHTCore
 /// The subnet layer of the public API: heartbeats, the live view, snapshots.
 extension DHTNode {
     /// Starts publishing `info` every interval (and at once). Throws on settings that cannot work.

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import SubnetDHTCore
 
 public enum DHTNodeError: Error, CustomStringConvertible, Equatable {
     case shutDown

@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import SubnetDHTCore
 
 /// Hands each membership event to every current subscriber. Subscribers come and go from
 /// any task; events arrive on the node's event loop.

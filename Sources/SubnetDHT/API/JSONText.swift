@@ -1,3 +1,4 @@
+import SubnetDHTCore
 /// JSON string literals for the hand-built JSON of `/health` and the CLI's `--json` output
 /// (flat objects need no encoder, and the library stays free of Foundation).
 public enum JSONText {

@@ -1,3 +1,4 @@
+import SubnetDHTCore
 /// A keyed record as the tools list it: `subnet-dht records` and `peers`, and the node's
 /// `/records/KEY.json` and `/peers.json`. One type, so the CLI, the status page and scripts
 /// read the same rows in the same shape.

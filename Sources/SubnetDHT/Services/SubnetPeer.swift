@@ -1,6 +1,7 @@
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
+import SubnetDHTCore
 
 /// One subnet member's whole life as a swift-service-lifecycle `Service`: start the DHT node
 /// (restoring a snapshot if there is one), publish JOINING, join through the seeds, publish

@@ -1,4 +1,5 @@
 import Collections
+import SubnetDHTCore
 
 /// Many `DHTCore`s in one process, joined by a simulated network with latency and loss and
 /// driven by a virtual clock: multi-node tests and the scale simulation run here in

@@ -2,6 +2,8 @@
 import Glibc
 #endif
 
+import SubnetDHTCore
+
 /// Checks the signatures of store queries on worker threads, ahead of the event loop. An
 /// ed25519 verify takes about 50 us, several times the rest of a store's work, and one event
 /// loop doing them all left the machine's other cores idle: stores ran at half the bare

@@ -3,6 +3,8 @@ import NIOCore
 import Glibc
 #endif
 
+import SubnetDHTCore
+
 extension Endpoint {
     /// Converts a NIO socket address; nil for Unix-domain addresses, which a DHT never sees.
     init?(_ address: SocketAddress) {

@@ -6,6 +6,8 @@ import Musl
 import Darwin
 #endif
 
+import SubnetDHTCore
+
 /// The time the shells give the core (the core never reads a clock): wall-clock Unix time
 /// read once at start, advanced by the monotonic clock from then on. A wall clock stepped
 /// back by NTP or a resumed VM would otherwise make every request deadline and upkeep timer

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import SubnetDHTCore
 
 /// Owns one `DHTCore` on one NIO event loop: datagrams from the socket and timer firings go
 /// into the core, its effects go out to the socket or resume waiting callers. Every method

@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 /// The rows `records`, `peers`, `/records/KEY.json` and `/peers.json` all print.
 @Suite struct RecordRowTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 @Suite struct QueryRateLimiterTests {
     let start = Timestamp(seconds: 1_700_000_000)

@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 /// One core and the contacts it talks to, played by the test: every query the core sends is
 /// captured, and the test answers it (as SubnetDHT, as a plain Mainline node, as libtorrent)

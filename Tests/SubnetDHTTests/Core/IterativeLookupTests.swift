@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 @Suite struct IterativeLookupTests {
     let target = NodeID.zero

@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 /// SubnetDHT peers heartbeating on the in-memory network beside plain Mainline nodes
 /// (`PlainMainlineNode`, which drop every method outside BEP 5). Each peer joins through a

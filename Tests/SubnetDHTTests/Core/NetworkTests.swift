@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 @Suite(.offCooperativePool) struct NetworkTests {
     @Test func sixtyFourNodesFindEveryOthersBEP44Item() throws {

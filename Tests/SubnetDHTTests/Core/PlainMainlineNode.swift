@@ -1,5 +1,6 @@
 import Foundation
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 /// A minimal Mainline node of another implementation, for tests of mixed networks: it
 /// answers BEP 5's `ping`, `find_node`, `get_peers` and `announce_peer` from a plain list of

@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 /// Drives one core with hand-made datagrams, as a raw client on the wire would.
 struct RawPeer {

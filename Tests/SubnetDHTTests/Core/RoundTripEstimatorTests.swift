@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 @Suite struct RoundTripEstimatorTests {
     let estimator = RoundTripEstimator(floor: .milliseconds(250), ceiling: .seconds(2))

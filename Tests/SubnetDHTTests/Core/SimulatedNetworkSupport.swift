@@ -1,6 +1,7 @@
 import Dispatch
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 /// Runs a test's CPU-bound simulation off the cooperative pool. Swift Testing runs tests
 /// concurrently on that pool (one thread per core, 2 here), and a synchronous test body holds

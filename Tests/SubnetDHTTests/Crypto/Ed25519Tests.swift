@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 extension CryptoTests {
     @Suite struct Ed25519Tests {

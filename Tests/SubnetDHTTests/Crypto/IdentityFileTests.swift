@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 extension CryptoTests {
     @Suite struct IdentityFileTests {

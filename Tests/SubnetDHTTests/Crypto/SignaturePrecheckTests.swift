@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 /// Signatures checked ahead of the event loop: the verdict that travels with a datagram, the
 /// claim a store makes, and the check a worker runs over raw datagrams.

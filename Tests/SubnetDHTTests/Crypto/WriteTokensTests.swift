@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 extension CryptoTests {
     /// `isValid` is mutating (it rotates lazily), and `#expect` would rewrite a method call into a

@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 extension SimulatedSubnet {
     func announce(from endpoint: Endpoint, _ record: KeyedRecord) -> StoreResult? {

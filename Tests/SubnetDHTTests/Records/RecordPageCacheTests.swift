@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 extension RecordsTests {
     /// `get_records` pages kept built (`RecordPageCache`) and the stamps that say when one is

@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 /// A raw client on a real UDP socket, announcing records to a live node and reading them back.
 private struct RecordClient {

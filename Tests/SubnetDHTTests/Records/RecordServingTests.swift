@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 /// A raw peer talking to one core on a virtual clock.
 private struct RecordPeer {

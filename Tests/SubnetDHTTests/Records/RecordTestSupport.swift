@@ -1,4 +1,5 @@
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 /// Heartbeat-shaped records for tests.
 enum RecordFixtures {

@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 /// Namespace for the keyed-record tests, so that `swift test --filter Records` selects them.
 @Suite enum RecordsTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 /// SplitMix64: a seeded generator so that failures reproduce.
 struct RoutingTestRNG: RandomNumberGenerator {

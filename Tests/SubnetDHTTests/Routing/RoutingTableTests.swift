@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 private let t0 = RoutingFixtures.t0
 private func endpoint(_ n: Int, port: UInt16 = 6881) -> Endpoint { RoutingFixtures.endpoint(n, port: port) }

@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 /// A subnet on the in-memory network where every node runs a heartbeat.
 private struct HeartbeatSubnet {

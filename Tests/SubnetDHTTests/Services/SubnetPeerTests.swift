@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 @Suite struct OfflineOverUDPTests {
     @Test func anOfflineHeartbeatStaysReadableUntilItExpires() async throws {

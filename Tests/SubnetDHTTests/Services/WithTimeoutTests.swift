@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 @Suite struct WithTimeoutTests {
     /// A body that finishes long before the limit always gives its value: the cancelled timer

@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 @Suite struct ItemStorageTests {
     private let t0 = StorageFixtures.t0

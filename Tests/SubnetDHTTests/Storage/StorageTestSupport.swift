@@ -1,4 +1,5 @@
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 /// Shared fixtures for the storage tests: a virtual clock origin, ids and endpoints from
 /// small integers, and a seeded generator so that random sampling is reproducible.

@@ -1,4 +1,5 @@
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 /// Nodes of one in-process loopback test network. Swift Testing runs suites in parallel in
 /// one process, and a port one test's node closes may be taken by another test's node: a

@@ -1,6 +1,7 @@
 import Dispatch
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 @Suite(.serialized) struct LoopbackUDPTests {
     @Test func sixteenNodesOnLoopbackStoreAndFindItems() async throws {

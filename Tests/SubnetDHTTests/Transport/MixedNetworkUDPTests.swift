@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 /// A `PlainMainlineNode` on a real UDP socket of 127.0.0.1, served by a thread of its own
 /// until `stop()`.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 /// A `subnet-dht run` child process, so a test can measure a node's memory apart from the
 /// test runner's (whose other tests allocate concurrently).

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 /// A plain blocking UDP socket on 127.0.0.1 for tests that play a hostile or naive peer.
 final class RawUDPSocket: @unchecked Sendable {  // a file descriptor; tests use it from one thread at a time

@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 @Suite struct BencodeTests {
     private func decode(_ text: String) throws(BencodeError) -> BValue { try Bencode.decode(Array(text.utf8)) }

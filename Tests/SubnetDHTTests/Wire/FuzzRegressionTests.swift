@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 /// Every input the fuzzer ever stopped on (`Fuzz/Regressions`, one file per crash, named for
 /// what it found) and the seed corpus go through the same harness as the fuzzer: a crash

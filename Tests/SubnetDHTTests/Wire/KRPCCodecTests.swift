@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 @Suite struct KRPCCodecTests {
     let id = NodeID(hex: "0102030405060708090a0b0c0d0e0f1011121314")!

@@ -1,3 +1,4 @@
+import SubnetDHTCore
 /// What `/health` reports about a node, and whether that counts as healthy.
 ///
 /// With heartbeats on, a node is healthy while its last successful heartbeat is no older

@@ -6,6 +6,8 @@ import Musl
 import Darwin
 #endif
 
+import SubnetDHTCore
+
 /// A value behind a pthread mutex, for the little shared state of the metrics and the
 /// metrics server. `Synchronization.Mutex` would need macOS 15 (the package supports 14),
 /// and NIO's lock lives in a module this target does not declare.

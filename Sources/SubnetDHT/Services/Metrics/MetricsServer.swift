@@ -2,6 +2,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
+import SubnetDHTCore
 
 public enum MetricsServerError: Error, Equatable, CustomStringConvertible {
     /// `start()` was called while another `start()` was still binding.

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import SubnetDHTCore
 
 /// Serves one HTTP/1.1 connection, one request at a time (NIO's `HTTPServerPipelineHandler`
 /// holds back pipelined requests until the response before them has ended). Async providers

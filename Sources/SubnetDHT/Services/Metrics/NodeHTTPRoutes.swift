@@ -1,4 +1,5 @@
 import NIOHTTP1
+import SubnetDHTCore
 
 /// A response, computed on or off the event loop.
 struct NodeHTTPResponse: Sendable {

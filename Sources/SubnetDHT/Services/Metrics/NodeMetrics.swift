@@ -1,4 +1,5 @@
 import Prometheus
+import SubnetDHTCore
 
 /// One node's Prometheus metrics, in a registry of its own: no process-global
 /// `MetricsSystem.bootstrap`, so every node of a test network in one process keeps its own

@@ -1,3 +1,4 @@
+import SubnetDHTCore
 /// Text put into the status page's HTML: names, roles and versions come from other peers'
 /// signed records, so every one is escaped before it reaches a browser.
 enum HTMLText {

@@ -1,3 +1,4 @@
+import SubnetDHTCore
 /// The live-peer history as a small inline SVG chart, drawn on the server (no script, no
 /// library, works offline): one step per sample interval across the last hour, a band from
 /// the lowest to the highest count seen in it and a line through the count at its end.

@@ -1,3 +1,4 @@
+import SubnetDHTCore
 /// The number of live peers over the last hour, for the status page's chart. One sample per
 /// interval (30 s), holding the lowest, highest and latest count seen in it, so a peer that
 /// left and came back between two samples still shows as a dip. Pure and bounded: at most

@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import NIOHTTP1
+import SubnetDHTCore
 
 /// The subnet's status page on a node's HTTP port, and the JSON behind it:
 ///

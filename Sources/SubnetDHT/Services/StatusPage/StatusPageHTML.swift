@@ -1,3 +1,4 @@
+import SubnetDHTCore
 /// The status page's HTML, rendered on the server from a `SubnetStatus`. `document` is the
 /// whole page; `live` is the part its script fetches again (`/status.html`) every poll
 /// interval and swaps in, so tables, counts and chart are drawn in one place, here, and the

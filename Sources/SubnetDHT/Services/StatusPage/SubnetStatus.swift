@@ -1,3 +1,4 @@
+import SubnetDHTCore
 /// One read of what a node knows about its subnet: its live view and two counters.
 struct SubnetReading: Sendable, Equatable {
     /// Unexpired heartbeats not OFFLINE.

@@ -1,3 +1,4 @@
+import SubnetDHTCore
 /// What the status page remembers between reads of the node: the live peers, the peers that
 /// left recently, the node's counters and the live-peer history. Pure: the recorder feeds it
 /// each read and the time, so tests run it on a virtual clock. Bounded: at most

@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import SubnetDHTCore
 
 /// Keeps what a node's status page shows: reads the node's live view every refresh interval
 /// into a `SubnetStatusBoard` behind a lock. Page requests read the board, never the node, so

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 /// A plain TCP client on 127.0.0.1 speaking just enough HTTP/1.1 for the metrics server's
 /// tests. Reads poll with `MSG_DONTWAIT` and sleep between tries, so a waiting test never

@@ -2,6 +2,7 @@ import NIOPosix
 import ServiceLifecycle
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 extension MetricsTests {
     @Suite struct MetricsServerTests {

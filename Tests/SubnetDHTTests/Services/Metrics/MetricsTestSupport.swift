@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 /// Every metrics, health and metrics-server suite nests here, so `swift test --filter Metrics` runs them all.
 @Suite enum MetricsTests {}

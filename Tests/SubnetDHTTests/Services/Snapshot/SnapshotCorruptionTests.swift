@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 extension SnapshotTests {
     /// Damaged files: every one is a `.corrupt` (or `.unsupportedVersion`) value, never a

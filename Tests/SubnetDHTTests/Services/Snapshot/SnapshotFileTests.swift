@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 extension SnapshotTests {
     /// Writing and reading back: round trips, the file's shape, modes and crash leftovers.

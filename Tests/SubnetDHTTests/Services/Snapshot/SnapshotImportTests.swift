@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 extension SnapshotTests {
     /// A snapshot file is untrusted input: importing one must check every record as a store

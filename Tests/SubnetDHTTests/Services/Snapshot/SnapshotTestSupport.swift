@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 @Suite enum SnapshotTests {}
 

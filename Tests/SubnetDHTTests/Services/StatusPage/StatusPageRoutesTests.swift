@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 extension StatusPageTests {
     /// The status page's routes through a real `MetricsServer` on 127.0.0.1, over a recorder

@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 /// Every status-page suite nests here, so `swift test --filter StatusPageTests` runs them all.
 @Suite enum StatusPageTests {}

@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import ServiceLifecycle
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 extension StatusPageTests {
     /// Two real `SubnetPeer`s on 127.0.0.1 (their own network id), the second serving the page:

@@ -1,5 +1,6 @@
 import Testing
 @testable import SubnetDHT
+@testable import SubnetDHTCore
 
 extension StatusPageTests {
     @Suite struct SubnetStatusBoardTests {

@@ -6,6 +6,8 @@ import Musl
 import Darwin
 #endif
 
+import SubnetDHTCore
+
 /// The raw file calls the identity file and the snapshot share: writing a whole buffer
 /// despite short writes and EINTR, and naming the last error.
 enum POSIXFile {

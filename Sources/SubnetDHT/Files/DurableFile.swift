@@ -6,6 +6,8 @@ import Musl
 import Darwin
 #endif
 
+import SubnetDHTCore
+
 /// The POSIX side of `SnapshotFile`, in the house style of `IdentityFile`: a file is replaced
 /// by writing a temporary file (mode 0600), fsyncing it and renaming it into place, so that
 /// a crash leaves either the old file or the complete new one. A separate type because

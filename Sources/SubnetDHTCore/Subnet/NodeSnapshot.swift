@@ -13,6 +13,9 @@
 public struct NodeSnapshot: Sendable, Equatable {
     /// The payload's `v`. A reader refuses any other value with `.unsupportedVersion`.
     public static let formatVersion = 1
+    /// Largest payload written or read, 64 MiB: some 300,000 records, far above what a node
+    /// holds, yet small enough that a lying header cannot make reading exhaust memory.
+    public static let maxPayloadSize = 64 << 20
 
     public var nodeID: NodeID
     /// Routing-table contacts to re-ping on start. Stored as two compact lists, so a decoded

@@ -1,3 +1,4 @@
+import SubnetDHTCore
 /// A node's snapshot on disk: `<directory>/snapshot.lz4`, replaced atomically so that a crash
 /// at any moment leaves either the previous snapshot or the complete new one.
 ///
@@ -28,9 +29,8 @@ public enum SnapshotFile {
     public static let magic: [UInt8] = Array("SDHTSNP1".utf8)
     /// Largest chunk before compression: what one `LZ4Block.decompress` call may produce.
     public static let chunkSize = LZ4Block.maxDecompressedSize
-    /// Largest payload written or read, 64 MiB: some 300,000 records, far above what a node
-    /// holds, yet small enough that a lying header cannot make reading exhaust memory.
-    public static let maxPayloadSize = 64 << 20
+    /// Largest payload written or read (`NodeSnapshot.maxPayloadSize`).
+    public static let maxPayloadSize = NodeSnapshot.maxPayloadSize
 
     /// Chunks needed for `maxPayloadSize`: a larger count is a lie.
     static let maxChunkCount = maxPayloadSize / chunkSize

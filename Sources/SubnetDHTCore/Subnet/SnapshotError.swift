@@ -9,7 +9,7 @@ public enum SnapshotError: Error, Hashable, Sendable, CustomStringConvertible {
     case unsupportedVersion(Int)
     /// The file system refused: cannot create the directory, open, write, fsync or rename.
     case io(String)
-    /// The snapshot encodes to this many bytes, more than `SnapshotFile.maxPayloadSize`,
+    /// The snapshot encodes to this many bytes, more than `NodeSnapshot.maxPayloadSize`,
     /// so it is not written: a reader would refuse it.
     case tooLarge(Int)
 
@@ -22,7 +22,7 @@ public enum SnapshotError: Error, Hashable, Sendable, CustomStringConvertible {
         case .io(let reason):
             "snapshot I/O failed: \(reason)"
         case .tooLarge(let size):
-            "snapshot of \(size) bytes exceeds the \(SnapshotFile.maxPayloadSize)-byte cap"
+            "snapshot of \(size) bytes exceeds the \(NodeSnapshot.maxPayloadSize)-byte cap"
         }
     }
 }

@@ -6,6 +6,8 @@ import Musl
 import Darwin
 #endif
 
+import SubnetDHTCore
+
 /// The node's long-term ed25519 identity on disk. Its public key is the node's heartbeat
 /// owner and, by default, its DHT id, so losing or leaking it matters: the file is text
 /// (the 32-byte seed as 64 lowercase hex digits and a newline) so operators can back it up,

@@ -644,7 +644,7 @@ public struct DHTCore {
 
     /// Takes a token from the source's rate-limit bucket; counts the query dropped when empty.
     /// Whether `receive` would drop a datagram from `source` now, unread, for its rate.
-    func isRateLimited(_ source: Endpoint, now: Timestamp) -> Bool { rateLimiter.isExhausted(source, now: now) }
+    package func isRateLimited(_ source: Endpoint, now: Timestamp) -> Bool { rateLimiter.isExhausted(source, now: now) }
 
     mutating func admitQuery(from source: Endpoint, now: Timestamp) -> Bool {
         guard rateLimiter.admit(source, now: now) else {

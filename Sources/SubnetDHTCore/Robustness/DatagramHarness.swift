@@ -16,7 +16,7 @@
 /// it receives at its address. Violations stop the process with `preconditionFailure`, which
 /// the fuzzer reports. `exercise` returns what the node sent, so a run can show that inputs
 /// reached the data paths.
-enum DatagramHarness {
+public enum DatagramHarness {
     static let start = Timestamp(seconds: 1_800_000_000)
     static let stranger = Endpoint(address: .v4(0x7f00_0063), port: 4242)
     /// The stored item's value, and its target (what the seeds ask for).
@@ -24,22 +24,29 @@ enum DatagramHarness {
     static let itemTarget = SHA1Hash.id(Bencode.encode(itemValue))
 
     /// What the node sent the stranger for one input.
-    struct Coverage: Sendable {
-        var answers = 0
-        var answersWithRecords = 0
-        var answersWithItems = 0
-        var errors = 0
-        var ownQueries = 0
+    public struct Coverage: Sendable {
+        public var answers = 0
+        public var answersWithRecords = 0
+        public var answersWithItems = 0
+        public var errors = 0
+        public var ownQueries = 0
 
-        static func + (lhs: Coverage, rhs: Coverage) -> Coverage {
-            Coverage(answers: lhs.answers + rhs.answers, answersWithRecords: lhs.answersWithRecords + rhs.answersWithRecords,
-                     answersWithItems: lhs.answersWithItems + rhs.answersWithItems, errors: lhs.errors + rhs.errors,
-                     ownQueries: lhs.ownQueries + rhs.ownQueries)
+        /// Nothing sent yet: where a run's total starts.
+        public init() {}
+
+        public static func + (lhs: Coverage, rhs: Coverage) -> Coverage {
+            var sum = lhs
+            sum.answers += rhs.answers
+            sum.answersWithRecords += rhs.answersWithRecords
+            sum.answersWithItems += rhs.answersWithItems
+            sum.errors += rhs.errors
+            sum.ownQueries += rhs.ownQueries
+            return sum
         }
     }
 
     @discardableResult
-    static func exercise(_ bytes: [UInt8]) -> Coverage {
+    public static func exercise(_ bytes: [UInt8]) -> Coverage {
         var core = makeCore()
         var coverage = deliver(bytes, to: &core)
         if let retokened = withValidToken(bytes, core: &core) { coverage = coverage + deliver(retokened, to: &core) }

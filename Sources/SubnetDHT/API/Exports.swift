@@ -1,0 +1,2 @@
+// The core's public API is this module's too: users `import SubnetDHT` alone.
+@_exported import SubnetDHTCore
