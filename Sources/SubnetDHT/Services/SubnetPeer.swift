@@ -200,7 +200,7 @@ public final class SubnetPeer: Service, Sendable {
 /// The software version peers publish in `ver`.
 public enum SubnetDHTVersion {
     public static let current = "0.1.0"
-    /// PROTOCOL.md's version; bumped only for incompatible changes.
+    /// docs/PROTOCOL.md's version; bumped only for incompatible changes.
     public static let protocolVersion = 1
 }
 

@@ -2,9 +2,10 @@
 /// shown it receives at its address is at most `factor` times the size of its query (QUIC's
 /// rule, with 4 instead of 3 so that a plain `find_node` still gets its 8 nodes).
 ///
-/// A requester shows it by answering one of our queries (our random transaction id came back
-/// from that address). Others that want a large answer, such as a one-shot reader asking for
-/// a 1,000-byte item or a full page of records, pad their query (`pad`, PROTOCOL.md 1).
+/// A requester shows it by answering one of our queries (our random transaction id came
+/// back from that address). Others that want a large answer, such as a one-shot reader
+/// asking for a 1,000-byte item or a full page of records, pad their query (`pad`,
+/// docs/PROTOCOL.md 1.2).
 struct AmplificationLimit {
     /// Answer bytes allowed per query byte for an unverified requester.
     static let factor = 4

@@ -7,7 +7,7 @@ public struct CoreStatistics: Sendable, Equatable {
     public var malformedDropped = 0
     /// Larger than `KRPCCodec.maxDatagramSize`.
     public var oversizedDropped = 0
-    /// Carrying another network id (PROTOCOL.md section 6).
+    /// Carrying another network id (docs/PROTOCOL.md 6).
     public var wrongNetworkDropped = 0
     /// Responses that match no request of ours (late, spoofed or duplicated).
     public var unmatchedResponses = 0

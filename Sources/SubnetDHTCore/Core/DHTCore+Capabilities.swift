@@ -1,5 +1,5 @@
-/// Learning what each contact answers (PROTOCOL-EXTENSIONS.md "Keyed records beside plain
-/// Mainline nodes"), so that keyed-record queries go only to nodes that serve them and a
+/// Learning what each contact answers (docs/PROTOCOL.md 7, keyed records beside plain
+/// Mainline nodes), so that keyed-record queries go only to nodes that serve them and a
 /// plain Mainline node's silence to them never costs it its place in the routing table.
 extension DHTCore {
     /// The keyed-records revision this node serves, sent as `kr` in every answer.
@@ -89,7 +89,7 @@ extension DHTCore {
     }
 
     /// `request` went unanswered: after its last attempt, or when the lookup that sent it no
-    /// longer waited for more (PROTOCOL-EXTENSIONS counts both as silence).
+    /// longer waited for more (docs/PROTOCOL.md 7.2 counts both as silence).
     mutating func learnCapabilities(silenceTo request: PendingRequest, now: Timestamp) {
         guard request.method?.isKeyedRecordQuery == true else { return }
         statistics.extensionQueriesUnanswered += 1

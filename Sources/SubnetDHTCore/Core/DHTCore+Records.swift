@@ -1,5 +1,5 @@
-/// Keyed records (PROTOCOL.md 3): serving `announce_record` and `get_records`, and reading
-/// every page of a key from the closest replicas.
+/// Keyed records (docs/PROTOCOL.md 3): serving `announce_record` and `get_records`, and
+/// reading every page of a key from the closest replicas.
 extension DHTCore {
     // MARK: - Serving
 

@@ -25,8 +25,8 @@ struct RejoinSchedule: Sendable {
     var inFlight: OperationID?
 }
 
-/// The subnet layer on top of the DHT (PROTOCOL.md 5): the heartbeat publisher, the pruner,
-/// the live view and rejoining.
+/// The subnet layer on top of the DHT (docs/PROTOCOL.md 5): the heartbeat publisher, the
+/// pruner, the live view and rejoining.
 extension DHTCore {
     // MARK: - API
 

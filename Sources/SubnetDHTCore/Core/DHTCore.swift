@@ -4,7 +4,7 @@ public enum StorePlan: Sendable {
     case putImmutable(BValue)
     /// `seq` nil means one above the highest seq the lookup found (1 when none).
     case putMutable(signingKey: SigningKey, salt: [UInt8], value: BValue, seq: Int64?, cas: Int64?)
-    /// A signed keyed record, stored with `announce_record` (PROTOCOL.md 3).
+    /// A signed keyed record, stored with `announce_record` (docs/PROTOCOL.md 3).
     case announceRecord(KeyedRecord)
 }
 
@@ -174,7 +174,7 @@ public struct DHTCore {
                 return
             }
             statistics.malformedDropped += 1
-            // Only our own network's malformed queries are answered (PROTOCOL.md 6).
+            // Only our own network's malformed queries are answered (docs/PROTOCOL.md 1, 6).
             if error.isQuery, let transactionID = error.transactionID, !settings.readOnly,
                 (KRPCCodec.salvageNetworkID(datagram) ?? 0) == settings.networkID, admitQuery(from: source, now: now) {
                 let limit = amplification.responseLimit(for: source, requestSize: datagram.count,
@@ -253,7 +253,7 @@ public struct DHTCore {
     }
 
     /// Reads every record under `key`: a lookup of SHA1(key), then every page from the
-    /// closest replicas, merged and verified (PROTOCOL.md 3).
+    /// closest replicas, merged and verified (docs/PROTOCOL.md 3).
     public mutating func startRecordsLookup(key: [UInt8], now: Timestamp) -> OperationID {
         startLookup(target: KeyedRecord.target(forKey: key), kind: .getRecords(key: key), now: now)
     }

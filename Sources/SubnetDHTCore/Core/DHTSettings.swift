@@ -23,7 +23,7 @@ public struct DHTSettings: Sendable {
     public var maintenanceInterval: Duration = .seconds(5)
     /// Questionable contacts pinged per upkeep round, so upkeep never floods the network.
     public var pingsPerMaintenance = 4
-    /// PROTOCOL.md section 6: 0 is Mainline; other values keep subnets apart.
+    /// docs/PROTOCOL.md 6: 0 is Mainline; other values keep subnets apart.
     public var networkID: Int64 = 0
     /// BEP 43: a client that only asks (the CLI's one-shot commands) stays out of others' tables.
     public var readOnly = false
@@ -38,10 +38,10 @@ public struct DHTSettings: Sendable {
     public var rateLimit = RateLimitSettings()
     /// Client version sent in `v`: "SD" and a 2-byte version, as BEP 5 suggests.
     public var clientVersion: [UInt8] = [UInt8(ascii: "S"), UInt8(ascii: "D"), 0, 1]
-    /// Responses are built to fit in 1,400 bytes (PROTOCOL.md section 1).
+    /// Responses are built to fit in 1,400 bytes (docs/PROTOCOL.md 1).
     public var maxResponseSize = 1400
     /// Period of the pruner: expired records out, failing and departed peers out of the
-    /// routing table, the live view refreshed. 10 s (PROTOCOL.md 5).
+    /// routing table, the live view refreshed. 10 s (docs/PROTOCOL.md 5).
     public var pruneInterval: Duration = .seconds(10)
     /// Re-bootstrap backoff when the routing table empties: from 1 s, doubling to 60 s.
     public var rejoinDelays: ClosedRange<Duration> = .seconds(1)...(.seconds(60))

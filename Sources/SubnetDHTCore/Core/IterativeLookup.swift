@@ -4,7 +4,7 @@ public enum LookupKind: Hashable, Sendable {
     case getPeers
     case getImmutable
     case getMutable(publicKey: [UInt8], salt: [UInt8])
-    /// Keyed records under `key` (PROTOCOL.md 3); the target is SHA1(key).
+    /// Keyed records under `key` (docs/PROTOCOL.md 3); the target is SHA1(key).
     case getRecords(key: [UInt8])
 }
 

@@ -28,7 +28,7 @@ public enum SHA1Hash {
 }
 
 extension NodeID {
-    /// A node's default id: SHA1 of its ed25519 public key (PROTOCOL.md section 1), so that
+    /// A node's default id: SHA1 of its ed25519 public key (docs/PROTOCOL.md 1), so that
     /// routing-table entries map directly to heartbeat-record owners.
     public static func defaultID(for publicKey: PublicKey) -> NodeID {
         SHA1Hash.id(publicKey.bytes)

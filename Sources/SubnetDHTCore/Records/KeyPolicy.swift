@@ -29,8 +29,8 @@ public struct KeyPolicy: Sendable {
         return valueCheck(record.value)
     }
 
-    /// PROTOCOL.md 4: the heartbeat key. Values are ServerInfo dictionaries with a role from
-    /// `roles`; TTL at most an hour; 10,000 owners; 60 stores per owner per minute.
+    /// docs/PROTOCOL.md 4: the heartbeat key. Values are ServerInfo dictionaries with a role
+    /// from `roles`; TTL at most an hour; 10,000 owners; 60 stores per owner per minute.
     public static func node(roles: Set<String> = ServerInfo.defaultRoles, maxOwners: Int = 10_000,
                             storesPerOwnerPerMinute: Int = 60) -> KeyPolicy {
         KeyPolicy(maxTTL: .seconds(3600), maxOwners: maxOwners, storesPerOwnerPerMinute: storesPerOwnerPerMinute) { value in

@@ -1,15 +1,16 @@
-/// One owner's signed statement under a shared key (PROTOCOL.md section 3): many owners
+/// One owner's signed statement under a shared key (docs/PROTOCOL.md 3): many owners
 /// publish under one key such as `node`, each in its own subkey `k`, each record with its
 /// own sequence number and absolute expiry. The key names the DHT target, SHA1(`key`), so
 /// every record of one key lives on the same nodes and one `get_records` pages through all.
 ///
 /// A value of this type is not validated by construction: `init(wire:key:)` checks the
 /// shapes the wire can get wrong, and the caller checks the signature, expiry range, size
-/// and policy in the order PROTOCOL.md fixes, so that each failure gets its own error code.
+/// and policy in the order docs/PROTOCOL.md 3 fixes, so that each failure gets its own
+/// error code.
 public struct KeyedRecord: Hashable, Sendable {
-    /// Longest `key` (PROTOCOL.md section 3; a longer or empty one is answered with 207).
+    /// Longest `key` (docs/PROTOCOL.md 3; a longer or empty one is answered with 207).
     public static let maxKeyLength = 64
-    /// Largest bencoded `v` (PROTOCOL.md section 3; a larger one is answered with 205).
+    /// Largest bencoded `v` (docs/PROTOCOL.md 3; a larger one is answered with 205).
     public static let maxValueLength = 1_000
     /// Length of `sig`: a detached ed25519 signature.
     public static let signatureLength = SigningKey.signatureLength
@@ -38,7 +39,7 @@ public struct KeyedRecord: Hashable, Sendable {
         self.signature = signature
     }
 
-    /// PROTOCOL.md section 3: `3:expi<exp>e3:key<len>:<key>3:seqi<seq>e1:v<bencoded v>`, the
+    /// docs/PROTOCOL.md 3: `3:expi<exp>e3:key<len>:<key>3:seqi<seq>e1:v<bencoded v>`, the
     /// bencoded entries in key order without the outer `d`...`e`. It starts with `3:exp`,
     /// while a BEP 44 buffer starts with `4:salt` or `3:seq`, so a signature over one kind of
     /// item can never be replayed as the other.
@@ -120,9 +121,10 @@ public struct KeyedRecord: Hashable, Sendable {
     /// and `token` of `announce_record` arguments, are ignored) under `key`.
     ///
     /// Checks only shapes: every field present with its type, `k` 32 bytes, `sig` 64 bytes,
-    /// `seq` >= 0, and `key` 1...64 bytes (`.invalidValue("key")`, which PROTOCOL.md answers
-    /// with 207 rather than 203). It does NOT verify the signature, the size of `v` or the
-    /// expiry range: the caller decides when and whether to, and which code each failure gets.
+    /// `seq` >= 0, and `key` 1...64 bytes (`.invalidValue("key")`, which docs/PROTOCOL.md 3
+    /// answers with 207 rather than 203). It does NOT verify the signature, the size of `v` or
+    /// the expiry range: the caller decides when and whether to, and which code each failure
+    /// gets.
     public init(wire: BValue, key: [UInt8]) throws(RecordDecodingError) {
         guard case .dict(let entries) = wire else { throw .notADictionary }
         guard !key.isEmpty, key.count <= Self.maxKeyLength else { throw .invalidValue("key") }

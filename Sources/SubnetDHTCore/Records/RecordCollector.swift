@@ -1,6 +1,6 @@
-/// Merges record pages from several replicas the way PROTOCOL.md 3 tells a reader to: every
-/// record is verified here (a replica is never trusted), expired ones are dropped, and per
-/// owner the valid record with the highest `seq` wins.
+/// Merges record pages from several replicas the way docs/PROTOCOL.md 3 tells a reader to:
+/// every record is verified here (a replica is never trusted), expired ones are dropped, and
+/// per owner the valid record with the highest `seq` wins.
 struct RecordCollector: Sendable {
     let key: [UInt8]
     private(set) var best: [PublicKey: KeyedRecord] = [:]
@@ -47,7 +47,7 @@ struct RecordCollector: Sendable {
     }
 }
 
-/// The two wire forms of a `get_records` page (PROTOCOL.md 3): a `records` list, or `rz`
+/// The two wire forms of a `get_records` page (docs/PROTOCOL.md 3): a `records` list, or `rz`
 /// (LZ4 block of the bencoded list) with `rn` (its uncompressed length).
 enum RecordPage {
     /// The record dictionaries of a page; empty when the page is absent or malformed.

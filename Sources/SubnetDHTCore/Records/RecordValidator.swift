@@ -43,7 +43,7 @@ struct RecordValidationContext {
     var quota: OwnerQuota
 }
 
-/// One step of PROTOCOL.md 3's validation; returns the rejection, or nil to go on.
+/// One step of docs/PROTOCOL.md 3's validation; returns the rejection, or nil to go on.
 protocol RecordRule: Sendable {
     func check(_ submission: inout RecordSubmission, in context: inout RecordValidationContext) -> KRPCError?
 }
@@ -151,7 +151,7 @@ struct ReplacementRule: RecordRule {
 }
 
 public enum RecordValidation {
-    /// Clocks of honest peers disagree by a little; PROTOCOL.md allows 30 s.
+    /// Clocks of honest peers disagree by a little; docs/PROTOCOL.md 3 allows 30 s.
     public static let clockSkew: Duration = .seconds(30)
 
     static func policyRefusal(_ reason: String) -> KRPCError { KRPCError(code: 209, message: "rejected by record policy: \(reason)") }
@@ -166,7 +166,7 @@ enum RecordVerdict {
     case unchanged
 }
 
-/// PROTOCOL.md 3's validation pipeline: the rules in the protocol's order, first failure
+/// docs/PROTOCOL.md 3's validation pipeline: the rules in the protocol's order, first failure
 /// wins, nothing is stored on failure. Owns the per-owner quota counters.
 struct RecordValidator: Sendable {
     let rules: [any RecordRule]

@@ -1,4 +1,4 @@
-/// The heartbeat value under the `node` key (PROTOCOL.md section 4): what a peer says about
+/// The heartbeat value under the `node` key (docs/PROTOCOL.md 4): what a peer says about
 /// itself every heartbeat, so that others can tell who is live, what it does and how to
 /// reach it without asking it directly.
 ///
@@ -77,7 +77,7 @@ public struct ServerInfo: Hashable, Sendable {
         HexEncoding.encode(owner.bytes.prefix(pingKeyLength / 2))
     }
 
-    /// Reads a ServerInfo dictionary, enforcing PROTOCOL.md section 4's table: `state`,
+    /// Reads a ServerInfo dictionary, enforcing docs/PROTOCOL.md 4's table: `state`,
     /// `role`, `tput` and `addr` required; `state` 0...2; `tput` >= 0; `addr` 6 or 18 bytes;
     /// `role` <= 32, `name` <= 64 and `ver` <= 32 bytes of UTF-8; `relay` 0 or 1; `pings`
     /// keys 16 hex digits and values integers >= 0. Any other entry is kept unread.

@@ -1,4 +1,5 @@
-/// Whether a contact serves keyed records (PROTOCOL.md 3), as far as this node has seen.
+/// Whether a contact serves keyed records, as far as this node has seen: the verdicts of
+/// docs/PROTOCOL.md 7.2.
 public enum RecordSupport: Sendable, Hashable {
     /// Nothing seen yet, or its `plain` verdict has expired: asked with `get_records` once.
     case unknown
@@ -23,7 +24,7 @@ public struct RecordSupportCounts: Sendable, Hashable {
 }
 
 /// What each contact is known to answer beyond BEP 5, learnt from its answers and silences
-/// (PROTOCOL-EXTENSIONS.md "Keyed records beside plain Mainline nodes"). The core reads it
+/// (docs/PROTOCOL.md 7, keyed records beside plain Mainline nodes). The core reads it
 /// to pick the query a contact can answer, to choose record replicas among capable nodes,
 /// and to judge a contact's health only by queries it is known to support: BEP 5 permits a
 /// node to ignore methods it does not know, and such silence is no sign of a dead node.

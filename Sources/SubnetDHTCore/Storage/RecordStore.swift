@@ -1,4 +1,4 @@
-/// Keyed-record storage (PROTOCOL.md section 3): per target, at most one record per owner,
+/// Keyed-record storage (docs/PROTOCOL.md 3): per target, at most one record per owner,
 /// kept in ascending order of owner key so that `get_records` pages with `after` cost
 /// O(log n) to resume. A pure value: the caller validates records (signature, `seq` rules,
 /// expiry range, policy), passes the time, and runs `expire(now:)` periodically (the pruner);

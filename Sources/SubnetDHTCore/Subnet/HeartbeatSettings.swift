@@ -1,5 +1,5 @@
 /// How often a peer announces itself and for how long each announcement counts
-/// (PROTOCOL.md 5).
+/// (docs/PROTOCOL.md 5).
 public struct HeartbeatSettings: Hashable, Sendable {
     /// The key heartbeats go under.
     public var key: String = "node"

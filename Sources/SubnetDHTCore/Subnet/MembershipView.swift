@@ -13,7 +13,7 @@ public struct Peer: Hashable, Sendable {
         self.expires = expires
     }
 
-    /// PROTOCOL.md 4: live while the newest heartbeat is unexpired and not OFFLINE.
+    /// docs/PROTOCOL.md 4: live while the newest heartbeat is unexpired and not OFFLINE.
     public func isLive(at now: Timestamp) -> Bool {
         info.state != .offline && !isExpired(at: now)
     }

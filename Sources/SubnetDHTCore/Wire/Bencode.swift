@@ -39,7 +39,7 @@ public enum BencodeError: Error, Hashable, Sendable {
 /// re-encoding a decoded value reproduces the original bytes exactly, which BEP 44
 /// signatures over `v` rely on.
 public enum Bencode {
-    /// PROTOCOL.md: nesting depth at most 32.
+    /// docs/PROTOCOL.md 1: nesting depth at most 32.
     public static let maxDepth = 32
 
     public static func decode(_ bytes: [UInt8], maxDepth: Int = Bencode.maxDepth) throws(BencodeError) -> BValue {

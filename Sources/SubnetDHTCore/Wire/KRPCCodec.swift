@@ -1,7 +1,7 @@
 /// Turns datagrams into `KRPCMessage` values and back. Decoding never traps: every
 /// malformed input becomes a `KRPCDecodingError`.
 public enum KRPCCodec {
-    /// PROTOCOL.md: the largest datagram accepted.
+    /// docs/PROTOCOL.md 1: the largest datagram accepted.
     public static let maxDatagramSize = 1500
 
     public static func decode(_ bytes: [UInt8]) throws(KRPCDecodingError) -> KRPCMessage {

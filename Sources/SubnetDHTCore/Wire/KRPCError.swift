@@ -1,4 +1,4 @@
-/// A KRPC error (`y` = `e`): `[code, message]`. Codes are PROTOCOL.md section 1's.
+/// A KRPC error (`y` = `e`): `[code, message]`. Codes are docs/PROTOCOL.md 1's.
 public struct KRPCError: Error, Hashable, Sendable, CustomStringConvertible {
     public var code: Int
     public var message: String

@@ -30,7 +30,7 @@ public struct PutArguments: Hashable, Sendable {
 
 /// A typed KRPC query. `unknown` keeps the name so the node can answer 204, and the 20-byte
 /// `target` or `info_hash` it carried, if any, which is answered as a `find_node`
-/// (libtorrent's convention, PROTOCOL-EXTENSIONS.md "Keyed records beside plain Mainline nodes").
+/// (libtorrent's convention, docs/PROTOCOL.md 7.5).
 public enum QueryMethod: Hashable, Sendable {
     case ping
     case findNode(target: NodeID, want: AddressFamilies?)
@@ -38,10 +38,10 @@ public enum QueryMethod: Hashable, Sendable {
     case announcePeer(infoHash: NodeID, port: UInt16, impliedPort: Bool, token: [UInt8])
     case get(target: NodeID, seq: Int64?, want: AddressFamilies?)
     case put(PutArguments)
-    /// PROTOCOL.md 3. The arguments stay raw (without `id`): the record validator checks
+    /// docs/PROTOCOL.md 3. The arguments stay raw (without `id`): the record validator checks
     /// them in the protocol's order, and a wrong type is only an error at its step.
     case announceRecord(arguments: [[UInt8]: BValue])
-    /// PROTOCOL.md 3: records under `target` whose owner key sorts after `after`.
+    /// docs/PROTOCOL.md 3: records under `target` whose owner key sorts after `after`.
     case getRecords(target: NodeID, after: [UInt8]?, want: AddressFamilies?)
     case unknown(name: String, target: NodeID? = nil, want: AddressFamilies? = nil)
 
@@ -137,14 +137,15 @@ public struct KRPCMessage: Hashable, Sendable {
     public var requesterAddress: Endpoint?
     /// BEP 43: the sender will not answer queries; keep it out of routing tables.
     public var readOnly: Bool
-    /// PROTOCOL.md section 6; nil means absent (Mainline).
+    /// docs/PROTOCOL.md 6; nil means absent (Mainline).
     public var networkID: Int64?
-    /// `kr`, in responses: the keyed-records revision the responder serves (1: PROTOCOL.md 3).
+    /// `kr`, in responses (docs/PROTOCOL.md 7.1): the keyed-records revision the responder
+    /// serves (1: docs/PROTOCOL.md 3).
     /// Nil when absent: a plain Mainline node, or a SubnetDHT node older than the key.
     public var keyedRecords: Int64?
     /// Zero bytes sent as `pad` so that a query is large enough for the answer it wants
-    /// under the responder's amplification limit (PROTOCOL.md 1). Never decoded: receivers
-    /// only count the datagram's size.
+    /// under the responder's amplification limit (docs/PROTOCOL.md 1.2). Never decoded:
+    /// receivers only count the datagram's size.
     public var padding: Int
 
     /// `kr` of 1 or more: the sender serves keyed records.
@@ -165,7 +166,7 @@ public struct KRPCMessage: Hashable, Sendable {
 }
 
 /// Why a datagram is not a usable KRPC message. Carries the transaction id when one was
-/// readable, so the node can answer 203 as PROTOCOL.md requires.
+/// readable, so the node can answer 203 as docs/PROTOCOL.md 1 requires.
 public struct KRPCDecodingError: Error, Hashable, Sendable {
     public enum Reason: Hashable, Sendable {
         case bencode(BencodeError)

@@ -4,7 +4,7 @@ import CLZ4
 /// similar records shrink well; a single small message barely does, so callers compare sizes
 /// and send whichever form is smaller.
 public enum LZ4Block {
-    /// PROTOCOL.md: `rn`, the uncompressed length of a page, is at most 65,536.
+    /// docs/PROTOCOL.md 3: `rn`, the uncompressed length of a page, is at most 65,536.
     public static let maxDecompressedSize = 65_536
 
     public enum Error: Swift.Error, Hashable, Sendable {

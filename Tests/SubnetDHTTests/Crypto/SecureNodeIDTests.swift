@@ -4,7 +4,8 @@ import Testing
 
 extension CryptoTests {
     @Suite struct SecureNodeIDTests {
-        /// BEP 42's table (VECTORS.md): only the first 21 bits and the last byte are determined.
+        /// BEP 42's table (docs/PROTOCOL.md 2.1): only the first 21 bits and the last byte are
+        /// determined.
         static let vectors: [(ip: String, r: UInt8, id: String)] = [
             ("124.31.75.21", 1, "5fbfbff10c5d6a4ec8a88e4c6ab4c28b95eee401"),
             ("21.75.31.124", 86, "5a3ce9c14e7a08645677bbd1cfe7d8f956d53256"),

@@ -63,9 +63,9 @@ struct SubnetStatus: Sendable {
         Self.counts(live.map(\.info.state.label)) + Self.counts(departed.map(\.reason.rawValue))
     }
 
-    /// How long ago `peer` published its heartbeat: PROTOCOL.md 5 makes `seq` the publish time
-    /// in milliseconds. Nil when `seq` is no such time (another implementation's counter, or
-    /// more than a minute ahead of our clock).
+    /// How long ago `peer` published its heartbeat: docs/PROTOCOL.md 5 makes `seq` the
+    /// publish time in milliseconds. Nil when `seq` is no such time (another implementation's
+    /// counter, or more than a minute ahead of our clock).
     func heartbeatAge(of peer: Peer) -> Duration? {
         let plausible = Timestamp(seconds: 946_684_800)...(now + .seconds(60))  // since 2000
         guard plausible.contains(Timestamp(milliseconds: peer.seq)) else { return nil }
