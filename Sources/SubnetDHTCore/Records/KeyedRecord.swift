@@ -113,7 +113,20 @@ public struct KeyedRecord: Hashable, Sendable {
     /// The same bytes, from `encodedValue` (the record's `v` bencoded) rather than encoding `v` again.
     func encodedWireDictionary(encodedValue: [UInt8]) -> [UInt8] {
         var writer = KRPCWriter(capacity: 96 + signature.count + encodedValue.count)
-        writer.record(self, encodedValue: encodedValue)
+        // The wire dictionary, keys in byte order: the store keeps this form of every record
+        // it holds and writes one per store. `encodedValue` is copied as it is.
+        writer.dictionary { entries in
+            entries.key("exp")
+            entries.integer(expires)
+            entries.key("k")
+            entries.bytes(owner.bytes)
+            entries.key("seq")
+            entries.integer(seq)
+            entries.key("sig")
+            entries.bytes(signature)
+            entries.key("v")
+            entries.encoded(encodedValue)
+        }
         return writer.out
     }
 

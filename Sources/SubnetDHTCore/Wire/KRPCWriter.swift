@@ -218,21 +218,11 @@ struct KRPCWriter {
 
     // MARK: - Pieces
 
-    /// A keyed record's wire dictionary (`KeyedRecord.wireDictionary`), keys in byte order:
-    /// the store keeps this form of every record it holds and writes one per store.
-    /// `encodedValue` is `record.value` bencoded, copied as it is.
-    mutating func record(_ record: KeyedRecord, encodedValue: [UInt8]) {
+    /// A dictionary whose entries `body` writes, in byte order of their keys.
+    @inline(__always)
+    mutating func dictionary(_ body: (inout KRPCWriter) -> Void) {
         out.append(UInt8(ascii: "d"))
-        key("exp")
-        integer(record.expires)
-        key("k")
-        bytes(record.owner.bytes)
-        key("seq")
-        integer(record.seq)
-        key("sig")
-        bytes(record.signature)
-        key("v")
-        encoded(encodedValue)
+        body(&self)
         out.append(UInt8(ascii: "e"))
     }
 
