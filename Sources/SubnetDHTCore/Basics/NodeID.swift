@@ -46,11 +46,6 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
         NodeID(high: generator.next(), middle: generator.next(), low: generator.next())
     }
 
-    public static func random() -> NodeID {
-        var generator = SystemRandomNumberGenerator()
-        return random(using: &generator)
-    }
-
     public var bytes: [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(NodeID.byteCount)

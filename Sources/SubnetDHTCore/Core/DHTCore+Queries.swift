@@ -68,7 +68,8 @@ extension DHTCore {
 
     private mutating func answerGetPeers(infoHash: NodeID, want: AddressFamilies?, from source: Endpoint, now: Timestamp) -> ResponseBody {
         var body = ResponseBody(id: localID, token: tokens.token(for: source.address, target: infoHash, now: now))
-        let peers = peerStore.peers(for: infoHash, family: source.address.isIPv4, limit: settings.storage.maxPeersReturned, now: now)
+        let peers = peerStore.peers(for: infoHash, family: source.address.isIPv4, limit: settings.storage.maxPeersReturned, now: now,
+                                       using: &generator)
         if !peers.isEmpty { body.values = peers }
         addNodes(to: &body, near: infoHash, want: want, requester: source)
         return body

@@ -85,19 +85,21 @@ public struct DHTCore {
         var seq: Int64?
     }
 
-    public init(localID: NodeID, settings: DHTSettings = DHTSettings(), seed: UInt64? = nil, now: Timestamp) {
+    /// `seed` is all the randomness the core will use (`CoreSeed`): the same seed and the same
+    /// datagrams at the same times replay a run exactly.
+    public init(localID: NodeID, settings: DHTSettings = DHTSettings(), seed: CoreSeed, now: Timestamp) {
         self.localID = localID
         var settings = settings
         settings.routing.bucketSize = settings.k
         self.settings = settings
-        var generator = seed.map(SplitMix64.init(seed:)) ?? SplitMix64()
+        var generator = SplitMix64(seed: seed.generalSeed)
         routing = RoutingTable(localID: localID, settings: settings.routing)
         peerStore = PeerStore(settings: settings.storage)
         itemStore = ItemStore(settings: settings.storage)
         recordStore = RecordStore(settings: settings.recordStore)
         recordPages = RecordPageCache(capacity: settings.recordPageCacheSize)
         recordValidator = RecordValidator(maxValueSize: settings.storage.maxValueSize)
-        tokens = WriteTokens(now: now)
+        tokens = WriteTokens(seed: seed, now: now)
         pending = PendingRequests(using: &generator)
         roundTrips = RoundTripEstimator(floor: settings.minimumRequestTimeout, ceiling: settings.requestTimeout)
         rateLimiter = QueryRateLimiter(settings: settings.rateLimit)

@@ -30,14 +30,6 @@ public struct SigningKey: Sendable, CustomStringConvertible {
         self.publicKey = PublicKey(validBytes: publicBytes)
     }
 
-    /// A fresh key from libsodium's CSPRNG.
-    public static func generate() -> SigningKey {
-        Sodium.ensureInitialized()
-        var seed = [UInt8](repeating: 0, count: seedLength)
-        randombytes_buf(&seed, seedLength)
-        return SigningKey(validSeed: seed)
-    }
-
     /// A 64-byte detached signature over `message`.
     public func sign(_ message: [UInt8]) -> [UInt8] {
         var signature = [UInt8](repeating: 0, count: SigningKey.signatureLength)

@@ -20,13 +20,6 @@ public enum SecureNodeID {
             low: (base.low & ~0xFF) | UInt32(r))
     }
 
-    /// An id valid for `ip`, with `r` and the free bits drawn from the system CSPRNG.
-    public static func make(for ip: IPAddress) -> NodeID {
-        var generator = SystemRandomNumberGenerator()
-        let r = UInt8.random(in: .min ... .max, using: &generator)
-        return make(for: ip, r: r, random: &generator)
-    }
-
     /// Whether `id` satisfies BEP 42 for `ip`. Local, private and loopback addresses are
     /// always accepted: test networks and LANs have no meaningful external address.
     public static func isValid(_ id: NodeID, for ip: IPAddress) -> Bool {

@@ -16,16 +16,22 @@ public struct WriteTokens: Sendable {
     /// Start of the current secret's interval. Advanced in whole intervals so lazy rotation
     /// keeps the same schedule as a timer would, whatever the traffic pattern.
     private var epochStart: Timestamp
+    /// Where secrets come from: the core's seed, and how many secrets it has given.
+    private let seed: CoreSeed
+    private var secretsDrawn: UInt64 = 0
 
-    public init(rotationInterval: Duration = .seconds(300), now: Timestamp) {
+    public init(rotationInterval: Duration = .seconds(300), seed: CoreSeed, now: Timestamp) {
         precondition(rotationInterval.millisecondsValue > 0, "rotation interval must be positive")
         precondition(crypto_shorthash_bytes() == Self.tokenLength && crypto_shorthash_keybytes() == Self.secretLength,
                      "libsodium's SipHash sizes are the token's and the secret's")
         intervalMilliseconds = rotationInterval.millisecondsValue
-        current = WriteTokens.freshSecret()
-        // No real previous secret yet: a random one that no issued token can match.
-        previous = WriteTokens.freshSecret()
+        self.seed = seed
+        current = []
+        previous = []
         epochStart = now
+        current = freshSecret()
+        // No real previous secret yet: a random one that no issued token can match.
+        previous = freshSecret()
     }
 
     /// The token `ip` must present to write to `target`.
@@ -51,9 +57,9 @@ public struct WriteTokens: Sendable {
             previous = current
         } else {
             // Two or more intervals idle: tokens of the last secret are too old as well.
-            previous = WriteTokens.freshSecret()
+            previous = freshSecret()
         }
-        current = WriteTokens.freshSecret()
+        current = freshSecret()
         epochStart = Timestamp(milliseconds: epochStart.milliseconds + intervals * intervalMilliseconds)
     }
 
@@ -73,9 +79,9 @@ public struct WriteTokens: Sendable {
         }
     }
 
-    private static func freshSecret() -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<secretLength).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    private mutating func freshSecret() -> [UInt8] {
+        defer { secretsDrawn += 1 }
+        return seed.secret(counter: secretsDrawn, length: Self.secretLength)
     }
 
     /// Comparison time independent of where the bytes differ, so timing does not reveal

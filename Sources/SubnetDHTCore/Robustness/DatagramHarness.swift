@@ -61,7 +61,7 @@ public enum DatagramHarness {
         var settings = DHTSettings.loopbackTestNetwork
         settings.rateLimit.queriesPerSecond = 0
         settings.keyPolicies.openKeys = true
-        var core = DHTCore(localID: NodeID(high: 1, middle: 2, low: 3), settings: settings, seed: 7, now: start)
+        var core = DHTCore(localID: NodeID(high: 1, middle: 2, low: 3), settings: settings, seed: CoreSeed(replayable: 7), now: start)
         core.itemStore.putImmutable(target: itemTarget, value: Bencode.encode(itemValue), now: start)
         guard let owner = try? SigningKey(seed: [UInt8](repeating: 9, count: 32)) else { return core }
         let info = ServerInfo(state: .online, role: "worker", throughput: 1, address: stranger)

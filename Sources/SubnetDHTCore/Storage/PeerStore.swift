@@ -41,16 +41,8 @@ public struct PeerStore: Sendable {
     }
 
     /// Up to `limit` (never more than `maxPeersReturned`) unexpired peers of one family for
-    /// `infoHash`, a random subset when there are more, as BEP 5 suggests so that every peer
-    /// gets found. `excludingSeeds` serves BEP 33's `noseed`.
-    public func peers(
-        for infoHash: NodeID, family v4: Bool, limit: Int, now: Timestamp, excludingSeeds: Bool = false
-    ) -> [Endpoint] {
-        var generator = SystemRandomNumberGenerator()
-        return peers(for: infoHash, family: v4, limit: limit, now: now, excludingSeeds: excludingSeeds, using: &generator)
-    }
-
-    /// As `peers(for:family:limit:now:excludingSeeds:)`, drawing the subset from `generator`.
+    /// `infoHash`, a random subset drawn from `generator` when there are more, as BEP 5
+    /// suggests so that every peer gets found. `excludingSeeds` serves BEP 33's `noseed`.
     public func peers<G: RandomNumberGenerator>(
         for infoHash: NodeID, family v4: Bool, limit: Int, now: Timestamp, excludingSeeds: Bool = false,
         using generator: inout G
