@@ -58,30 +58,3 @@ func loadIdentity(_ path: String?) throws -> SigningKey {
     guard let path else { return .generate() }
     return try IdentityFile.loadOrCreate(at: path)
 }
-
-/// Prints a value the way a person expects: a byte string as its text, anything else bencoded.
-func render(_ value: BValue) -> String {
-    if case .bytes(let bytes) = value { return String(decoding: bytes, as: UTF8.self) }
-    return String(decoding: Bencode.encode(value), as: UTF8.self)
-}
-
-/// Unbuffered writes to standard output and error: scripts read a node's `listening` line
-/// while it keeps running, so nothing may sit in a buffer.
-enum Console {
-    static func out(_ text: String) { write(text + "\n", to: 1) }
-    static func err(_ text: String) { write(text + "\n", to: 2) }
-    /// Without a newline: progress lines overwrite themselves with `\r`.
-    static func errInline(_ text: String) { write(text, to: 2) }
-
-    private static func write(_ text: String, to descriptor: Int32) {
-        var text = text
-        text.withUTF8 { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if written <= 0 { return }
-                offset += written
-            }
-        }
-    }
-}
