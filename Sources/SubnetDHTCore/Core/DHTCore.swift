@@ -26,8 +26,8 @@ public struct DHTCore {
     var recordPages: RecordPageCache
     var recordValidator: RecordValidator
     var tokens: WriteTokens
-    var pending: PendingRequests
-    var roundTrips: RoundTripEstimator
+    /// Our queries in flight.
+    var requests: OutgoingRequests
     var rateLimiter: QueryRateLimiter
     var amplification = AmplificationLimit()
     var operations: [OperationID: Operation] = [:]
@@ -100,8 +100,7 @@ public struct DHTCore {
         recordPages = RecordPageCache(capacity: settings.recordPageCacheSize)
         recordValidator = RecordValidator(maxValueSize: settings.storage.maxValueSize)
         tokens = WriteTokens(seed: seed, now: now)
-        pending = PendingRequests(using: &generator)
-        roundTrips = RoundTripEstimator(floor: settings.minimumRequestTimeout, ceiling: settings.requestTimeout)
+        requests = OutgoingRequests(localID: localID, settings: settings, using: &generator)
         rateLimiter = QueryRateLimiter(settings: settings.rateLimit)
         capabilities = ContactCapabilities(capacity: settings.capabilityMemoryLimit, plainMemory: settings.plainContactMemory)
         self.generator = generator
@@ -131,7 +130,7 @@ public struct DHTCore {
     /// When the shell must call `tick` next at the latest.
     public var nextWakeup: Timestamp {
         var wake = min(nextMaintenance, nextPrune)
-        if let deadline = pending.nextDeadline { wake = min(wake, deadline) }
+        if let deadline = requests.nextDeadline { wake = min(wake, deadline) }
         if let heartbeat, heartbeat.inFlight == nil { wake = min(wake, heartbeat.nextPublish) }
         // A heartbeat that found no node to send to goes out as soon as one is known.
         if let heartbeat, heartbeat.waitingForNodes, routing.count > 0 { wake = min(wake, currentTime) }
@@ -141,7 +140,7 @@ public struct DHTCore {
 
     public var routingTableSize: Int { routing.count }
     public var contacts: [Contact] { routing.allContacts }
-    public var pendingRequestCount: Int { pending.count }
+    public var pendingRequestCount: Int { requests.count }
     /// Keyed records held for others.
     public var storedRecordCount: Int { recordStore.count }
     public var operationCount: Int { operations.count }
@@ -205,7 +204,7 @@ public struct DHTCore {
     /// Handles timeouts and periodic upkeep. Call at `nextWakeup` (calling earlier is harmless).
     public mutating func tick(now: Timestamp) {
         currentTime = max(currentTime, now)
-        for request in pending.takeExpired(now: now) {
+        for request in requests.takeExpired(now: now) {
             handleTimeout(request, now: now)
         }
         if now >= nextMaintenance {
@@ -411,11 +410,10 @@ public struct DHTCore {
     // MARK: - Responses, errors, timeouts
 
     private mutating func handleResponse(_ body: ResponseBody, message: KRPCMessage, from source: Endpoint, now: Timestamp) {
-        guard let request = pending.take(transactionID: message.transactionID, from: source) else {
+        guard let request = requests.answered(transactionID: message.transactionID, from: source, now: now, learnRoundTrip: true) else {
             statistics.unmatchedResponses += 1
             return
         }
-        if request.attempt == 1 { roundTrips.observe(now - request.sentAt) }
         amplification.noteAnswered(by: source, now: now)
         lostContacts.remove(source)
         learnCapabilities(answering: request, message: message, body: body, now: now)
@@ -452,7 +450,7 @@ public struct DHTCore {
     }
 
     private mutating func handleErrorReply(_ error: KRPCError, message: KRPCMessage, from source: Endpoint, now: Timestamp) {
-        guard let request = pending.take(transactionID: message.transactionID, from: source) else {
+        guard let request = requests.answered(transactionID: message.transactionID, from: source, now: now, learnRoundTrip: false) else {
             statistics.unmatchedResponses += 1
             return
         }
@@ -575,52 +573,11 @@ public struct DHTCore {
     // MARK: - Sending
 
     mutating func sendQuery(_ method: QueryMethod, to endpoint: Endpoint, expectedID: NodeID?, purpose: RequestPurpose, now: Timestamp) {
-        let transactionID = pending.allocateID()
-        let unpadded = KRPCMessage(
-            transactionID: PendingRequests.encode(transactionID),
-            body: .query(Query(senderID: localID, method: method)),
-            clientVersion: settings.clientVersion,
-            readOnly: settings.readOnly,
-            networkID: settings.networkID == 0 ? nil : settings.networkID)
-        let message = Self.padded(unpadded, for: method, maxResponseSize: settings.maxResponseSize)
-        pending.insert(PendingRequest(transactionID: transactionID, endpoint: endpoint, expectedID: expectedID,
-                                      purpose: purpose, message: message, attempt: 1,
-                                      deadline: now + roundTrips.timeout(attempt: 1), sentAt: now))
-        emit(KRPCCodec.encode(message), to: endpoint)
-    }
-
-    /// Sends a timed-out query again under the same transaction id, so a late answer to the
-    /// first send still counts instead of arriving unmatched.
-    /// Pads the queries whose answer can be large (a BEP 44 item, a page of records) to a
-    /// quarter of the response budget, so that a node that has not verified us yet may still
-    /// answer them in full under its amplification limit.
-    static func padded(_ message: KRPCMessage, for method: QueryMethod, maxResponseSize: Int) -> KRPCMessage {
-        switch method {
-        case .get: break
-        // A token-only lookup asks for no records: its answer fits without padding.
-        case .getRecords(_, let after, _) where after != tokenOnlyCursor: break
-        default: return message
-        }
-        let wanted = AmplificationLimit.paddedQuerySize(maxResponseSize: maxResponseSize)
-        let size = KRPCCodec.encode(message).count
-        guard size < wanted else { return message }
-        // The entry adds `3:pad` (5 bytes), `<n>:` and n bytes: found by arithmetic, so a
-        // query is encoded once here and once to send, not once per candidate length.
-        func entrySize(_ length: Int) -> Int { 5 + Bencode.decimalLength(Int64(length)) + 1 + length }
-        var length = max(wanted - size - entrySize(0), 1)
-        while size + entrySize(length) < wanted { length += 1 }
-        while length > 1, size + entrySize(length - 1) >= wanted { length -= 1 }
-        var padded = message
-        padded.padding = length
-        return padded
+        emit(requests.query(method, to: endpoint, expectedID: expectedID, purpose: purpose, now: now), to: endpoint)
     }
 
     private mutating func resend(_ request: PendingRequest, now: Timestamp) {
-        var retry = request
-        retry.attempt += 1
-        retry.deadline = now + roundTrips.timeout(attempt: retry.attempt)
-        pending.insert(retry)
-        emit(KRPCCodec.encode(retry.message), to: retry.endpoint)
+        emit(requests.resend(request, now: now), to: request.endpoint)
     }
 
     /// Sends an answer of at most `limit` bytes (the response budget, or less for a requester

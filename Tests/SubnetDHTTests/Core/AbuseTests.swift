@@ -158,7 +158,7 @@ import Testing
     /// Sends `method` from `source`, returns (request size, response size, response body).
     func exchange(_ core: inout DHTCore, _ method: QueryMethod, from source: Endpoint, padded: Bool = false) -> (Int, Int, ResponseBody?) {
         var message = KRPCMessage(transactionID: [5, 5], body: .query(Query(senderID: .random(), method: method)))
-        if padded { message = DHTCore.padded(message, for: method, maxResponseSize: 1400) }
+        if padded { message = OutgoingRequests.padded(message, for: method, maxResponseSize: 1400) }
         let request = KRPCCodec.encode(message)
         core.receive(request, from: source, now: start)
         for case .send(let bytes, let destination) in core.takeEffects() where destination == source {
@@ -177,11 +177,11 @@ import Testing
         ]
         for method in methods {
             let message = KRPCMessage(transactionID: [1, 2, 3, 4], body: .query(Query(senderID: .random(), method: method)))
-            let size = KRPCCodec.encode(DHTCore.padded(message, for: method, maxResponseSize: 1400)).count
+            let size = KRPCCodec.encode(OutgoingRequests.padded(message, for: method, maxResponseSize: 1400)).count
             #expect(size >= wanted && size <= wanted + 1, "\(method.name): \(size) bytes")
         }
         let ping = KRPCMessage(transactionID: [1], body: .query(Query(senderID: .random(), method: .ping)))
-        #expect(DHTCore.padded(ping, for: .ping, maxResponseSize: 1400) == ping, "small answers need no padding")
+        #expect(OutgoingRequests.padded(ping, for: .ping, maxResponseSize: 1400) == ping, "small answers need no padding")
     }
 
     @Test func noAnswerToAStrangerExceedsFourTimesItsQuery() {

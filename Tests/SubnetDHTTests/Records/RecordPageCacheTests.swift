@@ -135,7 +135,7 @@ extension RecordsTests {
         mutating func page(_ target: NodeID, after: [UInt8]?, want: AddressFamilies?, transactionID: [UInt8],
                            from requester: Endpoint, now: Timestamp) -> RecordPageContents? {
             let method = QueryMethod.getRecords(target: target, after: after, want: want)
-            let query = DHTCore.padded(KRPCMessage(transactionID: transactionID, body: .query(Query(senderID: myID, method: method))),
+            let query = OutgoingRequests.padded(KRPCMessage(transactionID: transactionID, body: .query(Query(senderID: myID, method: method))),
                                        for: method, maxResponseSize: 1400)
             core.receive(KRPCCodec.encode(query), from: requester, now: now)
             for effect in core.takeEffects() {

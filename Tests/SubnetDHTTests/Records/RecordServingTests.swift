@@ -20,7 +20,7 @@ private struct RecordPeer {
         // Padded as a real reader pads it: the raw peer never answers a query, so the node
         // cannot verify its address and would otherwise send pages of 4x the query's size.
         let method = QueryMethod.getRecords(target: KeyedRecord.target(forKey: key), after: after, want: nil)
-        let query = DHTCore.padded(KRPCMessage(transactionID: [1, 2, 3, 4], body: .query(Query(senderID: peer.myID, method: method))),
+        let query = OutgoingRequests.padded(KRPCMessage(transactionID: [1, 2, 3, 4], body: .query(Query(senderID: peer.myID, method: method))),
                                    for: method, maxResponseSize: 1400)
         peer.core.receive(KRPCCodec.encode(query), from: peer.me, now: peer.now)
         for effect in peer.core.takeEffects() {
