@@ -77,8 +77,7 @@ extension DHTCore {
 
     /// After a record lookup converges: read the remaining pages of the closest replicas.
     mutating func startRecordPaging(_ id: OperationID, lookup: IterativeLookup, now: Timestamp) {
-        guard var operation = operations[id], var paging = operation.recordPaging else { return }
-        paging.started = true
+        guard let operation = operations[id], var paging = operation.read else { return }
         let replicas = lookup.closestResponded.prefix(settings.recordReadReplicas)
         for replica in replicas {
             guard let cursor = paging.cursors[replica.endpoint] else { continue }
@@ -87,17 +86,17 @@ extension DHTCore {
             sendQuery(.getRecords(target: lookup.target, after: cursor, want: []), to: replica.endpoint,
                       expectedID: replica.id, purpose: .recordPage(id), now: now)
         }
-        operation.recordPaging = paging
-        operations[id] = operation
+        operations[id]?.phase = .paging(lookup, paging)
         finishRecordReadIfDone(id, now: now)
     }
 
     /// A page arrived (or its request failed, `body` nil): merge it and ask for the next.
     mutating func recordPageAnswered(_ id: OperationID, from source: Endpoint, body: ResponseBody?, now: Timestamp) {
-        guard var operation = operations[id], var paging = operation.recordPaging, let target = operation.lookup?.target else { return }
+        guard var operation = operations[id], case .paging(let lookup, var paging) = operation.phase else { return }
+        let target = lookup.target
         paging.inFlight -= 1
         if let body {
-            operation.records?.add(page: body, now: now)
+            paging.collector.add(page: body, now: now)
             let read = paging.pagesRead[source, default: 0]
             if let more = body.more, more != paging.cursors[source], read < settings.maxRecordPagesPerReplica {
                 paging.cursors[source] = more
@@ -108,20 +107,20 @@ extension DHTCore {
                           purpose: .recordPage(id), now: now)
             }
         }
-        operation.recordPaging = paging
+        operation.read = paging
         operations[id] = operation
         finishRecordReadIfDone(id, now: now)
     }
 
     private mutating func finishRecordReadIfDone(_ id: OperationID, now: Timestamp) {
-        guard let operation = operations[id], let paging = operation.recordPaging, paging.inFlight == 0,
-            let lookup = operation.lookup else { return }
+        guard let operation = operations[id], case .paging(let lookup, let paging) = operation.phase, paging.inFlight == 0
+        else { return }
         var result = lookup.result()
         // The reader may be a replica itself: an announcer never stores on its own node, so
         // in a small subnet the records held here are on none of the replicas asked.
-        var collector = operation.records
-        collector?.add(stored: recordStore.records(target: lookup.target, after: nil, limit: .max, now: now), now: now)
-        result.records = collector?.records ?? []
+        var collector = paging.collector
+        collector.add(stored: recordStore.records(target: lookup.target, after: nil, limit: .max, now: now), now: now)
+        result.records = collector.records
         finish(id, .lookup(result))
     }
 }

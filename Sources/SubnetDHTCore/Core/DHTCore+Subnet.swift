@@ -79,7 +79,7 @@ extension DHTCore {
         if var publisher = heartbeat, publisher.isDue(now: now) {
             let record = publisher.nextRecord(now: now)
             heartbeat = publisher
-            let id = beginStore(target: record.target, plan: .announceRecord(record), purpose: .heartbeat, now: now)
+            let id = beginStore(target: record.target, plan: .announceRecord(record, stamping: .renewedAtStore), purpose: .heartbeat, now: now)
             if operations[id] != nil {
                 heartbeat?.started(id, record: record, now: now)
             } else {

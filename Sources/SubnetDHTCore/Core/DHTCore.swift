@@ -4,8 +4,9 @@ public enum StorePlan: Sendable {
     case putImmutable(BValue)
     /// `seq` nil means one above the highest seq the lookup found (1 when none).
     case putMutable(signingKey: SigningKey, salt: [UInt8], value: BValue, seq: Int64?, cas: Int64?)
-    /// A signed keyed record, stored with `announce_record` (docs/PROTOCOL.md 3).
-    case announceRecord(KeyedRecord)
+    /// A signed keyed record, stored with `announce_record` (docs/PROTOCOL.md 3), stamped
+    /// as `stamping` says when the stores go out.
+    case announceRecord(KeyedRecord, stamping: RecordStamping = .asSigned)
 }
 
 /// The sans-IO Mainline DHT node: datagrams, timer ticks and API calls go in with the
@@ -54,36 +55,6 @@ public struct DHTCore {
     private var effects: [CoreEffect] = []
     private var nextOperationNumber: UInt64 = 1
     private var nextMaintenance: Timestamp
-
-    /// A store or lookup in progress.
-    struct Operation {
-        var lookup: IterativeLookup?
-        var plan: StorePlan?
-        var store: StoreProgress?
-        /// Internal operations report nothing to the shell; their results go to `purpose`.
-        var isInternal = false
-        var purpose: InternalPurpose = .refresh
-        /// Record reads: what has been merged, and where to read further pages.
-        var records: RecordCollector?
-        var recordPaging: RecordPaging?
-    }
-
-    /// The page-reading phase of a record read.
-    struct RecordPaging {
-        /// `more` cursors by replica, learnt during the lookup.
-        var cursors: [Endpoint: [UInt8]] = [:]
-        var pagesRead: [Endpoint: Int] = [:]
-        var inFlight = 0
-        var started = false
-    }
-
-    struct StoreProgress {
-        var waiting: [Endpoint: NodeInfo] = [:]
-        var accepted: [NodeInfo] = []
-        var rejected: [(NodeInfo, KRPCError)] = []
-        var unanswered: [NodeInfo] = []
-        var seq: Int64?
-    }
 
     /// `seed` is all the randomness the core will use (`CoreSeed`): the same seed and the same
     /// datagrams at the same times replay a run exactly.
@@ -226,7 +197,7 @@ public struct DHTCore {
 
     public mutating func startPing(_ endpoint: Endpoint, now: Timestamp) -> OperationID {
         let id = makeOperationID()
-        operations[id] = Operation()
+        operations[id] = Operation(phase: .pinging, plan: nil, owner: .caller)
         sendQuery(.ping, to: endpoint, expectedID: nil, purpose: .userPing(id), now: now)
         return id
     }
@@ -239,16 +210,10 @@ public struct DHTCore {
     mutating func beginLookup(target: NodeID, kind: LookupKind, extraSeeds: [Endpoint], purpose: InternalPurpose?, now: Timestamp) -> OperationID {
         currentTime = max(currentTime, now)
         let id = makeOperationID()
-        var operation = Operation(lookup: makeLookup(target: target, kind: kind, extraSeeds: extraSeeds))
-        if let purpose {
-            operation.isInternal = true
-            operation.purpose = purpose
-        }
-        if case .getRecords(let key) = kind {
-            operation.records = RecordCollector(key: key)
-            operation.recordPaging = RecordPaging()
-        }
-        operations[id] = operation
+        var read: RecordRead?
+        if case .getRecords(let key) = kind { read = RecordRead(collector: RecordCollector(key: key)) }
+        operations[id] = Operation(phase: .walking(makeLookup(target: target, kind: kind, extraSeeds: extraSeeds), read: read),
+                                   plan: nil, owner: purpose.map(Operation.Owner.core) ?? .caller)
         advance(id, now: now)
         return id
     }
@@ -276,16 +241,11 @@ public struct DHTCore {
         case .announcePeer: kind = .getPeers
         case .putImmutable: kind = .getImmutable
         case .putMutable(let key, let salt, _, _, _): kind = .getMutable(publicKey: key.publicKey.bytes, salt: salt)
-        case .announceRecord(let record): kind = .getRecords(key: record.key)
+        case .announceRecord(let record, _): kind = .getRecords(key: record.key)
         }
         let id = makeOperationID()
         let lookup = makeLookup(target: target, kind: kind, extraSeeds: [], stopsAtFirstValue: false)
-        var operation = Operation(lookup: lookup, plan: plan)
-        if let purpose {
-            operation.isInternal = true
-            operation.purpose = purpose
-        }
-        operations[id] = operation
+        operations[id] = Operation(phase: .walking(lookup, read: nil), plan: plan, owner: purpose.map(Operation.Owner.core) ?? .caller)
         advance(id, now: now)
         return id
     }
@@ -313,8 +273,7 @@ public struct DHTCore {
 
     /// Sends the next queries of a lookup, or moves a finished lookup to its store phase or result.
     mutating func advance(_ id: OperationID, now: Timestamp) {
-        guard var operation = operations[id], var lookup = operation.lookup else { return }
-        if operation.store != nil || operation.recordPaging?.started == true { return }
+        guard var operation = operations[id], operation.isWalking, var lookup = operation.lookup else { return }
         for candidate in lookup.nextQueries(alpha: settings.alpha) {
             sendQuery(lookupQuery(for: lookup, to: candidate.endpoint, storing: operation.plan != nil, now: now),
                       to: candidate.endpoint, expectedID: candidate.id, purpose: .lookup(id), now: now)
@@ -324,7 +283,7 @@ public struct DHTCore {
         guard lookup.isFinished else { return }
         if let plan = operation.plan {
             startStorePhase(id, plan: plan, lookup: lookup, now: now)
-        } else if operation.recordPaging != nil {
+        } else if operation.read != nil {
             startRecordPaging(id, lookup: lookup, now: now)
         } else {
             finish(id, .lookup(lookup.result()))
@@ -371,8 +330,8 @@ public struct DHTCore {
             progress.seq = chosenSeq
             query = .put(PutArguments(token: [], value: value, publicKey: key.publicKey.bytes,
                                       signature: key.sign(buffer), seq: chosenSeq, cas: cas, salt: salt))
-        case .announceRecord(var record):
-            if operations[id]?.purpose == .heartbeat, let restamped = heartbeat?.restamp(id, now: now) { record = restamped }
+        case .announceRecord(var record, let stamping):
+            if stamping == .renewedAtStore, let restamped = heartbeat?.restamp(id, now: now) { record = restamped }
             query = .announceRecord(arguments: record.announceArguments)
             progress.seq = record.seq
         }
@@ -383,7 +342,7 @@ public struct DHTCore {
             progress.waiting[candidate.endpoint] = node
             sendQuery(method, to: candidate.endpoint, expectedID: nodeID, purpose: .store(id), now: now)
         }
-        operations[id]?.store = progress
+        operations[id]?.phase = .storing(lookup, progress)
         finishStoreIfDone(id)
     }
 
@@ -396,10 +355,9 @@ public struct DHTCore {
 
     mutating func finish(_ id: OperationID, _ result: OperationResult) {
         guard let operation = operations.removeValue(forKey: id) else { return }
-        if operation.isInternal {
-            internalOperationFinished(id, purpose: operation.purpose, result: result)
-        } else {
-            effects.append(.event(.operationFinished(id, result)))
+        switch operation.owner {
+        case .core(let purpose): internalOperationFinished(id, purpose: purpose, result: result)
+        case .caller: effects.append(.event(.operationFinished(id, result)))
         }
     }
 
@@ -429,9 +387,10 @@ public struct DHTCore {
                 lookup.reconsider(source)
             }
             operation.lookup = lookup
-            if operation.records != nil {
-                operation.records?.add(page: body, now: now)
-                if let more = body.more { operation.recordPaging?.cursors[source] = more }
+            if var read = operation.read {
+                read.collector.add(page: body, now: now)
+                if let more = body.more { read.cursors[source] = more }
+                operation.read = read
             }
             operations[id] = operation
             advance(id, now: now)
@@ -659,7 +618,7 @@ public struct DHTCore {
         }
         // Refresh stale buckets with internal lookups, at most a few at a time.
         // At most two refresh lookups at a time; heartbeat and membership reads do not count.
-        guard routing.count > 0, operations.values.filter({ $0.isInternal && $0.purpose == .refresh }).count < 2 else { return }
+        guard routing.count > 0, operations.values.filter({ $0.owner == .core(.refresh) }).count < 2 else { return }
         for target in routing.refreshTargets(now: now, using: &generator).prefix(2) {
             _ = beginLookup(target: target, kind: .findNode, extraSeeds: [], purpose: .refresh, now: now)
         }
