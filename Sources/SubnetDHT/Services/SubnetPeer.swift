@@ -218,8 +218,8 @@ func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () 
         pending.withLockedValue { $0 = continuation }
         let timer = Task {
             // Only a sleep that ran its course times out: cancelled (the body finished), the
-            // sleep throws, and a `try?` here once let a nil overtake the body's value, so an
-            // answer that took 20 ms came back as a timeout.
+            // sleep throws, and a `try?` here once let a nil overtake the body's value, so a
+            // quick answer came back as a timeout.
             guard (try? await Task.sleep(for: limit)) != nil else { return }
             finish(nil)
         }

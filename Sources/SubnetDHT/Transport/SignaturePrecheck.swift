@@ -5,9 +5,8 @@ import Glibc
 import SubnetDHTCore
 
 /// Checks the signatures of store queries on worker threads, ahead of the event loop. An
-/// ed25519 verify takes about 50 us, several times the rest of a store's work, and one event
-/// loop doing them all left the machine's other cores idle: stores ran at half the bare
-/// verify rate. Each verdict goes to the core with its datagram (`PrecheckedDatagram`); the
+/// ed25519 verify costs several times the rest of a store's work, and one event loop doing
+/// them all left the machine's other cores idle. Each verdict goes to the core with its datagram (`PrecheckedDatagram`); the
 /// core still judges everything else in its order.
 enum SignaturePrecheck {
     /// Whether `datagram` names a `sig` field and says it is a query (`1:y1:q`), as every
@@ -22,8 +21,8 @@ enum SignaturePrecheck {
             var namesSignature = false
             var isQuery = false
             // Each colon with its digit before and the four bytes after, all inside the
-            // datagram. libc's memchr finds the next colon: comparing byte by byte was 2 % of
-            // the event loop answering padded get_records queries, whose padding it walked.
+            // datagram. libc's memchr finds the next colon rather than a comparison per byte:
+            // padded get_records queries are mostly padding, and the scan walks it.
             var index = 1
             while index <= bytes.count - 5,
                 let found = memchr(base + index, Int32(UInt8(ascii: ":")), bytes.count - 4 - index) {

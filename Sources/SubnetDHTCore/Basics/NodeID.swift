@@ -55,8 +55,7 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// Writes the 20 bytes onto `out`: encoders build a datagram without an array per id.
     /// Three block copies rather than twenty single appends, each with its own capacity
-    /// check: an answer writes up to sixteen ids, and byte-wise appends were 1.5 % of the
-    /// event loop answering get_records.
+    /// check: an answer writes up to sixteen ids.
     public func append(to out: inout [UInt8]) {
         out.appendBigEndian(high)
         out.appendBigEndian(middle)

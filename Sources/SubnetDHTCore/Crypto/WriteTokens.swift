@@ -65,8 +65,8 @@ public struct WriteTokens: Sendable {
 
     /// SipHash-2-4 (libsodium's `crypto_shorthash`) of the address and target under the
     /// secret: a keyed function made for short inputs, whose 8 bytes are the token. Tokens are
-    /// opaque to every other node, so how they are made is this node's choice; SHA-1 of the
-    /// secret and the input, truncated, cost 5 % of answering a get_records page.
+    /// opaque to every other node, so how they are made is this node's choice, and every
+    /// answer that carries a token pays for it: SipHash costs a fraction of SHA-1.
     private static func token(secret: [UInt8], ip: IPAddress, target: NodeID) -> [UInt8] {
         Sodium.ensureInitialized()
         var input = [UInt8]()

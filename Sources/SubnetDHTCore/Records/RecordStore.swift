@@ -21,11 +21,11 @@ public struct RecordStore: Sendable {
 
     /// The records of one target. `owners` is `entries`' keys in ascending byte order: a
     /// sorted array gives binary-search lookup and ordered iteration for paging, and costs
-    /// only a pointer move per owner on insert or removal (10,000 owners: 80 KB moved).
+    /// only a pointer move per owner on insert or removal.
     private struct TargetRecords: Sendable {
         /// A record with its bencoded wire dictionary, made once when it is stored: pages are
         /// read far more often than records change, and encoding every candidate again (a
-        /// dictionary built, its keys sorted) was half the cost of answering `get_records`.
+        /// dictionary built, its keys sorted) dominated the cost of answering `get_records`.
         struct Entry: Sendable {
             var record: KeyedRecord
             var wire: [UInt8]
@@ -34,7 +34,7 @@ public struct RecordStore: Sendable {
         var owners: [PublicKey] = []
         /// Each owner's `orderPrefix`, in `owners`' order. The binary searches compare these
         /// inline numbers and read an owner's bytes only on a tie: following every key to its
-        /// heap storage was a cache miss per step, 8 % of the event loop at 14,000 stores/s.
+        /// heap storage costs a cache miss per step.
         var prefixes: [UInt64] = []
         /// The store-wide revision at which each owner's record was last set, in `owners'`
         /// order. A page read notes the revisions it walked past (`RecordPageStamp`): the same

@@ -57,8 +57,8 @@ struct HeartbeatPublisher: Sendable {
 
     /// The in-flight heartbeat signed again with its expiry counted from `now`, when its
     /// lookup has converged and the stores go out. Stamped at the publish's start, the lookup's
-    /// time (up to 2 s under 20 % loss) came off the record's life, and readers, whose reads
-    /// take as long, saw records lapse between two heartbeats. Nil when `operation` is not
+    /// time (seconds, under loss) came off the record's life, and readers, whose reads take as
+    /// long, saw records lapse between two heartbeats. Nil when `operation` is not
     /// the heartbeat in flight.
     mutating func restamp(_ operation: OperationID, now: Timestamp) -> KeyedRecord? {
         guard let current = inFlight, current.operation == operation else { return nil }
@@ -99,7 +99,7 @@ struct HeartbeatPublisher: Sendable {
             lastRecord = current.record
             retryDelay = settings.firstRetryDelay
             // The cadence counts from each publish's start: counted from
-            // the end, a publish slowed by loss (2 s at 20%) would stretch every interval by
+            // the end, a publish slowed by loss would stretch every interval by
             // that much and records would lapse before the next one landed.
             nextPublish = max(now, current.started + settings.interval)
         } else {

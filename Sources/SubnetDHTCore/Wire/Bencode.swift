@@ -103,8 +103,8 @@ public enum Bencode {
             return
         }
         // Digits from the last into a 20-byte stack buffer (UInt64.max has 20), then appended
-        // in one go: appending a byte at a time and reversing the tail was 4 % of answering a
-        // get_records page.
+        // in one go, rather than a byte at a time and the tail reversed: every answer writes
+        // several numbers.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
             var first = digits.count
             repeat {

@@ -63,7 +63,7 @@ public enum KRPCCodec {
     }
 
     /// Bytes a message's large fields take beyond the 256 its fixed ones fit in, roughly,
-    /// so that its array is made once: a get_records page of 1,300 bytes grew it three times.
+    /// so that its array is made once rather than grown while a large answer is written.
     private static func largeParts(of message: KRPCMessage) -> Int {
         guard case .response(let body) = message.body else { return 0 }
         var size = (body.nodes?.count ?? 0) * NodeInfo.compactSize(ipv6: false) + (body.nodes6?.count ?? 0) * NodeInfo.compactSize(ipv6: true)

@@ -1,8 +1,7 @@
 /// Writes a KRPC message straight into its datagram. Every dictionary's keys are written in
 /// ascending byte order by hand, as bencode requires, so nothing is built to be sorted: the
 /// dictionary-of-`BValue` encoder this replaced allocated a key array, a dictionary and a
-/// sorted copy per level, and an array per node id and address (about 60 allocations for a
-/// `find_node` answer with 8 nodes). The strict decoder refuses keys out of order, which is
+/// sorted copy per level, and an array per node id and address. The strict decoder refuses keys out of order, which is
 /// what the codec's round-trip tests lean on. Stored records and the BEP 44 and record signed
 /// buffers are written with the same entry helpers.
 struct KRPCWriter {
