@@ -23,40 +23,6 @@ extension DHTCore {
         return counts
     }
 
-    /// Up to `count` routing-table contacts known to serve keyed records, nearest `target`
-    /// first, from among its `IterativeLookup.routerWidening` x `count` nearest: the same reach
-    /// a record lookup walks, and a bounded cost on every get_records answer.
-    func recordCapableContacts(near target: NodeID, count: Int, families: AddressFamilies) -> [NodeInfo] {
-        var found: [NodeInfo] = []
-        for contact in routing.closest(to: target, count: count * IterativeLookup.routerWidening, families: families)
-        where capabilities.recordSupport(of: contact.endpoint, now: currentTime) == .capable {
-            found.append(NodeInfo(id: contact.id, endpoint: contact.endpoint))
-            if found.count == count { break }
-        }
-        return found
-    }
-
-    /// The node lists of a `get_records` answer: the asker looks for replicas, so each family's
-    /// list holds the k closest contacts that serve keyed records, filled up with the closest
-    /// of the others when fewer are known. Plain Mainline nodes name only the nodes closest
-    /// overall, and where those are all plain a record lookup would never reach a replica.
-    /// Lists that hold no contact known to be plain are left as they are: in a subnet of its
-    /// own, where no contact is plain, that costs an answer nothing.
-    func addRecordCapableNodes(to body: inout ResponseBody, near target: NodeID, want: AddressFamilies?, requester: Endpoint) {
-        addNodes(to: &body, near: target, want: want, requester: requester)
-        guard capabilities.plainVerdicts > 0 else { return }
-        func preferCapable(_ nodes: [NodeInfo]?, family: AddressFamilies) -> [NodeInfo]? {
-            guard let nodes, nodes.contains(where: { capabilities.recordSupport(of: $0.endpoint, now: currentTime) == .plain })
-            else { return nodes }
-            let capable = recordCapableContacts(near: target, count: settings.k, families: family)
-            guard !capable.isEmpty else { return nodes }
-            let others = nodes.filter { node in !capable.contains { $0.endpoint == node.endpoint } }
-            return Array((capable + others).prefix(settings.k))
-        }
-        body.nodes = preferCapable(body.nodes, family: .ipv4)
-        body.nodes6 = preferCapable(body.nodes6, family: .ipv6)
-    }
-
     /// An answer to `request` arrived (its transaction id proves the source).
     mutating func learnCapabilities(answering request: PendingRequest, message: KRPCMessage, body: ResponseBody, now: Timestamp) {
         let endpoint = request.endpoint

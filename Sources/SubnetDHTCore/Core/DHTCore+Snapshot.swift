@@ -3,7 +3,7 @@ extension DHTCore {
     /// The routing table's contacts and the records held for others.
     public func exportSnapshot(now: Timestamp) -> NodeSnapshot {
         NodeSnapshot(nodeID: localID, contacts: routing.allContacts.map { NodeInfo(id: $0.id, endpoint: $0.endpoint) },
-                     records: recordStore.allRecords(now: now), savedAt: now)
+                     records: responder.recordStore.allRecords(now: now), savedAt: now)
     }
 
     /// Puts back a snapshot's records (each checked again as a store from the network would
@@ -16,7 +16,7 @@ extension DHTCore {
         for record in snapshot.records where !record.isExpired(at: now) && record.hasValidSignature() {
             guard (1...KeyedRecord.maxKeyLength).contains(record.key.count), record.encodedValue.count <= settings.storage.maxValueSize,
                 let policy = settings.keyPolicies.policy(for: record.key), policy.refusal(of: record) == nil else { continue }
-            if (try? recordStore.store(record, maxOwners: policy.maxOwners, now: now)) != nil { restored += 1 }
+            if (try? responder.recordStore.store(record, maxOwners: policy.maxOwners, now: now)) != nil { restored += 1 }
         }
         for contact in snapshot.contacts where contact.id != localID {
             pingCandidate(of: .cached(pingCandidate: Contact(id: contact.id, endpoint: contact.endpoint, firstSeen: now)), now: now)

@@ -20,13 +20,8 @@ public struct DHTCore {
     public internal(set) var statistics = CoreStatistics()
 
     var routing: RoutingTable
-    var peerStore: PeerStore
-    var itemStore: ItemStore
-    var recordStore: RecordStore
-    /// `get_records` pages built already, reused while their records are unchanged.
-    var recordPages: RecordPageCache
-    var recordValidator: RecordValidator
-    var tokens: WriteTokens
+    /// Answers other nodes' queries, and holds what the node serves.
+    var responder: QueryResponder
     /// Our queries in flight.
     var requests: OutgoingRequests
     var rateLimiter: QueryRateLimiter
@@ -65,12 +60,7 @@ public struct DHTCore {
         self.settings = settings
         var generator = SplitMix64(seed: seed.generalSeed)
         routing = RoutingTable(localID: localID, settings: settings.routing)
-        peerStore = PeerStore(settings: settings.storage)
-        itemStore = ItemStore(settings: settings.storage)
-        recordStore = RecordStore(settings: settings.recordStore)
-        recordPages = RecordPageCache(capacity: settings.recordPageCacheSize)
-        recordValidator = RecordValidator(maxValueSize: settings.storage.maxValueSize)
-        tokens = WriteTokens(seed: seed, now: now)
+        responder = QueryResponder(localID: localID, settings: settings, seed: seed, now: now)
         requests = OutgoingRequests(localID: localID, settings: settings, using: &generator)
         rateLimiter = QueryRateLimiter(settings: settings.rateLimit)
         capabilities = ContactCapabilities(capacity: settings.capabilityMemoryLimit, plainMemory: settings.plainContactMemory)
@@ -113,7 +103,7 @@ public struct DHTCore {
     public var contacts: [Contact] { routing.allContacts }
     public var pendingRequestCount: Int { requests.count }
     /// Keyed records held for others.
-    public var storedRecordCount: Int { recordStore.count }
+    public var storedRecordCount: Int { responder.recordStore.count }
     public var operationCount: Int { operations.count }
 
     /// Handles one received datagram.
@@ -262,7 +252,8 @@ public struct DHTCore {
         if case .getRecords = kind {
             // The closest contacts may all be plain, and plain nodes name only the nodes closest
             // overall: the replicas are reached through the record-capable contacts we know.
-            known += recordCapableContacts(near: target, count: settings.k, families: [.ipv4, .ipv6])
+            known += routing.recordCapable(near: target, count: settings.k, families: [.ipv4, .ipv6], capabilities: capabilities,
+                                           now: currentTime)
                 .filter { contact in !known.contains { $0.endpoint == contact.endpoint } }
         }
         lookup.seed(nodes: known, endpoints: extraSeeds.filter { seed in !known.contains { $0.endpoint == seed } })
@@ -545,7 +536,7 @@ public struct DHTCore {
     /// message, so no second copy is held for that rare case.
     mutating func sendResponse(_ body: consuming ResponseBody, transactionID: [UInt8], to destination: Endpoint, limit: Int? = nil) {
         let limit = min(limit ?? settings.maxResponseSize, settings.maxResponseSize)
-        let template = responseMessage(body, transactionID: transactionID, to: destination)
+        let template = responder.responseMessage(body, transactionID: transactionID, to: destination)
         var bytes = KRPCCodec.encode(template)
         if bytes.count > limit, case .response(let original) = template.body {
             let fitted = ResponseFitting.fit(original, within: limit) { candidate in
@@ -590,17 +581,6 @@ public struct DHTCore {
         emit(bytes, to: destination)
     }
 
-    /// The message that carries an answer: every answer says `kr`, so a node that asks us
-    /// anything learns that we serve keyed records without a query it might waste. Always
-    /// inlined, so the consumed body moves straight into the message: as a call, the body was
-    /// copied into it and out again on every answer.
-    @inline(__always)
-    func responseMessage(_ body: consuming ResponseBody, transactionID: [UInt8], to destination: Endpoint) -> KRPCMessage {
-        KRPCMessage(transactionID: transactionID, body: .response(body), clientVersion: settings.clientVersion,
-                    requesterAddress: destination, networkID: settings.networkID == 0 ? nil : settings.networkID,
-                    keyedRecords: Self.keyedRecordsRevision)
-    }
-
     private mutating func emit(_ bytes: [UInt8], to endpoint: Endpoint) {
         statistics.datagramsSent += 1
         effects.append(.send(bytes, to: endpoint))
@@ -611,8 +591,8 @@ public struct DHTCore {
     private mutating func performMaintenance(now: Timestamp) {
         rateLimiter.sweep(now: now)
         capabilities.sweep(now: now)
-        peerStore.expire(now: now)
-        itemStore.expire(now: now)
+        responder.peerStore.expire(now: now)
+        responder.itemStore.expire(now: now)
         for contact in routing.questionableContacts(now: now).prefix(settings.pingsPerMaintenance) {
             sendUpkeepPing(to: contact, now: now)
         }

@@ -62,11 +62,11 @@ public enum DatagramHarness {
         settings.rateLimit.queriesPerSecond = 0
         settings.keyPolicies.openKeys = true
         var core = DHTCore(localID: NodeID(high: 1, middle: 2, low: 3), settings: settings, seed: CoreSeed(replayable: 7), now: start)
-        core.itemStore.putImmutable(target: itemTarget, value: Bencode.encode(itemValue), now: start)
+        core.responder.itemStore.putImmutable(target: itemTarget, value: Bencode.encode(itemValue), now: start)
         guard let owner = try? SigningKey(seed: [UInt8](repeating: 9, count: 32)) else { return core }
         let info = ServerInfo(state: .online, role: "worker", throughput: 1, address: stranger)
         let record = KeyedRecord.signed(key: Array("node".utf8), value: info.bencoded, seq: 1, expires: start.seconds + 60, by: owner)
-        try? core.recordStore.store(record, maxOwners: 100, now: start)
+        try? core.responder.recordStore.store(record, maxOwners: 100, now: start)
         return core
     }
 
@@ -121,7 +121,7 @@ public enum DatagramHarness {
             return nil
         }
         guard let target else { return nil }
-        arguments[Array("token".utf8)] = .bytes(core.tokens.token(for: stranger.address, target: target, now: start))
+        arguments[Array("token".utf8)] = .bytes(core.responder.tokens.token(for: stranger.address, target: target, now: start))
         top[Array("a".utf8)] = .dict(arguments)
         return Bencode.encode(.dict(top))
     }

@@ -79,7 +79,7 @@ extension SimulatedSubnet {
         // The replica already holds 20 heartbeats under `node`: a first page would carry them.
         for _ in 0..<20 {
             let held = RecordFixtures.heartbeat(.generate(), seq: 1, expires: AnnounceLookupTests.now.seconds + 60)
-            try pair.replica.recordStore.store(held, maxOwners: 100, now: AnnounceLookupTests.now)
+            try pair.replica.responder.recordStore.store(held, maxOwners: 100, now: AnnounceLookupTests.now)
         }
         _ = pair.announcer.startPing(pair.replicaAt, now: AnnounceLookupTests.now)
         pair.pump()
@@ -101,6 +101,6 @@ extension SimulatedSubnet {
         #expect(pages.allSatisfy { $0.records == nil && $0.compressedRecords == nil }, "the answer carries no records")
         #expect(pair.fromAnnouncer.allSatisfy { $0.padding == 0 }, "nothing to pad for")
         // And the store went through with the token from that answer.
-        #expect(pair.replica.recordStore.record(target: record.target, owner: record.owner, now: AnnounceLookupTests.now) == record)
+        #expect(pair.replica.responder.recordStore.record(target: record.target, owner: record.owner, now: AnnounceLookupTests.now) == record)
     }
 }

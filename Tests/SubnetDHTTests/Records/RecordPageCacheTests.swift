@@ -179,18 +179,18 @@ extension RecordsTests {
                 let record = KeyedRecord(key: key, owner: owner, seq: seq, expires: now.seconds + Int64.random(in: 5...120, using: &random),
                                          value: .bytes((0..<Int.random(in: 1...300, using: &random)).map { _ in UInt8.random(in: 0...3, using: &random) }),
                                          signature: [UInt8](repeating: 0, count: KeyedRecord.signatureLength))
-                try cached.core.recordStore.store(record, maxOwners: 10_000, now: now)
-                try fresh.core.recordStore.store(record, maxOwners: 10_000, now: now)
+                try cached.core.responder.recordStore.store(record, maxOwners: 10_000, now: now)
+                try fresh.core.responder.recordStore.store(record, maxOwners: 10_000, now: now)
             case 4:
                 let owner = owners.randomElement(using: &random)!
-                cached.core.recordStore.remove(target: target, owner: owner)
-                fresh.core.recordStore.remove(target: target, owner: owner)
+                cached.core.responder.recordStore.remove(target: target, owner: owner)
+                fresh.core.responder.recordStore.remove(target: target, owner: owner)
             case 5:
                 // Time passes: some records expire; the pruner drops them on some ticks.
                 now = now + .seconds(Int64.random(in: 1...15, using: &random))
                 if Bool.random(using: &random) {
-                    cached.core.recordStore.expire(now: now)
-                    fresh.core.recordStore.expire(now: now)
+                    cached.core.responder.recordStore.expire(now: now)
+                    fresh.core.responder.recordStore.expire(now: now)
                 }
             default:
                 // Readers walk every page, or resume after some owner's key; often several
