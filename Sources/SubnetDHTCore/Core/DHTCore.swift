@@ -1,19 +1,11 @@
-/// What to store once a store operation's lookup has found the closest nodes and their tokens.
-public enum StorePlan: Sendable {
-    case announcePeer(port: UInt16, impliedPort: Bool)
-    case putImmutable(BValue)
-    /// `seq` nil means one above the highest seq the lookup found (1 when none).
-    case putMutable(signingKey: SigningKey, salt: [UInt8], value: BValue, seq: Int64?, cas: Int64?)
-    /// A signed keyed record, stored with `announce_record` (docs/PROTOCOL.md 3), stamped
-    /// as `stamping` says when the stores go out.
-    case announceRecord(KeyedRecord, stamping: RecordStamping = .asSigned)
-}
-
 /// The sans-IO Mainline DHT node: datagrams, timer ticks and API calls go in with the
 /// current time; datagrams to send and finished operations come out as `CoreEffect`s,
-/// collected with `takeEffects()`. It owns the routing table, the stores, the write tokens
-/// and every lookup in flight, and never touches a socket, thread or clock, so the same
-/// code runs under the NIO shell and on the in-memory network with a virtual clock.
+/// collected with `takeEffects()`. It never touches a socket, thread, clock or the system's
+/// randomness, so the same code runs under the NIO shell and on the in-memory network with a
+/// virtual clock. It coordinates the parts that do the work: `QueryResponder` answers other
+/// nodes and holds what is served, `OutgoingRequests` keeps our queries until answered or
+/// timed out, each `Operation` walks through its phases (DHTCore+Operations, +Replies), and
+/// the routing table, contact capabilities and subnet upkeep (+Upkeep, +Subnet) are its own.
 public struct DHTCore {
     public let localID: NodeID
     public let settings: DHTSettings
@@ -47,9 +39,9 @@ public struct DHTCore {
     /// The latest `now` any entry point was given: operations that finish deep inside the
     /// core (and hand their result to the core itself) read the time here.
     var currentTime: Timestamp
-    private var effects: [CoreEffect] = []
-    private var nextOperationNumber: UInt64 = 1
-    private var nextMaintenance: Timestamp
+    var effects: [CoreEffect] = []
+    var nextOperationNumber: UInt64 = 1
+    var nextMaintenance: Timestamp
 
     /// `seed` is all the randomness the core will use (`CoreSeed`): the same seed and the same
     /// datagrams at the same times replay a run exactly.
@@ -175,358 +167,13 @@ public struct DHTCore {
         runSubnetUpkeep(now: now)
     }
 
-    // MARK: - Operations
-
-    /// Joins the network: a lookup of our own id seeded with `endpoints` (and whatever the
-    /// routing table already holds), which fills the buckets near us.
-    public mutating func bootstrap(from endpoints: [Endpoint], now: Timestamp) -> OperationID {
-        // Remembered so the node can rejoin through them if its routing table ever empties.
-        if !endpoints.isEmpty { rejoin.seeds = endpoints }
-        return startLookup(target: localID, kind: .findNode, extraSeeds: endpoints, now: now)
-    }
-
-    public mutating func startPing(_ endpoint: Endpoint, now: Timestamp) -> OperationID {
-        let id = makeOperationID()
-        operations[id] = Operation(phase: .pinging, plan: nil, owner: .caller)
-        sendQuery(.ping, to: endpoint, expectedID: nil, purpose: .userPing(id), now: now)
-        return id
-    }
-
-    public mutating func startLookup(target: NodeID, kind: LookupKind, extraSeeds: [Endpoint] = [], now: Timestamp) -> OperationID {
-        beginLookup(target: target, kind: kind, extraSeeds: extraSeeds, purpose: nil, now: now)
-    }
-
-    /// Starts a lookup; with `purpose` its result goes to the core itself, not the shell.
-    mutating func beginLookup(target: NodeID, kind: LookupKind, extraSeeds: [Endpoint], purpose: InternalPurpose?, now: Timestamp) -> OperationID {
-        currentTime = max(currentTime, now)
-        let id = makeOperationID()
-        var read: RecordRead?
-        if case .getRecords(let key) = kind { read = RecordRead(collector: RecordCollector(key: key)) }
-        operations[id] = Operation(phase: .walking(makeLookup(target: target, kind: kind, extraSeeds: extraSeeds), read: read),
-                                   plan: nil, owner: purpose.map(Operation.Owner.core) ?? .caller)
-        advance(id, now: now)
-        return id
-    }
-
-    /// Reads every record under `key`: a lookup of SHA1(key), then every page from the
-    /// closest replicas, merged and verified (docs/PROTOCOL.md 3).
-    public mutating func startRecordsLookup(key: [UInt8], now: Timestamp) -> OperationID {
-        startLookup(target: KeyedRecord.target(forKey: key), kind: .getRecords(key: key), now: now)
-    }
-
-    /// Stores `record` on the closest nodes of its key, with their tokens.
-    public mutating func startAnnounce(_ record: KeyedRecord, now: Timestamp) -> OperationID {
-        startStore(target: record.target, plan: .announceRecord(record), now: now)
-    }
-
-    /// A lookup of `target` that collects write tokens, then stores `plan` on the closest nodes.
-    public mutating func startStore(target: NodeID, plan: StorePlan, now: Timestamp) -> OperationID {
-        beginStore(target: target, plan: plan, purpose: nil, now: now)
-    }
-
-    mutating func beginStore(target: NodeID, plan: StorePlan, purpose: InternalPurpose?, now: Timestamp) -> OperationID {
-        currentTime = max(currentTime, now)
-        let kind: LookupKind
-        switch plan {
-        case .announcePeer: kind = .getPeers
-        case .putImmutable: kind = .getImmutable
-        case .putMutable(let key, let salt, _, _, _): kind = .getMutable(publicKey: key.publicKey.bytes, salt: salt)
-        case .announceRecord(let record, _): kind = .getRecords(key: record.key)
-        }
-        let id = makeOperationID()
-        let lookup = makeLookup(target: target, kind: kind, extraSeeds: [], stopsAtFirstValue: false)
-        operations[id] = Operation(phase: .walking(lookup, read: nil), plan: plan, owner: purpose.map(Operation.Owner.core) ?? .caller)
-        advance(id, now: now)
-        return id
-    }
-
-    private mutating func makeOperationID() -> OperationID {
-        defer { nextOperationNumber += 1 }
-        return OperationID(rawValue: nextOperationNumber)
-    }
-
-    private func makeLookup(target: NodeID, kind: LookupKind, extraSeeds: [Endpoint], stopsAtFirstValue: Bool = true) -> IterativeLookup {
-        var lookup = IterativeLookup(target: target, kind: kind, localID: localID, k: settings.k,
-                                     candidateLimit: settings.lookupCandidateLimit, stopsAtFirstValue: stopsAtFirstValue)
-        var known = routing.closest(to: target, count: settings.k * 2).map { NodeInfo(id: $0.id, endpoint: $0.endpoint) }
-        if case .getRecords = kind {
-            // The closest contacts may all be plain, and plain nodes name only the nodes closest
-            // overall: the replicas are reached through the record-capable contacts we know.
-            known += routing.recordCapable(near: target, count: settings.k, families: [.ipv4, .ipv6], capabilities: capabilities,
-                                           now: currentTime)
-                .filter { contact in !known.contains { $0.endpoint == contact.endpoint } }
-        }
-        lookup.seed(nodes: known, endpoints: extraSeeds.filter { seed in !known.contains { $0.endpoint == seed } })
-        return lookup
-    }
-
-    // MARK: - Driving lookups and stores
-
-    /// Sends the next queries of a lookup, or moves a finished lookup to its store phase or result.
-    mutating func advance(_ id: OperationID, now: Timestamp) {
-        guard var operation = operations[id], operation.isWalking, var lookup = operation.lookup else { return }
-        for candidate in lookup.nextQueries(alpha: settings.alpha) {
-            sendQuery(lookupQuery(for: lookup, to: candidate.endpoint, storing: operation.plan != nil, now: now),
-                      to: candidate.endpoint, expectedID: candidate.id, purpose: .lookup(id), now: now)
-        }
-        operation.lookup = lookup
-        operations[id] = operation
-        guard lookup.isFinished else { return }
-        if let plan = operation.plan {
-            startStorePhase(id, plan: plan, lookup: lookup, now: now)
-        } else if operation.read != nil {
-            startRecordPaging(id, lookup: lookup, now: now)
-        } else {
-            finish(id, .lookup(lookup.result()))
-        }
-    }
-
-    /// What a lookup asks `endpoint`. A record lookup asks a contact known to be plain
-    /// Mainline a `find_node` instead: it still routes the lookup, and it would ignore the rest.
-    private func lookupQuery(for lookup: IterativeLookup, to endpoint: Endpoint, storing: Bool, now: Timestamp) -> QueryMethod {
-        switch lookup.kind {
-        case .findNode: .findNode(target: lookup.target, want: nil)
-        case .getPeers: .getPeers(infoHash: lookup.target, want: nil)
-        case .getImmutable, .getMutable: .get(target: lookup.target, seq: nil, want: nil)
-        case .getRecords where capabilities.recordSupport(of: endpoint, now: now) == .plain:
-            .findNode(target: lookup.target, want: nil)
-        case .getRecords: .getRecords(target: lookup.target, after: storing ? Self.tokenOnlyCursor : nil, want: nil)
-        }
-    }
-
-    /// `after` for the lookup of an `announce_record`: no owner key sorts after 32 0xff bytes,
-    /// so each replica answers with an empty page, just the token and nodes a store needs.
-    /// Full first pages there were half of what a `node` replica sent under 10,000
-    /// heartbeats (the scale simulation), all of it thrown away by the announcer.
-    static let tokenOnlyCursor = [UInt8](repeating: 0xff, count: 32)
-
-    private mutating func startStorePhase(_ id: OperationID, plan: StorePlan, lookup: IterativeLookup, now: Timestamp) {
-        var progress = StoreProgress()
-        let targets = lookup.closestResponded.prefix(settings.storeReplicas)
-        var query: QueryMethod?
-        switch plan {
-        case .announcePeer(let port, let implied):
-            query = .announcePeer(infoHash: lookup.target, port: port, impliedPort: implied, token: [])
-        case .putImmutable(let value):
-            query = .put(PutArguments(token: [], value: value))
-        case .putMutable(let key, let salt, let value, let seq, let cas):
-            // One above the network's seq; an item already at Int64.max cannot be superseded.
-            let (next, overflow) = (lookup.mutableItem?.seq ?? 0).addingReportingOverflow(1)
-            guard !overflow || seq != nil else {
-                finish(id, .store(StoreResult(lookup: lookup.result(), accepted: [], rejected: [], unanswered: [], seq: nil)))
-                return
-            }
-            let chosenSeq = seq ?? next
-            let buffer = BEP44.signedBuffer(salt: salt, seq: chosenSeq, encodedValue: Bencode.encode(value))
-            progress.seq = chosenSeq
-            query = .put(PutArguments(token: [], value: value, publicKey: key.publicKey.bytes,
-                                      signature: key.sign(buffer), seq: chosenSeq, cas: cas, salt: salt))
-        case .announceRecord(var record, let stamping):
-            if stamping == .renewedAtStore, let restamped = heartbeat?.restamp(id, now: now) { record = restamped }
-            query = .announceRecord(arguments: record.announceArguments)
-            progress.seq = record.seq
-        }
-        for candidate in targets {
-            guard let nodeID = candidate.id, let token = candidate.token, var method = query else { continue }
-            method.replaceToken(token)
-            let node = NodeInfo(id: nodeID, endpoint: candidate.endpoint)
-            progress.waiting[candidate.endpoint] = node
-            sendQuery(method, to: candidate.endpoint, expectedID: nodeID, purpose: .store(id), now: now)
-        }
-        operations[id]?.phase = .storing(lookup, progress)
-        finishStoreIfDone(id)
-    }
-
-    private mutating func finishStoreIfDone(_ id: OperationID) {
-        guard let operation = operations[id], let progress = operation.store, progress.waiting.isEmpty,
-            let lookup = operation.lookup else { return }
-        finish(id, .store(StoreResult(lookup: lookup.result(), accepted: progress.accepted, rejected: progress.rejected,
-                                      unanswered: progress.unanswered, seq: progress.seq)))
-    }
-
-    mutating func finish(_ id: OperationID, _ result: OperationResult) {
-        guard let operation = operations.removeValue(forKey: id) else { return }
-        switch operation.owner {
-        case .core(let purpose): internalOperationFinished(id, purpose: purpose, result: result)
-        case .caller: effects.append(.event(.operationFinished(id, result)))
-        }
-    }
-
-    mutating func emit(event: CoreEvent) {
-        effects.append(.event(event))
-    }
-
-    // MARK: - Responses, errors, timeouts
-
-    private mutating func handleResponse(_ body: ResponseBody, message: KRPCMessage, from source: Endpoint, now: Timestamp) {
-        guard let request = requests.answered(transactionID: message.transactionID, from: source, now: now, learnRoundTrip: true) else {
-            statistics.unmatchedResponses += 1
-            return
-        }
-        amplification.noteAnswered(by: source, now: now)
-        lostContacts.remove(source)
-        learnCapabilities(answering: request, message: message, body: body, now: now)
-        noteResponder(id: body.id, endpoint: source, now: now)
-        switch request.purpose {
-        case .lookup(let id):
-            guard var operation = operations[id], var lookup = operation.lookup else { return }
-            let (item, immutable) = verifiedItem(in: body, for: lookup)
-            lookup.handleResponse(from: source, body: body, verifiedItem: item, immutableValue: immutable)
-            // A contact judged plain, asked find_node in a record lookup, said `kr`: it was
-            // wrongly judged, and is asked get_records in this lookup still.
-            if case .getRecords = lookup.kind, case .findNode? = request.method, message.servesKeyedRecords {
-                lookup.reconsider(source)
-            }
-            operation.lookup = lookup
-            if var read = operation.read {
-                read.collector.add(page: body, now: now)
-                if let more = body.more { read.cursors[source] = more }
-                operation.read = read
-            }
-            operations[id] = operation
-            advance(id, now: now)
-        case .recordPage(let id):
-            recordPageAnswered(id, from: source, body: body, now: now)
-        case .store(let id):
-            guard var progress = operations[id]?.store, let node = progress.waiting.removeValue(forKey: source) else { return }
-            progress.accepted.append(node)
-            operations[id]?.store = progress
-            finishStoreIfDone(id)
-        case .userPing(let id):
-            finish(id, .ping(.success(body.id)))
-        case .maintenancePing:
-            upkeepPings.remove(source)
-        }
-    }
-
-    private mutating func handleErrorReply(_ error: KRPCError, message: KRPCMessage, from source: Endpoint, now: Timestamp) {
-        guard let request = requests.answered(transactionID: message.transactionID, from: source, now: now, learnRoundTrip: false) else {
-            statistics.unmatchedResponses += 1
-            return
-        }
-        amplification.noteAnswered(by: source, now: now)
-        let refusedAsUnknown = learnCapabilities(refusal: error, of: request, now: now)
-        switch request.purpose {
-        case .lookup(let id):
-            // A record lookup asks a node that does not know get_records again, as a find_node.
-            if refusedAsUnknown {
-                operations[id]?.lookup?.askAgain(source)
-            } else {
-                operations[id]?.lookup?.handleFailure(from: source)
-            }
-            advance(id, now: now)
-        case .store(let id):
-            guard var progress = operations[id]?.store, let node = progress.waiting.removeValue(forKey: source) else { return }
-            progress.rejected.append((node, error))
-            operations[id]?.store = progress
-            finishStoreIfDone(id)
-        case .recordPage(let id):
-            recordPageAnswered(id, from: source, body: nil, now: now)
-        case .userPing(let id):
-            finish(id, .ping(.failure(.error(error))))
-        case .maintenancePing:
-            upkeepPings.remove(source)
-        }
-    }
-
-    private mutating func handleTimeout(_ request: PendingRequest, now: Timestamp) {
-        statistics.timeouts += 1
-        if request.attempt < settings.maxAttempts, request.purpose != .maintenancePing, isStillWanted(request) {
-            resend(request, now: now)
-            if case .lookup(let id) = request.purpose {
-                operations[id]?.lookup?.noteRetry(to: request.endpoint)
-                advance(id, now: now)
-            }
-            return
-        }
-        // Only silence to a query the contact is known to answer says it may be dead: BEP 5
-        // lets a node ignore methods it does not know.
-        let judgesHealth = request.method.map { capabilities.isKnownToSupport($0, at: request.endpoint, now: now) } ?? false
-        learnCapabilities(silenceTo: request, now: now)
-        if judgesHealth, let id = request.expectedID { routing.recordFailure(id: id, at: request.endpoint, now: now) }
-        switch request.purpose {
-        case .lookup(let id):
-            operations[id]?.lookup?.handleFailure(from: request.endpoint)
-            advance(id, now: now)
-        case .store(let id):
-            guard var progress = operations[id]?.store, let node = progress.waiting.removeValue(forKey: request.endpoint) else { return }
-            progress.unanswered.append(node)
-            operations[id]?.store = progress
-            finishStoreIfDone(id)
-        case .recordPage(let id):
-            recordPageAnswered(id, from: request.endpoint, body: nil, now: now)
-        case .userPing(let id):
-            finish(id, .ping(.failure(.timedOut)))
-        case .maintenancePing:
-            upkeepPings.remove(request.endpoint)
-        }
-    }
-
-    /// Whether anyone still waits for this request: an immutable get that already found its
-    /// value leaves queries in flight, and retrying those would only add traffic.
-    private func isStillWanted(_ request: PendingRequest) -> Bool {
-        switch request.purpose {
-        case .lookup(let id), .store(let id), .userPing(let id), .recordPage(let id): operations[id] != nil
-        case .maintenancePing: true
-        }
-    }
-
-    /// A node answered one of our queries: it is reachable, so it may enter the routing table.
-    private mutating func noteResponder(id: NodeID, endpoint: Endpoint, now: Timestamp) {
-        guard acceptableForRouting(id: id, endpoint: endpoint) else { return }
-        let outcome = routing.recordResponse(from: id, at: endpoint, now: now)
-        pingCandidate(of: outcome, now: now)
-    }
-
-    func acceptableForRouting(id: NodeID, endpoint: Endpoint) -> Bool {
-        guard settings.enforceSecureNodeIDs else { return true }
-        return SecureNodeID.isValid(id, for: endpoint.address)
-    }
-
-    /// Pings the contact the routing table wants checked, unless a ping to it is under way.
-    mutating func pingCandidate(of outcome: InsertOutcome, now: Timestamp) {
-        guard case .cached(let candidate?) = outcome else { return }
-        sendUpkeepPing(to: candidate, now: now)
-    }
-
-    private mutating func sendUpkeepPing(to contact: Contact, now: Timestamp) {
-        sendUpkeepPing(to: contact.endpoint, expectedID: contact.id, now: now)
-    }
-
-    /// An upkeep ping, unless one to `endpoint` is under way; `expectedID` nil for a seed.
-    mutating func sendUpkeepPing(to endpoint: Endpoint, expectedID: NodeID?, now: Timestamp) {
-        guard upkeepPings.insert(endpoint).inserted else { return }
-        sendQuery(.ping, to: endpoint, expectedID: expectedID, purpose: .maintenancePing, now: now)
-    }
-
-    /// The item in a `get` response, if it is the one asked for and its signature or hash checks out.
-    private func verifiedItem(in body: ResponseBody, for lookup: IterativeLookup) -> (MutableItem?, BValue?) {
-        guard let value = body.value else { return (nil, nil) }
-        switch lookup.kind {
-        case .getImmutable:
-            return (nil, SHA1Hash.id(Bencode.encode(value)) == lookup.target ? value : nil)
-        case .getMutable(let publicKey, let salt):
-            guard body.publicKey == publicKey, let signature = body.signature, let seq = body.seq,
-                let key = PublicKey(bytes: publicKey) else { return (nil, nil) }
-            // Only an item that would replace the one held is worth a signature check (as in
-            // libtorrent's get_item): every replica sends the same item, and checking each
-            // copy cost a read 7 verifies more than it needed, half its time on loopback.
-            guard seq > (lookup.mutableItem?.seq ?? Int64.min) else { return (nil, nil) }
-            let buffer = BEP44.signedBuffer(salt: salt, seq: seq, encodedValue: Bencode.encode(value))
-            guard key.verify(signature: signature, message: buffer) else { return (nil, nil) }
-            return (MutableItem(publicKey: publicKey, salt: salt, seq: seq, value: value, signature: signature), nil)
-        case .findNode, .getPeers, .getRecords:
-            return (nil, nil)
-        }
-    }
-
     // MARK: - Sending
 
     mutating func sendQuery(_ method: QueryMethod, to endpoint: Endpoint, expectedID: NodeID?, purpose: RequestPurpose, now: Timestamp) {
         emit(requests.query(method, to: endpoint, expectedID: expectedID, purpose: purpose, now: now), to: endpoint)
     }
 
-    private mutating func resend(_ request: PendingRequest, now: Timestamp) {
+    mutating func resend(_ request: PendingRequest, now: Timestamp) {
         emit(requests.resend(request, now: now), to: request.endpoint)
     }
 
@@ -581,44 +228,8 @@ public struct DHTCore {
         emit(bytes, to: destination)
     }
 
-    private mutating func emit(_ bytes: [UInt8], to endpoint: Endpoint) {
+    mutating func emit(_ bytes: [UInt8], to endpoint: Endpoint) {
         statistics.datagramsSent += 1
         effects.append(.send(bytes, to: endpoint))
-    }
-
-    // MARK: - Upkeep
-
-    private mutating func performMaintenance(now: Timestamp) {
-        rateLimiter.sweep(now: now)
-        capabilities.sweep(now: now)
-        responder.peerStore.expire(now: now)
-        responder.itemStore.expire(now: now)
-        for contact in routing.questionableContacts(now: now).prefix(settings.pingsPerMaintenance) {
-            sendUpkeepPing(to: contact, now: now)
-        }
-        // Refresh stale buckets with internal lookups, at most a few at a time.
-        // At most two refresh lookups at a time; heartbeat and membership reads do not count.
-        guard routing.count > 0, operations.values.filter({ $0.owner == .core(.refresh) }).count < 2 else { return }
-        for target in routing.refreshTargets(now: now, using: &generator).prefix(2) {
-            _ = beginLookup(target: target, kind: .findNode, extraSeeds: [], purpose: .refresh, now: now)
-        }
-    }
-}
-
-extension QueryMethod {
-    /// Stores reuse one prepared query per phase; each target gets its own token.
-    mutating func replaceToken(_ token: [UInt8]) {
-        switch self {
-        case .announcePeer(let infoHash, let port, let implied, _):
-            self = .announcePeer(infoHash: infoHash, port: port, impliedPort: implied, token: token)
-        case .announceRecord(var arguments):
-            arguments[Array("token".utf8)] = .bytes(token)
-            self = .announceRecord(arguments: arguments)
-        case .put(var arguments):
-            arguments.token = token
-            self = .put(arguments)
-        default:
-            break
-        }
     }
 }
