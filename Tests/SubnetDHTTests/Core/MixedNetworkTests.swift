@@ -176,41 +176,43 @@ final class MixedNetwork {
     }
 }
 
-@Suite(.offCooperativePool) struct MixedNetworkTests {
-    /// Issue 21: 8 SubnetDHT peers beside 24 plain Mainline nodes through six heartbeat cycles.
-    /// Seed 3105 is a network where the nodes closest to the `node` target are all plain, so
-    /// one peer's lookups met no replica until answers named record-capable nodes first.
-    @Test(arguments: [2101, 3105] as [UInt64]) func plainNodesStayGoodAndEveryPeerSeesEveryPeer(seed: UInt64) {
-        let mixed = MixedNetwork(peers: 8, plainPerPeer: 3, seed: seed)
-        let report = mixed.run(cycles: 6)
+extension CoreTests {
+    @Suite(.offCooperativePool) struct MixedNetworkTests {
+        /// Issue 21: 8 SubnetDHT peers beside 24 plain Mainline nodes through six heartbeat cycles.
+        /// Seed 3105 is a network where the nodes closest to the `node` target are all plain, so
+        /// one peer's lookups met no replica until answers named record-capable nodes first.
+        @Test(arguments: [2101, 3105] as [UInt64]) func plainNodesStayGoodAndEveryPeerSeesEveryPeer(seed: UInt64) {
+            let mixed = MixedNetwork(peers: 8, plainPerPeer: 3, seed: seed)
+            let report = mixed.run(cycles: 6)
 
-        // Plain nodes that answer BEP 5 stay good, stay in the tables and in find_node answers.
-        #expect(report.plainEvictions == 0)
-        #expect(report.plainBadSightings == 0)
-        #expect(report.plainMissingFromAnswers == 0)
-        #expect(report.answersChecked > 6 * 6 * 8 * 4, "too few plain contacts to judge: \(report.answersChecked) answers")
-        for peer in mixed.peers {
-            let contacts = mixed.core(peer).contacts
-            let plainContacts = contacts.filter { mixed.plainEndpoints.contains($0.endpoint) }
-            #expect(plainContacts.count >= 4, "\(peer) holds \(plainContacts.count) plain contacts")
-            // Each kind is known for what it is: a peer by the `kr` of its answers, a plain node
-            // once it ignored a keyed-record query (one it was never asked stays unknown).
-            for contact in contacts {
-                let support = mixed.core(peer).recordSupport(of: contact.endpoint)
-                if let node = mixed.plain.first(where: { $0.endpoint == contact.endpoint }) {
-                    let asked = node.count(of: ["get_records", "announce_record"], from: peer) > 0
-                    #expect(support == (asked ? .plain : .unknown), "\(peer) judges \(contact.endpoint) \(support), asked: \(asked)")
-                } else {
-                    #expect(support == .capable, "\(peer) judges \(contact.endpoint) \(support)")
+            // Plain nodes that answer BEP 5 stay good, stay in the tables and in find_node answers.
+            #expect(report.plainEvictions == 0)
+            #expect(report.plainBadSightings == 0)
+            #expect(report.plainMissingFromAnswers == 0)
+            #expect(report.answersChecked > 6 * 6 * 8 * 4, "too few plain contacts to judge: \(report.answersChecked) answers")
+            for peer in mixed.peers {
+                let contacts = mixed.core(peer).contacts
+                let plainContacts = contacts.filter { mixed.plainEndpoints.contains($0.endpoint) }
+                #expect(plainContacts.count >= 4, "\(peer) holds \(plainContacts.count) plain contacts")
+                // Each kind is known for what it is: a peer by the `kr` of its answers, a plain node
+                // once it ignored a keyed-record query (one it was never asked stays unknown).
+                for contact in contacts {
+                    let support = mixed.core(peer).recordSupport(of: contact.endpoint)
+                    if let node = mixed.plain.first(where: { $0.endpoint == contact.endpoint }) {
+                        let asked = node.count(of: ["get_records", "announce_record"], from: peer) > 0
+                        #expect(support == (asked ? .plain : .unknown), "\(peer) judges \(contact.endpoint) \(support), asked: \(asked)")
+                    } else {
+                        #expect(support == .capable, "\(peer) judges \(contact.endpoint) \(support)")
+                    }
                 }
             }
+            // No record ever reaches a plain node; once they are known, no keyed-record query either.
+            #expect(report.recordsSentToPlain == 0)
+            #expect(report.extensionQueriesToPlain.first ?? 0 > 0, "the first cycle should have found the plain nodes out")
+            #expect(report.extensionQueriesToPlain.dropFirst(2).allSatisfy { $0 == 0 }, "\(report.extensionQueriesToPlain)")
+            #expect(report.unansweredByCycle.dropFirst(2).allSatisfy { $0 == 0 }, "\(report.unansweredByCycle)")
+            // Every peer's view lists every live peer.
+            #expect(report.incompleteViews == 0, "\(report.firstIncompleteView ?? "")")
         }
-        // No record ever reaches a plain node; once they are known, no keyed-record query either.
-        #expect(report.recordsSentToPlain == 0)
-        #expect(report.extensionQueriesToPlain.first ?? 0 > 0, "the first cycle should have found the plain nodes out")
-        #expect(report.extensionQueriesToPlain.dropFirst(2).allSatisfy { $0 == 0 }, "\(report.extensionQueriesToPlain)")
-        #expect(report.unansweredByCycle.dropFirst(2).allSatisfy { $0 == 0 }, "\(report.unansweredByCycle)")
-        // Every peer's view lists every live peer.
-        #expect(report.incompleteViews == 0, "\(report.firstIncompleteView ?? "")")
     }
 }

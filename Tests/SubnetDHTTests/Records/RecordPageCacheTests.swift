@@ -116,106 +116,108 @@ extension RecordsTests {
     }
 }
 
-/// Two cores given the same records and contacts and asked for the same pages by the same
-/// requesters, one keeping pages built and one building every page afresh: every page must be
-/// the same, whatever changed between reads, whoever asks and however long their transaction id.
-@Suite struct RecordPageCacheCoreTests {
-    private struct Reader {
-        var core: DHTCore
-        let myID = NodeID(bytes: [UInt8](repeating: 7, count: 20))!
+extension RecordsTests {
+    /// Two cores given the same records and contacts and asked for the same pages by the same
+    /// requesters, one keeping pages built and one building every page afresh: every page must be
+    /// the same, whatever changed between reads, whoever asks and however long their transaction id.
+    @Suite struct RecordPageCacheAnswerTests {
+        private struct Reader {
+            var core: DHTCore
+            let myID = NodeID(bytes: [UInt8](repeating: 7, count: 20))!
 
-        init(cacheSize: Int, now: Timestamp) {
-            var settings = DHTSettings.loopbackTestNetwork
-            settings.rateLimit.queriesPerSecond = 0
-            settings.recordPageCacheSize = cacheSize
-            core = DHTCore(localID: NodeID(bytes: [UInt8](repeating: 1, count: 20))!, settings: settings, seed: 1, now: now)
-        }
-
-        /// The page after `after`, padded as SubnetDHT's readers pad their queries.
-        mutating func page(_ target: NodeID, after: [UInt8]?, want: AddressFamilies?, transactionID: [UInt8],
-                           from requester: Endpoint, now: Timestamp) -> RecordPageContents? {
-            let method = QueryMethod.getRecords(target: target, after: after, want: want)
-            let query = OutgoingRequests.padded(KRPCMessage(transactionID: transactionID, body: .query(Query(senderID: myID, method: method))),
-                                       for: method, maxResponseSize: 1400)
-            core.receive(KRPCCodec.encode(query), from: requester, now: now)
-            for effect in core.takeEffects() {
-                guard case .send(let bytes, _) = effect, let message = try? KRPCCodec.decode(bytes),
-                    case .response(let body) = message.body else { continue }
-                return RecordPageContents(records: body.records, compressedRecords: body.compressedRecords,
-                                          uncompressedRecordsLength: body.uncompressedRecordsLength, more: body.more)
+            init(cacheSize: Int, now: Timestamp) {
+                var settings = DHTSettings.loopbackTestNetwork
+                settings.rateLimit.queriesPerSecond = 0
+                settings.recordPageCacheSize = cacheSize
+                core = DHTCore(localID: NodeID(bytes: [UInt8](repeating: 1, count: 20))!, settings: settings, seed: 1, now: now)
             }
-            return nil
-        }
-    }
 
-    @Test func cachedPagesAreThePagesBuiltAfresh() throws {
-        let key = RecordsTests.nodeKey
-        let target = KeyedRecord.target(forKey: key)
-        var now = RecordsTests.t0
-        var cached = Reader(cacheSize: 256, now: now)
-        var fresh = Reader(cacheSize: 0, now: now)
-        var random = SeededGenerator(state: 11)
-        let owners = try (0..<120).map { _ in
-            try RecordsTests.owner((0..<PublicKey.byteCount).map { _ in UInt8.random(in: .min ... .max, using: &random) })
-        }
-        let requesters = [Endpoint("127.0.0.1:4000")!, Endpoint("127.0.0.2:4001")!, Endpoint("[::1]:4002")!]
-        var seqs = [PublicKey: Int64]()
-        var pagesCompared = 0
-        var contacts = 0
-        for _ in 0..<700 {
-            switch Int.random(in: 0..<11, using: &random) {
-            case 10:
-                // A contact in both routing tables: the answers' node lists grow.
-                contacts += 1
-                let id = NodeID.random(using: &random)
-                let endpoint = contacts.isMultiple(of: 3) ? Endpoint("[::1]:\(5000 + contacts)")! : Endpoint("127.0.0.1:\(5000 + contacts)")!
-                _ = cached.core.routing.recordResponse(from: id, at: endpoint, now: now)
-                _ = fresh.core.routing.recordResponse(from: id, at: endpoint, now: now)
-            case 0..<4:
-                // A new record, or an owner's next one, of a size that moves page boundaries.
-                let owner = owners.randomElement(using: &random)!
-                let seq = (seqs[owner] ?? 0) + 1
-                seqs[owner] = seq
-                let record = KeyedRecord(key: key, owner: owner, seq: seq, expires: now.seconds + Int64.random(in: 5...120, using: &random),
-                                         value: .bytes((0..<Int.random(in: 1...300, using: &random)).map { _ in UInt8.random(in: 0...3, using: &random) }),
-                                         signature: [UInt8](repeating: 0, count: KeyedRecord.signatureLength))
-                try cached.core.responder.recordStore.store(record, maxOwners: 10_000, now: now)
-                try fresh.core.responder.recordStore.store(record, maxOwners: 10_000, now: now)
-            case 4:
-                let owner = owners.randomElement(using: &random)!
-                cached.core.responder.recordStore.remove(target: target, owner: owner)
-                fresh.core.responder.recordStore.remove(target: target, owner: owner)
-            case 5:
-                // Time passes: some records expire; the pruner drops them on some ticks.
-                now = now + .seconds(Int64.random(in: 1...15, using: &random))
-                if Bool.random(using: &random) {
-                    cached.core.responder.recordStore.expire(now: now)
-                    fresh.core.responder.recordStore.expire(now: now)
+            /// The page after `after`, padded as SubnetDHT's readers pad their queries.
+            mutating func page(_ target: NodeID, after: [UInt8]?, want: AddressFamilies?, transactionID: [UInt8],
+                               from requester: Endpoint, now: Timestamp) -> RecordPageContents? {
+                let method = QueryMethod.getRecords(target: target, after: after, want: want)
+                let query = OutgoingRequests.padded(KRPCMessage(transactionID: transactionID, body: .query(Query(senderID: myID, method: method))),
+                                           for: method, maxResponseSize: 1400)
+                core.receive(KRPCCodec.encode(query), from: requester, now: now)
+                for effect in core.takeEffects() {
+                    guard case .send(let bytes, _) = effect, let message = try? KRPCCodec.decode(bytes),
+                        case .response(let body) = message.body else { continue }
+                    return RecordPageContents(records: body.records, compressedRecords: body.compressedRecords,
+                                              uncompressedRecordsLength: body.uncompressedRecordsLength, more: body.more)
                 }
-            default:
-                // Readers walk every page, or resume after some owner's key; often several
-                // readers in a row, as when a subnet's peers read the view at once.
-                let start: [UInt8]? = Bool.random(using: &random) ? nil : owners.randomElement(using: &random)!.bytes
-                for _ in 0..<Int.random(in: 1...3, using: &random) {
-                    var after = start
-                    let requester = requesters.randomElement(using: &random)!
-                    // Both families asked for: then only the `ip` field tells the envelopes apart.
-                    let want: AddressFamilies? = Bool.random(using: &random) ? nil : [.ipv4, .ipv6]
-                    // Mostly the common length, sometimes another: each sets another envelope.
-                    let transactionID = (0..<[2, 2, 2, 2, 1, 11].randomElement(using: &random)!).map { _ in UInt8.random(in: 0...255, using: &random) }
-                    for _ in 0..<200 {
-                        let page = cached.page(target, after: after, want: want, transactionID: transactionID, from: requester, now: now)
-                        #expect(page == fresh.page(target, after: after, want: want, transactionID: transactionID, from: requester, now: now))
-                        pagesCompared += 1
-                        guard let more = page?.more else { break }
-                        after = more
+                return nil
+            }
+        }
+
+        @Test func cachedPagesAreThePagesBuiltAfresh() throws {
+            let key = RecordsTests.nodeKey
+            let target = KeyedRecord.target(forKey: key)
+            var now = RecordsTests.t0
+            var cached = Reader(cacheSize: 256, now: now)
+            var fresh = Reader(cacheSize: 0, now: now)
+            var random = SeededGenerator(state: 11)
+            let owners = try (0..<120).map { _ in
+                try RecordsTests.owner((0..<PublicKey.byteCount).map { _ in UInt8.random(in: .min ... .max, using: &random) })
+            }
+            let requesters = [Endpoint("127.0.0.1:4000")!, Endpoint("127.0.0.2:4001")!, Endpoint("[::1]:4002")!]
+            var seqs = [PublicKey: Int64]()
+            var pagesCompared = 0
+            var contacts = 0
+            for _ in 0..<700 {
+                switch Int.random(in: 0..<11, using: &random) {
+                case 10:
+                    // A contact in both routing tables: the answers' node lists grow.
+                    contacts += 1
+                    let id = NodeID.random(using: &random)
+                    let endpoint = contacts.isMultiple(of: 3) ? Endpoint("[::1]:\(5000 + contacts)")! : Endpoint("127.0.0.1:\(5000 + contacts)")!
+                    _ = cached.core.routing.recordResponse(from: id, at: endpoint, now: now)
+                    _ = fresh.core.routing.recordResponse(from: id, at: endpoint, now: now)
+                case 0..<4:
+                    // A new record, or an owner's next one, of a size that moves page boundaries.
+                    let owner = owners.randomElement(using: &random)!
+                    let seq = (seqs[owner] ?? 0) + 1
+                    seqs[owner] = seq
+                    let record = KeyedRecord(key: key, owner: owner, seq: seq, expires: now.seconds + Int64.random(in: 5...120, using: &random),
+                                             value: .bytes((0..<Int.random(in: 1...300, using: &random)).map { _ in UInt8.random(in: 0...3, using: &random) }),
+                                             signature: [UInt8](repeating: 0, count: KeyedRecord.signatureLength))
+                    try cached.core.responder.recordStore.store(record, maxOwners: 10_000, now: now)
+                    try fresh.core.responder.recordStore.store(record, maxOwners: 10_000, now: now)
+                case 4:
+                    let owner = owners.randomElement(using: &random)!
+                    cached.core.responder.recordStore.remove(target: target, owner: owner)
+                    fresh.core.responder.recordStore.remove(target: target, owner: owner)
+                case 5:
+                    // Time passes: some records expire; the pruner drops them on some ticks.
+                    now = now + .seconds(Int64.random(in: 1...15, using: &random))
+                    if Bool.random(using: &random) {
+                        cached.core.responder.recordStore.expire(now: now)
+                        fresh.core.responder.recordStore.expire(now: now)
+                    }
+                default:
+                    // Readers walk every page, or resume after some owner's key; often several
+                    // readers in a row, as when a subnet's peers read the view at once.
+                    let start: [UInt8]? = Bool.random(using: &random) ? nil : owners.randomElement(using: &random)!.bytes
+                    for _ in 0..<Int.random(in: 1...3, using: &random) {
+                        var after = start
+                        let requester = requesters.randomElement(using: &random)!
+                        // Both families asked for: then only the `ip` field tells the envelopes apart.
+                        let want: AddressFamilies? = Bool.random(using: &random) ? nil : [.ipv4, .ipv6]
+                        // Mostly the common length, sometimes another: each sets another envelope.
+                        let transactionID = (0..<[2, 2, 2, 2, 1, 11].randomElement(using: &random)!).map { _ in UInt8.random(in: 0...255, using: &random) }
+                        for _ in 0..<200 {
+                            let page = cached.page(target, after: after, want: want, transactionID: transactionID, from: requester, now: now)
+                            #expect(page == fresh.page(target, after: after, want: want, transactionID: transactionID, from: requester, now: now))
+                            pagesCompared += 1
+                            guard let more = page?.more else { break }
+                            after = more
+                        }
                     }
                 }
             }
+            #expect(pagesCompared > 500)
+            // The comparison means something only if pages were served from the cache.
+            #expect(cached.core.statistics.recordPagesReused > pagesCompared / 8)
+            #expect(fresh.core.statistics.recordPagesReused == 0)
         }
-        #expect(pagesCompared > 500)
-        // The comparison means something only if pages were served from the cache.
-        #expect(cached.core.statistics.recordPagesReused > pagesCompared / 8)
-        #expect(fresh.core.statistics.recordPagesReused == 0)
     }
 }

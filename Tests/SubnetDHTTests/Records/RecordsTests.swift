@@ -2,7 +2,8 @@ import Testing
 @testable import SubnetDHT
 @testable import SubnetDHTCore
 
-/// Namespace for the keyed-record tests, so that `swift test --filter Records` selects them.
+/// Namespace for the keyed-record tests, so that `swift test --filter RecordsTests` selects
+/// exactly this folder's tests.
 @Suite enum RecordsTests {
     /// Virtual clock origin; no test reads the real clock or sleeps.
     static let t0 = Timestamp(seconds: 1_700_000_000)

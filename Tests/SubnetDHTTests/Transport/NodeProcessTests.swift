@@ -53,41 +53,43 @@ final class NodeProcess {
     }
 }
 
-@Suite struct NodeProcessTests {
-    @Test func floodedNodeKeepsAnsweringWithBoundedMemory() throws {
-        let node = try NodeProcess()
-        let attacker = try RawUDPSocket()
-        let ping = Array("d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe".utf8)
-        var generator = SplitMix64(seed: 12)
-        func flood(rounds: Int) {
-            for round in 0..<rounds {
-                attacker.send(Array(ping.dropLast(2)), to: node.endpoint)                        // truncated
-                attacker.send([UInt8](repeating: 0x6c, count: 2000), to: node.endpoint)         // oversized
-                attacker.send(Array((String(repeating: "l", count: 64) + String(repeating: "e", count: 64)).utf8), to: node.endpoint)
-                for _ in 0..<4 {
-                    let random = (0..<Int.random(in: 1...1400, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
-                    attacker.send(random, to: node.endpoint)
+extension TransportTests {
+    @Suite struct NodeProcessTests {
+        @Test func floodedNodeKeepsAnsweringWithBoundedMemory() throws {
+            let node = try NodeProcess()
+            let attacker = try RawUDPSocket()
+            let ping = Array("d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe".utf8)
+            var generator = SplitMix64(seed: 12)
+            func flood(rounds: Int) {
+                for round in 0..<rounds {
+                    attacker.send(Array(ping.dropLast(2)), to: node.endpoint)                        // truncated
+                    attacker.send([UInt8](repeating: 0x6c, count: 2000), to: node.endpoint)         // oversized
+                    attacker.send(Array((String(repeating: "l", count: 64) + String(repeating: "e", count: 64)).utf8), to: node.endpoint)
+                    for _ in 0..<4 {
+                        let random = (0..<Int.random(in: 1...1400, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                        attacker.send(random, to: node.endpoint)
+                    }
+                    if round % 20 == 19 { _ = attacker.drain() }
                 }
-                if round % 20 == 19 { _ = attacker.drain() }
             }
+            // Warm up so that buffers and caches reach their working size, then measure a long flood.
+            flood(rounds: 200)
+            let before = node.residentKiB
+            flood(rounds: 2000)
+            _ = attacker.drain()
+            let after = node.residentKiB
+            attacker.send(ping, to: node.endpoint)
+            let pong = attacker.drain().first { $0.transactionID == Array("aa".utf8) }
+            guard case .response(let body)? = pong?.body else {
+                Issue.record("no pong after the flood")
+                _ = node.stop()
+                return
+            }
+            #expect(body.id == node.nodeID)
+            #expect(before > 0)
+            // 14,000 hostile datagrams may not grow the node by more than 4 MiB.
+            #expect(after - before < 4096, "resident memory went from \(before) KiB to \(after) KiB")
+            #expect(node.stop() == 0)
         }
-        // Warm up so that buffers and caches reach their working size, then measure a long flood.
-        flood(rounds: 200)
-        let before = node.residentKiB
-        flood(rounds: 2000)
-        _ = attacker.drain()
-        let after = node.residentKiB
-        attacker.send(ping, to: node.endpoint)
-        let pong = attacker.drain().first { $0.transactionID == Array("aa".utf8) }
-        guard case .response(let body)? = pong?.body else {
-            Issue.record("no pong after the flood")
-            _ = node.stop()
-            return
-        }
-        #expect(body.id == node.nodeID)
-        #expect(before > 0)
-        // 14,000 hostile datagrams may not grow the node by more than 4 MiB.
-        #expect(after - before < 4096, "resident memory went from \(before) KiB to \(after) KiB")
-        #expect(node.stop() == 0)
     }
 }

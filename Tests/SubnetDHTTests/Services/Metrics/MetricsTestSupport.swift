@@ -3,7 +3,12 @@ import Testing
 @testable import SubnetDHTCore
 
 /// Every metrics, health and metrics-server suite nests here, so `swift test --filter Metrics` runs them all.
-@Suite enum MetricsTests {}
+extension ServicesTests {
+    @Suite enum MetricsTests {}
+}
+
+/// The short name the suites of this folder extend.
+typealias MetricsTests = ServicesTests.MetricsTests
 
 extension MetricsTests {
     static func status(routing: Int = 0, records: Int = 0, pending: Int = 0, received: Int = 0, sent: Int = 0,

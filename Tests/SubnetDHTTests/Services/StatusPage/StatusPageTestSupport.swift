@@ -3,7 +3,12 @@ import Testing
 @testable import SubnetDHTCore
 
 /// Every status-page suite nests here, so `swift test --filter StatusPageTests` runs them all.
-@Suite enum StatusPageTests {}
+extension ServicesTests {
+    @Suite enum StatusPageTests {}
+}
+
+/// The short name the suites of this folder extend.
+typealias StatusPageTests = ServicesTests.StatusPageTests
 
 extension StatusPageTests {
     static let start = Timestamp(seconds: 1_800_000_000)

@@ -2,7 +2,7 @@ import Testing
 @testable import SubnetDHT
 @testable import SubnetDHTCore
 
-extension SnapshotTests {
+extension CoreTests {
     /// A snapshot file is untrusted input: importing one must check every record as a store
     /// from the network would be checked (the token aside), and only ping its contacts.
     @Suite struct SnapshotImportTests {

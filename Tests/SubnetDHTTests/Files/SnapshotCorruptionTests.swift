@@ -3,7 +3,7 @@ import Testing
 @testable import SubnetDHT
 @testable import SubnetDHTCore
 
-extension SnapshotTests {
+extension FilesTests {
     /// Damaged files: every one is a `.corrupt` (or `.unsupportedVersion`) value, never a
     /// crash, never nil, never a snapshot other than the one written.
     @Suite struct SnapshotCorruptionTests {

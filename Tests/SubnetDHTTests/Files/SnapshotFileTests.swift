@@ -3,7 +3,7 @@ import Testing
 @testable import SubnetDHT
 @testable import SubnetDHTCore
 
-extension SnapshotTests {
+extension FilesTests {
     /// Writing and reading back: round trips, the file's shape, modes and crash leftovers.
     @Suite struct SnapshotFileTests {
         typealias F = SnapshotFixtures

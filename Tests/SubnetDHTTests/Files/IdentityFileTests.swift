@@ -3,7 +3,7 @@ import Testing
 @testable import SubnetDHT
 @testable import SubnetDHTCore
 
-extension CryptoTests {
+extension FilesTests {
     @Suite struct IdentityFileTests {
         /// A fresh directory per test, removed afterwards.
         private func withTemporaryDirectory(_ body: (String) throws -> Void) throws {

@@ -3,8 +3,6 @@ import Testing
 @testable import SubnetDHT
 @testable import SubnetDHTCore
 
-@Suite enum SnapshotTests {}
-
 /// Snapshots, files and checks shared by the snapshot suites.
 enum SnapshotFixtures {
     /// `ipv4` IPv4 contacts followed by `ipv6` IPv6 ones: the order a decoded snapshot uses.
