@@ -2,12 +2,19 @@ import NIOCore
 import NIOPosix
 import SubnetDHTCore
 
+/// Why a ``DHTNode`` call failed on the node's side rather than the network's.
 public enum DHTNodeError: Error, CustomStringConvertible, Equatable {
+    /// The node was shut down before or while the operation ran.
     case shutDown
+    /// The UDP socket could not be bound; the text names the address and the system's error.
     case bindFailed(String)
+    /// A text address was not `HOST:PORT`.
     case invalidAddress(String)
+    /// An operation finished with a result of another kind than it started (a bug, not a
+    /// network condition).
     case unexpectedResult
 
+    /// The error as one line of text, for logs and the command line.
     public var description: String {
         switch self {
         case .shutDown: "the node has shut down"
@@ -23,14 +30,29 @@ public enum DHTNodeError: Error, CustomStringConvertible, Equatable {
 ///     let node = try await DHTNode.start(DHTNode.Configuration(host: "127.0.0.1", port: 6881))
 ///     try await node.bootstrap(from: [peer])
 ///     let item = try await node.getMutable(publicKey: key)
+///
+/// A node serves the Mainline DHT (BEP 5 peers, BEP 44 items) and SubnetDHT's keyed
+/// records to everyone who asks, and offers the same operations to its owner as `async`
+/// methods: each starts an iterative lookup or store on the node's event loop and returns
+/// once it finished. The subnet layer (heartbeats, the live view of a key, snapshots) is in
+/// an extension. Every method is safe to call from any task; the node's state lives on one
+/// NIO event loop. Call ``shutdown()`` when done: the socket stays open until then.
 public final class DHTNode: Sendable {
+    /// What ``DHTNode/start(_:group:)`` needs: where to listen, who the node is, and the
+    /// limits it runs under. Every field has a default, so `Configuration(port: 6881)` runs a
+    /// node with a fresh identity on 127.0.0.1.
     public struct Configuration: Sendable {
+        /// The address to bind, IPv4 or IPv6 text (`"0.0.0.0"` for every interface). A
+        /// loopback host also picks `DHTSettings.loopbackTestNetwork` unless settings are given.
         public var host: String
+        /// The UDP port; 0 lets the system choose one (read it back from ``DHTNode/localEndpoint``).
         public var port: Int
         /// The node's long-lived identity; its public key names the node's records.
         public var signingKey: SigningKey
         /// Overrides the default id, SHA1 of the public key.
         public var nodeID: NodeID?
+        /// Every limit and interval of the core: k, timeouts, storage bounds, rate limits and
+        /// the key policies that decide which keyed records the node accepts.
         public var settings: DHTSettings
         /// Threads that check the signatures of incoming stores before the event loop sees
         /// them (`SignaturePrecheck`); nil checks them on the loop. By default NIO's shared
@@ -47,6 +69,18 @@ public final class DHTNode: Sendable {
         /// actually waiting.
         public var receiveBufferSize: Int?
 
+        /// A configuration with every field given or defaulted.
+        ///
+        /// - Parameters:
+        ///   - host: The address to bind; 127.0.0.1 by default.
+        ///   - port: The UDP port; 0 (the default) lets the system choose.
+        ///   - signingKey: The node's identity; a fresh one by default, which gives the node a
+        ///     new public key and id on every start (load one with `IdentityFile` to keep it).
+        ///   - nodeID: The DHT id; nil (the default) takes SHA1 of the public key.
+        ///   - settings: The core's settings; nil picks `DHTSettings.loopbackTestNetwork` for a
+        ///     loopback host and `DHTSettings()` for any other.
+        ///   - signatureCheckPool: Threads for checking signatures ahead of the event loop.
+        ///   - receiveBufferSize: SO_RCVBUF in bytes; 8 MiB by default, nil for the system's.
         public init(host: String = "127.0.0.1", port: Int = 0, signingKey: SigningKey = .generate(),
                     nodeID: NodeID? = nil, settings: DHTSettings? = nil,
                     signatureCheckPool: NIOThreadPool? = System.coreCount > 1 ? .singleton : nil,
@@ -63,7 +97,9 @@ public final class DHTNode: Sendable {
         }
     }
 
+    /// The node's id in the DHT: the configured one, or SHA1 of the public key.
     public let localID: NodeID
+    /// The node's identity: it signs the node's BEP 44 items, keyed records and heartbeats.
     public let signingKey: SigningKey
     /// The address the socket is bound to (with the real port when 0 was asked for).
     public let localEndpoint: Endpoint
@@ -84,9 +120,20 @@ public final class DHTNode: Sendable {
         activityHub.subscribe()
     }
 
+    /// The public half of ``signingKey``: the owner of the node's records, and what others
+    /// pass to ``getMutable(publicKey:salt:)`` to read its BEP 44 items.
     public var publicKey: PublicKey { signingKey.publicKey }
 
     /// Binds the socket and starts serving. Call `bootstrap(from:)` to join a network.
+    ///
+    /// The node answers queries from the moment this returns, but knows no other node until
+    /// it bootstraps or is contacted.
+    ///
+    /// - Parameters:
+    ///   - configuration: Where to listen, the identity and the settings.
+    ///   - group: The NIO event loops; the node runs on one of them.
+    /// - Returns: The running node.
+    /// - Throws: ``DHTNodeError/bindFailed(_:)`` when the socket cannot be bound.
     public static func start(_ configuration: Configuration,
                              group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> DHTNode {
         let localID = configuration.nodeID ?? .defaultID(for: configuration.signingKey.publicKey)
@@ -143,12 +190,17 @@ public final class DHTNode: Sendable {
     }
 
     /// Joins the network through `endpoints` (a lookup of our own id) and returns what it found.
+    ///
+    /// A result with no `responses` means none of `endpoints` answered: the routing table is
+    /// still empty, and a caller that must join retries (``SubnetPeer`` does, with backoff).
     @discardableResult
     public func bootstrap(from endpoints: [Endpoint]) async throws -> LookupResult {
         try lookupResult(await shell.perform { core, now in core.bootstrap(from: endpoints, now: now) })
     }
 
     /// Pings `endpoint` and returns its node id.
+    ///
+    /// - Throws: `OperationFailure` when it does not answer in time or answers with an error.
     public func ping(_ endpoint: Endpoint) async throws -> NodeID {
         guard case .ping(let result) = try await shell.perform({ core, now in core.startPing(endpoint, now: now) }) else {
             throw DHTNodeError.unexpectedResult
@@ -174,6 +226,15 @@ public final class DHTNode: Sendable {
 
     /// Stores a BEP 44 mutable item signed by `key` (the node's own key by default). With `seq`
     /// nil the item gets one above the highest seq the network holds.
+    ///
+    /// - Parameters:
+    ///   - value: The item, at most 1,000 bytes bencoded.
+    ///   - salt: BEP 44's salt: one key can hold several items, one per salt.
+    ///   - seq: The sequence number; nil picks the next one.
+    ///   - cas: Store only where the current `seq` is this one (BEP 44 compare-and-swap).
+    ///   - key: The signer; nil signs with the node's own ``signingKey``.
+    /// - Returns: Which of the closest nodes accepted the item, which refused it, and the
+    ///   `seq` stored.
     public func putMutable(_ value: BValue, salt: [UInt8] = [], seq: Int64? = nil, cas: Int64? = nil,
                            key: SigningKey? = nil) async throws -> StoreResult {
         let signer = key ?? signingKey
@@ -205,12 +266,24 @@ public final class DHTNode: Sendable {
 
     /// Stores a signed keyed record on the R closest nodes of its key. The result says which
     /// nodes accepted it and which refused it with what error code.
+    ///
+    /// Use this form to announce a record signed elsewhere (`KeyedRecord.signed(key:value:seq:expires:by:)`);
+    /// ``announce(key:value:ttl:seq:)`` signs with the node's own key. Replicas refuse a key
+    /// that has no policy on their side (error 209), unless they run with open keys.
     public func announce(_ record: KeyedRecord) async throws -> StoreResult {
         try storeResult(await shell.perform { core, now in core.startAnnounce(record, now: now) })
     }
 
     /// Signs `value` under `key` with the node's identity, valid for `ttl`, and announces it.
     /// `seq` defaults to the current time in milliseconds, which keeps later records newer.
+    ///
+    /// - Parameters:
+    ///   - key: The shared key, 1 to 64 bytes of UTF-8, such as `node`.
+    ///   - value: The record's value, at most 1,000 bytes bencoded; under `node` a
+    ///     `ServerInfo` (its `bencoded` form).
+    ///   - ttl: How long the record counts; the key's policy bounds it (an hour for `node`).
+    ///   - seq: The sequence number; nil takes the current time in milliseconds.
+    /// - Returns: The signed record and what the replicas answered.
     public func announce(key: String, value: BValue, ttl: Duration, seq: Int64? = nil) async throws -> (record: KeyedRecord, result: StoreResult) {
         let now = SystemClock.now()
         let expires = (now + ttl).milliseconds / 1000
@@ -244,6 +317,9 @@ public final class DHTNode: Sendable {
     }
 
     /// Closes the socket; operations still waiting fail with `DHTNodeError.shutDown`.
+    ///
+    /// Ends the streams of ``events()`` and ``membershipEvents()``. It does not publish an
+    /// OFFLINE heartbeat: call ``stopHeartbeat(final:)`` first (``SubnetPeer`` does).
     public func shutdown() async {
         try? await shell.eventLoop.submit { self.shell.close() }.get()
         membershipHub.finish()
@@ -261,10 +337,15 @@ public final class DHTNode: Sendable {
     }
 }
 
+/// A node's counters at one moment, as ``DHTNode/status()`` reads them.
 public struct NodeStatus: Sendable {
+    /// Contacts in the routing table.
     public var routingTableSize: Int
+    /// Requests sent and not yet answered or timed out.
     public var pendingRequests: Int
+    /// Keyed records held for others.
     public var storedRecords: Int
+    /// The core's cumulative counters: queries by method, errors, stores and more.
     public var statistics: CoreStatistics
     /// Datagrams not sent because this socket cannot reach the address (off-loopback from a
     /// loopback socket, IPv6 from an IPv4 socket).

@@ -5,16 +5,23 @@ import SubnetDHTCore
 public struct RecordRow: Hashable, Sendable {
     /// What the record's value says: a peer's heartbeat, or any other value.
     public enum Content: Hashable, Sendable {
+        /// The value reads as a `ServerInfo`: a peer's heartbeat.
         case peer(ServerInfo)
+        /// Any other value, as it was published.
         case value(BValue)
     }
 
+    /// The key that signed the record.
     public var owner: PublicKey
+    /// The record's sequence number.
     public var seq: Int64
     /// Absolute expiry, Unix seconds.
     public var expires: Int64
+    /// The value, read as a heartbeat when it is one.
     public var content: Content
 
+    /// The row of a record read from the network, under any key: a value that reads as a
+    /// `ServerInfo` becomes ``Content/peer(_:)``, whatever the key.
     public init(record: KeyedRecord) {
         owner = record.owner
         seq = record.seq
@@ -54,6 +61,7 @@ public struct RecordRow: Hashable, Sendable {
 /// Heartbeats have `owner seq exp expires_in state role addr name ver tput`; other values
 /// `owner seq exp expires_in value` (the value bencoded, as text).
 public enum RecordListJSON {
+    /// The JSON array of `rows`, with `expires_in` counted from `now`.
     public static func render(_ rows: [RecordRow], now: Timestamp) -> String {
         "[" + rows.map { object($0, now: now) }.joined(separator: ",") + "]"
     }

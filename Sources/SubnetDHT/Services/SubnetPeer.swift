@@ -7,36 +7,70 @@ import SubnetDHTCore
 /// (restoring a snapshot if there is one), publish JOINING, join through the seeds, publish
 /// ONLINE, heartbeat until graceful shutdown, then publish OFFLINE, wait (bounded) for the
 /// replicas' answers, save a snapshot and stop.
+///
+/// Run it in a `ServiceGroup`, which calls ``run()`` and turns SIGTERM or SIGINT into a
+/// graceful shutdown; cancelling the task that runs ``run()`` also ends it, through the same
+/// OFFLINE, snapshot and stop. While it runs, ``node`` is the ``DHTNode`` for everything
+/// else (``DHTNode/livePeers()``, ``DHTNode/records(key:)``, ``DHTNode/announce(key:value:ttl:seq:)``).
+/// One instance runs once: make a new one to start again.
 public final class SubnetPeer: Service, Sendable {
+    /// Everything a subnet member needs: its node, whom to join through, what its heartbeat
+    /// says, where it keeps state and whether it serves HTTP. Only `node` has no default.
     public struct Configuration: Sendable {
+        /// The DHT node to start: address, port, identity and settings.
         public var node: DHTNode.Configuration
+        /// Members to join through. Empty starts a new subnet (the first member, which
+        /// others bootstrap from); otherwise the join is retried, 1 s doubling to 30 s,
+        /// until one answers.
         public var bootstrap: [Endpoint] = []
+        /// The heartbeat's `role`. Replicas refuse heartbeats whose role their `node` key
+        /// policy does not allow (`ServerInfo.defaultRoles` unless the subnet sets others).
         public var role = "worker"
+        /// The heartbeat's optional public `name`, at most 64 bytes.
         public var name: String?
+        /// The software version the heartbeat publishes in `ver`.
         public var version = SubnetDHTVersion.current
         /// Nil runs without heartbeats (a passive member that still keeps a live view).
         public var heartbeat: HeartbeatSettings? = HeartbeatSettings()
         /// Where snapshots of routing table and records go; nil keeps no state.
         public var stateDirectory: String?
+        /// Time between snapshots while running (one more is saved at shutdown); used only
+        /// with a `stateDirectory`.
         public var snapshotInterval: Duration = .seconds(60)
+        /// The address the HTTP port binds; loopback by default, so the page and metrics are
+        /// not exposed unless asked for.
+        public var metricsHost = "127.0.0.1"
         /// The node's HTTP port: the subnet's status page (`/`, `/peers.json`,
         /// `/records/KEY.json`), `/metrics` and `/health`; nil serves none.
-        public var metricsHost = "127.0.0.1"
         public var metricsPort: Int?
         /// How long shutdown waits for the OFFLINE announce to be acknowledged.
         public var offlineTimeout: Duration = .seconds(5)
+        /// The status page's poll interval and bounds on its `/records/KEY.json` reads.
         public var statusPage = StatusPage.Settings()
+        /// How often the status page's view is read and how much history it keeps.
         public var statusRecorder = SubnetStatusRecorder.Settings()
 
+        /// A configuration for `node` with every other field at its default: a heartbeat
+        /// under `node` every 30 s as a `worker`, no seeds, no state directory, no HTTP port.
         public init(node: DHTNode.Configuration) { self.node = node }
     }
 
+    /// The configuration the peer was made with.
     public let configuration: Configuration
     private let logger: Logger
     private let onStarted: @Sendable (DHTNode, Int?) -> Void
     private let state = NIOLockedValueBox<(node: DHTNode?, info: ServerInfo?)>((nil, nil))
 
     /// `onStarted` runs once the socket is bound (and the metrics server, if any), before joining.
+    ///
+    /// Nothing starts here; ``run()`` does.
+    ///
+    /// - Parameters:
+    ///   - configuration: The node, seeds, heartbeat, state directory and HTTP port.
+    ///   - logger: Where joins, retries, snapshots and the OFFLINE announce are logged.
+    ///   - onStarted: Called with the running node and the HTTP port actually bound (nil
+    ///     without one): the place to learn a port the system chose.
+    /// - Throws: `HeartbeatSettingsError` when `configuration.heartbeat` cannot work.
     public init(_ configuration: Configuration, logger: Logger = Logger(label: "subnet-dht"),
                 onStarted: @escaping @Sendable (DHTNode, Int?) -> Void = { _, _ in }) throws {
         try configuration.heartbeat?.validate()
@@ -48,6 +82,15 @@ public final class SubnetPeer: Service, Sendable {
     /// The running node, once started.
     public var node: DHTNode? { state.withLockedValue { $0.node } }
 
+    /// Runs the member until graceful shutdown or cancellation, then leaves: OFFLINE
+    /// published (waiting at most `offlineTimeout` for the replicas), a last snapshot saved,
+    /// the HTTP server and the node stopped.
+    ///
+    /// Returns once all that is done. A seed that never answers does not make it fail: the
+    /// join is retried until shutdown.
+    ///
+    /// - Throws: `DHTNodeError.bindFailed(_:)` when the DHT socket cannot be bound, or the
+    ///   HTTP server's error when its port cannot be.
     public func run() async throws {
         let node = try await DHTNode.start(configuration.node)
         var info = ServerInfo(state: .joining, role: configuration.role, throughput: 0, address: node.localEndpoint,
@@ -199,6 +242,7 @@ public final class SubnetPeer: Service, Sendable {
 
 /// The software version peers publish in `ver`.
 public enum SubnetDHTVersion {
+    /// This library's version, the default `ver` of a ``SubnetPeer``'s heartbeat.
     public static let current = "0.1.0"
     /// docs/PROTOCOL.md's version; bumped only for incompatible changes.
     public static let protocolVersion = 1

@@ -72,6 +72,9 @@ public struct DHTSettings: Sendable {
     /// (10,000 owners at about 10 records a page).
     public var maxRecordPagesPerReplica = 1_500
 
+    /// Every field at its default: Mainline's k, alpha and timeouts, the one-node-per-IP rule
+    /// on, and the `node` key's policy alone. Change fields on the value, then hand it to
+    /// `DHTNode.Configuration`.
     public init() {}
 
     /// Settings for a test network on loopback: the one-node-per-IP rule would admit only one

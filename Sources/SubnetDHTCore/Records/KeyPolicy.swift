@@ -13,6 +13,15 @@ public struct KeyPolicy: Sendable {
     /// Checks the value; returns why it is refused, or nil to accept.
     public var valueCheck: @Sendable (BValue) -> String?
 
+    /// A policy with the given bounds.
+    ///
+    /// - Parameters:
+    ///   - maxTTL: The longest a record may live, counted from when a replica stores it.
+    ///   - maxOwners: Distinct owners one node keeps under the key; past it, new owners are refused.
+    ///   - storesPerOwnerPerMinute: Stores one owner may make per minute on one node.
+    ///   - allowedWriters: The only owners allowed to write; nil (the default) allows anyone.
+    ///   - valueCheck: Returns why a value is refused, or nil to accept it; by default every
+    ///     value is accepted.
     public init(maxTTL: Duration, maxOwners: Int, storesPerOwnerPerMinute: Int, allowedWriters: Set<PublicKey>? = nil,
                 valueCheck: @escaping @Sendable (BValue) -> String? = { _ in nil }) {
         self.maxTTL = maxTTL
@@ -49,16 +58,27 @@ public struct KeyPolicy: Sendable {
 }
 
 /// The policies a node enforces, by key.
+///
+/// Every node that stores a key's records must know its policy: register the same
+/// policies on every member of a subnet.
+///
+///     var settings = DHTSettings()
+///     settings.keyPolicies.register(KeyPolicy(maxTTL: .seconds(600), maxOwners: 1_000,
+///                                             storesPerOwnerPerMinute: 10), for: "jobs")
 public struct KeyPolicies: Sendable {
+    /// The registered policies, by the key's UTF-8 bytes.
     public var byKey: [[UInt8]: KeyPolicy]
     /// Accept keys with no registered policy under `KeyPolicy.openKey` (`--open-keys`).
     public var openKeys: Bool
 
+    /// Policies by key; by default `node` alone, under `KeyPolicy.node()`, and no open keys.
+    /// Passing a dictionary replaces the default: include `"node": .node()` to keep heartbeats.
     public init(_ policies: [String: KeyPolicy] = ["node": .node()], openKeys: Bool = false) {
         byKey = Dictionary(uniqueKeysWithValues: policies.map { (Array($0.key.utf8), $0.value) })
         self.openKeys = openKeys
     }
 
+    /// Adds `policy` for `key`, replacing any policy the key had.
     public mutating func register(_ policy: KeyPolicy, for key: String) {
         byKey[Array(key.utf8)] = policy
     }

@@ -30,6 +30,8 @@ public struct KeyedRecord: Hashable, Sendable {
     /// `sig`: 64-byte ed25519 signature by `owner` over `signedBuffer`.
     public var signature: [UInt8]
 
+    /// A record from its fields as they are; nothing is checked or signed. Use
+    /// `signed(key:value:seq:expires:by:)` to make a record to publish.
     public init(key: [UInt8], owner: PublicKey, seq: Int64, expires: Int64, value: BValue, signature: [UInt8]) {
         self.key = key
         self.owner = owner
@@ -199,5 +201,6 @@ public enum RecordDecodingError: Error, Hashable, Sendable, CustomStringConverti
         }
     }
 
+    /// The same text as `message`.
     public var description: String { message }
 }

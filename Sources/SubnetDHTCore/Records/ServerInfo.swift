@@ -10,8 +10,11 @@ public struct ServerInfo: Hashable, Sendable {
     /// The peer's lifecycle. A peer is live while its newest record is unexpired and not
     /// `offline`; an explicit `offline` tells readers it left on purpose.
     public enum State: Int64, Sendable, CaseIterable {
+        /// Left on purpose: the last heartbeat a peer publishes before it stops.
         case offline = 0
+        /// Started and joining the network, not yet serving.
         case joining = 1
+        /// Joined and serving.
         case online = 2
     }
 
@@ -50,6 +53,19 @@ public struct ServerInfo: Hashable, Sendable {
     /// as-is. Entries here under the name of a known field are ignored when encoding.
     public var unknownFields: [[UInt8]: BValue]
 
+    /// A heartbeat value from its fields. Lengths are not checked here: a replica refuses
+    /// a record whose value breaks docs/PROTOCOL.md 4's table.
+    ///
+    /// - Parameters:
+    ///   - state: Where the peer is in its lifecycle.
+    ///   - role: What the peer does; the key's policy decides which roles are allowed.
+    ///   - throughput: Thousandths of requests per second (1500 is 1.5 a second).
+    ///   - address: Where the peer's DHT node answers, usually `DHTNode.localEndpoint`.
+    ///   - name: An optional public name.
+    ///   - version: An optional software version.
+    ///   - relay: Optional: true when the peer is reachable only through a relay.
+    ///   - pings: Round-trip times to other peers, by `pingKey(for:)`, in microseconds.
+    ///   - unknownFields: Extra entries to publish as they are.
     public init(
         state: State,
         role: String,
@@ -227,6 +243,7 @@ public enum ServerInfoError: Error, Hashable, Sendable, CustomStringConvertible 
         }
     }
 
+    /// The same text as `message`.
     public var description: String { message }
 }
 

@@ -116,10 +116,16 @@ struct HeartbeatPublisher: Sendable {
 
 /// What the API reports about the node's own heartbeat.
 public struct HeartbeatStatus: Sendable, Equatable {
+    /// The info the heartbeat publishes now.
     public var info: ServerInfo
+    /// When a heartbeat was last accepted by at least one replica; nil before the first.
     public var lastSuccess: Timestamp?
+    /// The `seq` of the newest heartbeat signed (0 before the first).
     public var lastSeq: Int64
+    /// Heartbeats accepted by at least one replica so far.
     public var published: Int
+    /// Heartbeats that no replica accepted, or that found no node to send to.
     public var failed: Int
+    /// How long each heartbeat counts.
     public var ttl: Duration
 }

@@ -48,8 +48,11 @@ public struct HeartbeatSettings: Hashable, Sendable {
     }
 }
 
+/// Why heartbeat settings cannot work, from `HeartbeatSettings.validate()`.
 public enum HeartbeatSettingsError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The relation that fails and what to change, in words.
     case invalid(String)
+    /// The reason alone, ready to print.
     public var description: String {
         switch self {
         case .invalid(let reason): reason

@@ -1,11 +1,15 @@
 /// A subnet member as its newest heartbeat describes it.
 public struct Peer: Hashable, Sendable {
+    /// The key that signed the heartbeat: the peer's identity.
     public var owner: PublicKey
+    /// What the heartbeat says: state, role, address, throughput.
     public var info: ServerInfo
+    /// The heartbeat's sequence number; a newer heartbeat has a larger one.
     public var seq: Int64
     /// Absolute expiry of the heartbeat, Unix seconds.
     public var expires: Int64
 
+    /// A peer from a heartbeat's fields.
     public init(owner: PublicKey, info: ServerInfo, seq: Int64, expires: Int64) {
         self.owner = owner
         self.info = info
@@ -18,6 +22,7 @@ public struct Peer: Hashable, Sendable {
         info.state != .offline && !isExpired(at: now)
     }
 
+    /// True once the heartbeat's expiry has come.
     public func isExpired(at now: Timestamp) -> Bool { expires * 1000 <= now.milliseconds }
 
     /// The peer a `node` record describes, or nil when its value is not a ServerInfo.
@@ -38,6 +43,7 @@ public enum MembershipEvent: Hashable, Sendable {
     /// The peer's heartbeat expired without an OFFLINE: it died or was cut off.
     case expired(Peer)
 
+    /// The peer the event is about, as its newest heartbeat describes it.
     public var peer: Peer {
         switch self {
         case .joined(let peer), .stateChanged(let peer, _), .left(let peer), .expired(let peer): peer

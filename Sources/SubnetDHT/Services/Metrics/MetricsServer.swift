@@ -50,7 +50,13 @@ public final class MetricsServer: Service, Sendable {
     private let routes: NodeHTTPRoutes
     private let state = MetricsLock(ServerState())
 
+    /// A server that does not listen yet: ``start()`` or ``run()`` binds it.
+    ///
     /// - Parameters:
+    ///   - host: The address to bind; loopback by default.
+    ///   - port: The TCP port; 0 (the default) lets the system pick one.
+    ///   - settings: Idle timeout, shutdown grace period and listen backlog.
+    ///   - group: The NIO event loops the server runs on.
     ///   - clock: The time `/health` judges heartbeat age by.
     ///   - metrics: The `/metrics` body, e.g. `{ nodeMetrics.render() }`.
     ///   - health: The node's health, read per `/health` request.

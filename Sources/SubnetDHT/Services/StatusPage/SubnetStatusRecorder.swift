@@ -37,7 +37,13 @@ public final class SubnetStatusRecorder: Sendable {
     private let info: @Sendable () -> ServerInfo?
     private let board: NIOLockedValueBox<SubnetStatusBoard>
 
-    /// - Parameter info: The node's own heartbeat as last published, for the page's header.
+    /// A recorder with an empty board; ``run(reading:clock:)`` fills it.
+    ///
+    /// - Parameters:
+    ///   - key: The heartbeat key the node's view follows, usually `node`.
+    ///   - owner: The node's own public key, which the page's header names.
+    ///   - settings: Refresh interval, how long departures stay and the chart's history.
+    ///   - info: The node's own heartbeat as last published, for the page's header.
     public init(key: String, owner: PublicKey, settings: Settings = Settings(),
                 info: @escaping @Sendable () -> ServerInfo? = { nil }) {
         self.key = key
