@@ -1,23 +1,20 @@
 /// The node lists of answers, read from the routing table (docs/PROTOCOL.md 2 and 7.4): each
 /// family's k closest contacts, and for a `get_records` answer the closest that serve keyed
-/// records first.
-struct AnswerNodes {
-    let routing: RoutingTable
-    let capabilities: ContactCapabilities
-    let k: Int
-    /// The time capabilities are judged at (verdicts on plain contacts expire).
-    let now: Timestamp
-
+/// records first. The coordinator's routing table and contact capabilities are borrowed for
+/// one answer: a value holding copies of them would retain and release their storage on
+/// every query, pings included, which need no node list at all.
+enum AnswerNodes {
     /// Adds the k closest contacts in the families asked for (BEP 32); without `want`,
     /// the requester's own family. In place: a response body is a dozen references, and
     /// copying it in and out cost more than the node lists' own bookkeeping.
-    func add(to body: inout ResponseBody, near target: NodeID, want: AddressFamilies?, requester: Endpoint) {
+    static func add(to body: inout ResponseBody, near target: NodeID, want: AddressFamilies?, requester: Endpoint,
+                    routing: borrowing RoutingTable, k: Int) {
         let families = want ?? (requester.address.isIPv4 ? .ipv4 : .ipv6)
         // Each family's own k closest: asking for 2k of both and filtering gave fewer than k
         // of a family outnumbered near the target, and cost a sort of the deeper buckets
         // whenever the target's own bucket held fewer than 2k.
-        if families.contains(.ipv4) { body.nodes = Self.nodeInfos(routing.closest(to: target, count: k, families: .ipv4)) }
-        if families.contains(.ipv6) { body.nodes6 = Self.nodeInfos(routing.closest(to: target, count: k, families: .ipv6)) }
+        if families.contains(.ipv4) { body.nodes = nodeInfos(routing.closest(to: target, count: k, families: .ipv4)) }
+        if families.contains(.ipv6) { body.nodes6 = nodeInfos(routing.closest(to: target, count: k, families: .ipv6)) }
     }
 
     /// The node lists of a `get_records` answer: the asker looks for replicas, so each family's
@@ -26,8 +23,9 @@ struct AnswerNodes {
     /// overall, and where those are all plain a record lookup would never reach a replica.
     /// Lists that hold no contact known to be plain are left as they are: in a subnet of its
     /// own, where no contact is plain, that costs an answer nothing.
-    func addRecordCapable(to body: inout ResponseBody, near target: NodeID, want: AddressFamilies?, requester: Endpoint) {
-        add(to: &body, near: target, want: want, requester: requester)
+    static func addRecordCapable(to body: inout ResponseBody, near target: NodeID, want: AddressFamilies?, requester: Endpoint,
+                                 routing: borrowing RoutingTable, capabilities: borrowing ContactCapabilities, k: Int, now: Timestamp) {
+        add(to: &body, near: target, want: want, requester: requester, routing: routing, k: k)
         guard capabilities.plainVerdicts > 0 else { return }
         func preferCapable(_ nodes: [NodeInfo]?, family: AddressFamilies) -> [NodeInfo]? {
             guard let nodes, nodes.contains(where: { capabilities.recordSupport(of: $0.endpoint, now: now) == .plain })

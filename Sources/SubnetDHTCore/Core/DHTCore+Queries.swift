@@ -9,9 +9,9 @@ extension DHTCore {
         if !message.readOnly, query.senderID != localID, acceptableForRouting(id: query.senderID, endpoint: source) {
             pingCandidate(of: routing.recordQuery(from: query.senderID, at: source, now: now), now: now)
         }
-        let nodes = AnswerNodes(routing: routing, capabilities: capabilities, k: settings.k, now: currentTime)
         let reply = responder.answer(query, transactionID: message.transactionID, from: source, knownSignature: knownSignature,
-                                     responseLimit: responseLimit, nodes: nodes, generator: &generator, statistics: &statistics, now: now)
+                                     responseLimit: responseLimit, routing: routing, capabilities: capabilities,
+                                     contactTime: currentTime, generator: &generator, statistics: &statistics, now: now)
         // `consume` with `sendResponse`'s consuming body: the reply is dead after this, so it is
         // not kept alive beside the message's copy.
         switch consume reply {

@@ -1,8 +1,8 @@
 /// Answers other nodes' queries (docs/PROTOCOL.md 2 and 3). It owns what the node serves:
 /// BEP 5 peers, BEP 44 items, keyed records with the page cache of their answers, the write
 /// tokens that guard every store, and the record validator. The routing table and what is
-/// known of each contact stay the coordinator's (`DHTCore`): answers only read them, for
-/// their node lists (`AnswerNodes`).
+/// known of each contact stay the coordinator's (`DHTCore`): answers borrow them for their
+/// node lists (`AnswerNodes`).
 struct QueryResponder {
     let localID: NodeID
     let settings: DHTSettings
@@ -29,33 +29,35 @@ struct QueryResponder {
     /// verdict on a signed store's signature, checked ahead; `responseLimit` is what the
     /// requester may be sent (its amplification limit), which a page of records must fit.
     mutating func answer(_ query: Query, transactionID: [UInt8], from source: Endpoint, knownSignature: SignatureVerdict?,
-                         responseLimit: Int, nodes: borrowing AnswerNodes, generator: inout SplitMix64,
-                         statistics: inout CoreStatistics, now: Timestamp) -> Result<ResponseBody, KRPCError> {
+                         responseLimit: Int, routing: borrowing RoutingTable, capabilities: borrowing ContactCapabilities,
+                         contactTime: Timestamp, generator: inout SplitMix64, statistics: inout CoreStatistics,
+                         now: Timestamp) -> Result<ResponseBody, KRPCError> {
         switch query.method {
         case .ping:
             return .success(ResponseBody(id: localID))
         case .findNode(let target, let want):
             var body = ResponseBody(id: localID)
-            nodes.add(to: &body, near: target, want: want, requester: source)
+            AnswerNodes.add(to: &body, near: target, want: want, requester: source, routing: routing, k: settings.k)
             return .success(body)
         case .getPeers(let infoHash, let want):
-            return .success(answerGetPeers(infoHash: infoHash, want: want, from: source, nodes: nodes, generator: &generator, now: now))
+            return .success(answerGetPeers(infoHash: infoHash, want: want, from: source, routing: routing, generator: &generator, now: now))
         case .announcePeer(let infoHash, let port, let implied, let token):
             return answerAnnouncePeer(infoHash: infoHash, port: port, impliedPort: implied, token: token, from: source, now: now)
         case .get(let target, let seq, let want):
-            return .success(answerGet(target: target, seq: seq, want: want, from: source, nodes: nodes, now: now))
+            return .success(answerGet(target: target, seq: seq, want: want, from: source, routing: routing, now: now))
         case .put(let arguments):
             return answerPut(arguments, from: source, knownSignature: knownSignature, now: now)
         case .announceRecord(let arguments):
             return answerAnnounceRecord(arguments, from: source, knownSignature: knownSignature, now: now)
         case .getRecords(let target, let after, let want):
             return answerGetRecords(target: target, after: after, want: want, transactionID: transactionID, from: source,
-                                    responseLimit: responseLimit, nodes: nodes, statistics: &statistics, now: now)
+                                    responseLimit: responseLimit, routing: routing, capabilities: capabilities,
+                                    contactTime: contactTime, statistics: &statistics, now: now)
         case .unknown(_, let target?, let want):
             // libtorrent's convention: another implementation's query about a target is
             // answered as a find_node, so its extensions still find their way (BEP 5 allows it).
             var body = ResponseBody(id: localID)
-            nodes.add(to: &body, near: target, want: want, requester: source)
+            AnswerNodes.add(to: &body, near: target, want: want, requester: source, routing: routing, k: settings.k)
             return .success(body)
         case .unknown(let name, nil, _):
             return .failure(.methodUnknown(name))
@@ -64,13 +66,13 @@ struct QueryResponder {
 
     // MARK: - BEP 5 and BEP 44
 
-    private mutating func answerGetPeers(infoHash: NodeID, want: AddressFamilies?, from source: Endpoint, nodes: borrowing AnswerNodes,
+    private mutating func answerGetPeers(infoHash: NodeID, want: AddressFamilies?, from source: Endpoint, routing: borrowing RoutingTable,
                                          generator: inout SplitMix64, now: Timestamp) -> ResponseBody {
         var body = ResponseBody(id: localID, token: tokens.token(for: source.address, target: infoHash, now: now))
         let peers = peerStore.peers(for: infoHash, family: source.address.isIPv4, limit: settings.storage.maxPeersReturned, now: now,
                                     using: &generator)
         if !peers.isEmpty { body.values = peers }
-        nodes.add(to: &body, near: infoHash, want: want, requester: source)
+        AnswerNodes.add(to: &body, near: infoHash, want: want, requester: source, routing: routing, k: settings.k)
         return body
     }
 
@@ -84,7 +86,7 @@ struct QueryResponder {
         return .success(ResponseBody(id: localID))
     }
 
-    private mutating func answerGet(target: NodeID, seq: Int64?, want: AddressFamilies?, from source: Endpoint, nodes: borrowing AnswerNodes,
+    private mutating func answerGet(target: NodeID, seq: Int64?, want: AddressFamilies?, from source: Endpoint, routing: borrowing RoutingTable,
                                     now: Timestamp) -> ResponseBody {
         var body = ResponseBody(id: localID, token: tokens.token(for: source.address, target: target, now: now))
         if let item = itemStore.mutable(target, now: now) {
@@ -98,7 +100,7 @@ struct QueryResponder {
         } else if let item = itemStore.immutable(target, now: now), let value = try? Bencode.decode(item.value) {
             body.value = value
         }
-        nodes.add(to: &body, near: target, want: want, requester: source)
+        AnswerNodes.add(to: &body, near: target, want: want, requester: source, routing: routing, k: settings.k)
         return body
     }
 
@@ -160,7 +162,8 @@ struct QueryResponder {
 
     /// A page of records after `after`, with a token and the closest nodes, within the response budget.
     private mutating func answerGetRecords(target: NodeID, after: [UInt8]?, want: AddressFamilies?, transactionID: [UInt8],
-                                           from source: Endpoint, responseLimit: Int, nodes: borrowing AnswerNodes,
+                                           from source: Endpoint, responseLimit: Int, routing: borrowing RoutingTable,
+                                           capabilities: borrowing ContactCapabilities, contactTime: Timestamp,
                                            statistics: inout CoreStatistics, now: Timestamp) -> Result<ResponseBody, KRPCError> {
         var cursor: PublicKey?
         if let after {
@@ -168,7 +171,8 @@ struct QueryResponder {
             cursor = key
         }
         var body = ResponseBody(id: localID, token: tokens.token(for: source.address, target: target, now: now))
-        nodes.addRecordCapable(to: &body, near: target, want: want, requester: source)
+        AnswerNodes.addRecordCapable(to: &body, near: target, want: want, requester: source, routing: routing,
+                                     capabilities: capabilities, k: settings.k, now: contactTime)
         guard var page = recordPage(target: target, after: cursor, body: body, transactionID: transactionID,
                                     to: source, responseLimit: responseLimit, statistics: &statistics, now: now)
         else { return .success(body) }
