@@ -4,7 +4,8 @@
 Starts 8 peers with a 2 s heartbeat interval and 6 s TTL (prune every 1 s), then checks:
   * `subnet-dht records node --json` shows all 8 peers online, with the documented fields;
   * one peer's /health answers 200 with its state and routing table, /metrics counts heartbeats,
-    /records/node.json lists every online owner (a 65-byte key is 400);
+    get_records and announce_record queries and answers, and bytes in and out, /records/node.json
+    lists every online owner (a 65-byte key is 400);
   * a peer killed with SIGKILL leaves `subnet-dht peers` within TTL + prune interval;
   * a peer stopped with SIGTERM exits 0 and shows `offline` at once under `records --all`;
   * a peer restarted with its identity and --state-dir restores its snapshot and is online again;
@@ -96,6 +97,23 @@ def main():
         published = [line for line in body.splitlines() if line.startswith("subnet_dht_heartbeat_publishes_total")]
         check("metrics-count-heartbeats", status == 200 and any('result="ok"' in line and not line.endswith(" 0") for line in published),
               "GET /metrics: %s, heartbeat lines %s" % (status, published))
+        # The peer is a replica of the other peers' heartbeats: it has been asked get_records and
+        # announce_record, has answered them, and counted the bytes both ways.
+        samples = dict(line.rsplit(" ", 1) for line in body.splitlines() if line.startswith("subnet_dht_") and " " in line)
+
+        def sample(series):
+            try:
+                return float(samples.get(series, "nan"))
+            except ValueError:
+                return float("nan")
+
+        traffic = ['subnet_dht_queries_received_total{method="get_records"}', 'subnet_dht_queries_received_total{method="announce_record"}',
+                   'subnet_dht_answers_sent_total{method="get_records"}', 'subnet_dht_answers_sent_total{method="announce_record"}',
+                   "subnet_dht_bytes_received_total", "subnet_dht_bytes_sent_total"]
+        shown = {series: sample(series) for series in traffic}
+        check("metrics-count-traffic", status == 200 and all(value > 0 for value in shown.values()),
+              "GET /metrics: %s, %s" % (status, shown),
+              ", ".join("%s %g" % (series.replace("subnet_dht_", ""), value) for series, value in shown.items()))
 
         # SIGKILL: gone from `peers` within TTL + prune interval, timed from the kill to the
         # start of the first read that no longer lists it.

@@ -1,8 +1,13 @@
 /// Counters the core keeps about what it received and sent; read by tests, the CLI and
-/// (later) the metrics exporter.
+/// the metrics exporter (`NodeMetrics`).
 public struct CoreStatistics: Sendable, Equatable {
     public var datagramsReceived = 0
     public var datagramsSent = 0
+    /// UDP payload bytes of every datagram received, counted before any check drops it.
+    public var bytesReceived = 0
+    /// UDP payload bytes of every datagram the core sent (every `.send` effect), as
+    /// `datagramsSent` counts them: one the shell then cannot deliver is still counted.
+    public var bytesSent = 0
     /// Not valid bencode or KRPC.
     public var malformedDropped = 0
     /// Larger than `KRPCCodec.maxDatagramSize`.
@@ -13,6 +18,14 @@ public struct CoreStatistics: Sendable, Equatable {
     public var unmatchedResponses = 0
     public var queriesAnswered = 0
     public var errorsSent = 0
+    /// Queries of our network admitted under the rate limit, by method: the ones answered,
+    /// refused with an error or (on a read-only node) ignored. Malformed and rate-limited
+    /// queries are counted by `malformedDropped` and `rateLimited` instead.
+    public var queriesReceived = CountsByKind<QueryKind>()
+    /// Answers sent, by the method of the query answered; they add up to `queriesAnswered`.
+    public var answersSent = CountsByKind<QueryKind>()
+    /// Error replies sent, by code; they add up to `errorsSent`.
+    public var errorsSentByCode = CountsByKind<SentErrorCode>()
     public var timeouts = 0
     /// Queries dropped unanswered because their source went over its rate limit.
     public var rateLimited = 0
@@ -25,4 +38,106 @@ public struct CoreStatistics: Sendable, Equatable {
     public var extensionQueriesUnanswered = 0
 
     public init() {}
+}
+
+/// One count per case of `Kind`, kept inline in slots indexed by the case's raw value (the
+/// cases of an `Int` enum without explicit raw values number 0, 1, 2, ...). Counting happens
+/// on every query, so it must cost no hashing, and no copy-on-write check as an array's would;
+/// a closed set of cases keeps what a peer can make the node count (and export) bounded,
+/// whatever method names it sends.
+public struct CountsByKind<Kind: CaseIterable & RawRepresentable<Int> & Sendable>: Sendable, Equatable {
+    private typealias Slots = (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int)
+    private static var capacity: Int { MemoryLayout<Slots>.size / MemoryLayout<Int>.stride }
+    private var slots: Slots = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+    public init() {
+        precondition(Kind.allCases.allSatisfy { (0..<Self.capacity).contains($0.rawValue) },
+                     "\(Kind.self) needs raw values 0 to \(Self.capacity - 1)")
+    }
+
+    public subscript(kind: Kind) -> Int {
+        withUnsafeBytes(of: slots) { $0.load(fromByteOffset: kind.rawValue * MemoryLayout<Int>.stride, as: Int.self) }
+    }
+
+    /// Adds `amount` to the count of `kind`, in place: a read and a write through a settable
+    /// subscript copied the slots out and back on every query.
+    public mutating func add(_ kind: Kind, _ amount: Int = 1) {
+        withUnsafeMutableBytes(of: &slots) { slots in
+            let offset = kind.rawValue * MemoryLayout<Int>.stride
+            slots.storeBytes(of: slots.load(fromByteOffset: offset, as: Int.self) &+ amount, toByteOffset: offset, as: Int.self)
+        }
+    }
+
+    /// The sum over every kind.
+    public var total: Int { Kind.allCases.reduce(0) { $0 + self[$1] } }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        Kind.allCases.allSatisfy { lhs[$0] == rhs[$0] }
+    }
+}
+
+/// The method of a query, for counting: the methods the node serves by name, and every other
+/// name (they come off the wire) as `other`.
+public enum QueryKind: Int, CaseIterable, Sendable {
+    case ping, findNode, getPeers, announcePeer, get, put, getRecords, announceRecord, other
+
+    /// The method name on the wire, `"other"` for the rest.
+    public var name: String {
+        switch self {
+        case .ping: "ping"
+        case .findNode: "find_node"
+        case .getPeers: "get_peers"
+        case .announcePeer: "announce_peer"
+        case .get: "get"
+        case .put: "put"
+        case .getRecords: "get_records"
+        case .announceRecord: "announce_record"
+        case .other: "other"
+        }
+    }
+}
+
+extension QueryMethod {
+    /// The method, for counting. Inlined so that counting reads the case in place: passed to
+    /// a function, the query was copied on every answer.
+    @inline(__always)
+    public var kind: QueryKind {
+        switch self {
+        case .ping: .ping
+        case .findNode: .findNode
+        case .getPeers: .getPeers
+        case .announcePeer: .announcePeer
+        case .get: .get
+        case .put: .put
+        case .getRecords: .getRecords
+        case .announceRecord: .announceRecord
+        case .unknown: .other
+        }
+    }
+}
+
+/// The code of an error reply, for counting: the codes the node sends (docs/PROTOCOL.md 1),
+/// and any other as `other`.
+public enum SentErrorCode: Int, CaseIterable, Sendable {
+    case generic201, server202, protocol203, methodUnknown204, valueTooBig205, invalidSignature206,
+        tooLong207, expiry208, policy209, casMismatch301, sequenceNotNewer302, other
+
+    public init(code: Int) {
+        switch code {
+        case 201...209: self = Self(rawValue: code - 201)!
+        case 301: self = .casMismatch301
+        case 302: self = .sequenceNotNewer302
+        default: self = .other
+        }
+    }
+
+    /// The code as a label: `"203"`, or `"other"`.
+    public var label: String {
+        switch self {
+        case .casMismatch301: "301"
+        case .sequenceNotNewer302: "302"
+        case .other: "other"
+        default: String(201 + rawValue)
+        }
+    }
 }

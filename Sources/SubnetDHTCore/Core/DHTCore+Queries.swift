@@ -4,6 +4,8 @@ extension DHTCore {
     /// `knownSignature` is the shell's verdict on a signed store's signature, checked ahead.
     mutating func handleQuery(_ query: Query, message: KRPCMessage, from source: Endpoint, knownSignature: SignatureVerdict?,
                               responseLimit: Int, now: Timestamp) {
+        let kind = query.method.kind
+        statistics.queriesReceived.add(kind)
         // BEP 43: a read-only node asks but never answers.
         guard !settings.readOnly else { return }
         if !message.readOnly, query.senderID != localID, acceptableForRouting(id: query.senderID, endpoint: source) {
@@ -15,7 +17,9 @@ extension DHTCore {
         // `consume` with `sendResponse`'s consuming body: the reply is dead after this, so it is
         // not kept alive beside the message's copy.
         switch consume reply {
-        case .success(let body): sendResponse(body, transactionID: message.transactionID, to: source, limit: responseLimit)
+        case .success(let body):
+            statistics.answersSent.add(kind)
+            sendResponse(body, transactionID: message.transactionID, to: source, limit: responseLimit)
         case .failure(let error): sendError(error, transactionID: message.transactionID, to: source, limit: responseLimit)
         }
     }

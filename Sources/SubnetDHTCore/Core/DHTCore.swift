@@ -110,6 +110,7 @@ public struct DHTCore {
     public mutating func receive(_ datagram: [UInt8], prechecked: PrecheckedDatagram?, from source: Endpoint, now: Timestamp) {
         currentTime = max(currentTime, now)
         statistics.datagramsReceived += 1
+        statistics.bytesReceived += datagram.count
         // A spoofed source such as port 0 or a broadcast address can never be answered.
         guard source.isValidDestination else {
             statistics.malformedDropped += 1
@@ -225,11 +226,13 @@ public struct DHTCore {
             guard bytes.count <= limit else { return }
         }
         statistics.errorsSent += 1
+        statistics.errorsSentByCode.add(SentErrorCode(code: error.code))
         emit(bytes, to: destination)
     }
 
     mutating func emit(_ bytes: [UInt8], to endpoint: Endpoint) {
         statistics.datagramsSent += 1
+        statistics.bytesSent += bytes.count
         effects.append(.send(bytes, to: endpoint))
     }
 }

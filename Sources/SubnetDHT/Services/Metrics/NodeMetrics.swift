@@ -5,17 +5,14 @@ import SubnetDHTCore
 /// `MetricsSystem.bootstrap`, so every node of a test network in one process keeps its own
 /// numbers. `render()` is the `/metrics` body.
 ///
-/// Gauges are set from `update(from:)`; counters the core keeps cumulatively advance by the
-/// difference since the previous update, so they only ever increase. The other counters are
-/// fed by the services (`recordRequest`, `recordHeartbeat`, `recordPruned`, ...).
+/// Gauges are set from `update(from:)`; counters the core keeps cumulatively (datagrams and
+/// bytes, queries and answers by method, errors by code, ...) advance by the difference since
+/// the previous update, so they only ever increase. The other counters are fed by the services
+/// (`recordHeartbeat`, `recordPruned`).
 /// Every method is safe to call from any thread.
 public final class NodeMetrics: Sendable {
     /// The prefix of every metric name.
     public static let namespace = "subnet_dht"
-    /// At most this many distinct `method` (and `code`) label values; later ones are counted
-    /// under `"other"`. Method names come off the wire, so without a bound a peer could grow
-    /// the registry (and every scrape) without limit.
-    public let labelValueLimit: Int
     /// The registry the metrics live in; add process-level metrics here to export them too.
     public let registry: PrometheusCollectorRegistry
 
@@ -33,7 +30,6 @@ public final class NodeMetrics: Sendable {
     private let cumulative: [CumulativeCounter]
     /// The core's cumulative values at the previous `update(from:)`, in `cumulative` order.
     private let lastCumulative: MetricsLock<[Int]>
-    private let labelled = MetricsLock(LabelledCounters())
 
     /// Buckets for heartbeat publishing: a loopback announce takes about a millisecond, a
     /// lookup across a large network a second or two, a publish that times out tens of seconds.
@@ -43,10 +39,9 @@ public final class NodeMetrics: Sendable {
         .seconds(10), .seconds(30),
     ]
 
-    public init(labelValueLimit: Int = 32) {
+    public init() {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
-        self.labelValueLimit = max(1, labelValueLimit)
 
         func gauge(_ name: String, _ unit: String, _ help: String) -> Gauge {
             registry.makeGauge(descriptor: Self.descriptor(name, unit, help))
@@ -73,9 +68,24 @@ public final class NodeMetrics: Sendable {
         prunedRecords = counter("pruned_records", "Expired or evicted records removed by the pruner.")
         prunedPeers = counter("pruned_peers", "Dead peers removed by the pruner.")
 
-        cumulative = [
+        // Every label value exists from the start: the core counts methods and codes in closed
+        // sets (`QueryKind`, `SentErrorCode`), whatever names arrive off the wire.
+        let queries = Self.descriptor("queries_received", "total", "Queries from peers admitted under the rate limit, by method (other: any method this node does not serve).")
+        let answers = Self.descriptor("answers_sent", "total", "Answers sent to queries, by the query's method.")
+        let errors = Self.descriptor("errors_sent", "total", "KRPC error replies sent, by code (other: any code outside 201-209, 301, 302).")
+        let byMethod = QueryKind.allCases.flatMap { kind in
+            [CumulativeCounter(registry.makeCounter(descriptor: queries, labels: [("method", kind.name)])) { $0.statistics.queriesReceived[kind] },
+             CumulativeCounter(registry.makeCounter(descriptor: answers, labels: [("method", kind.name)])) { $0.statistics.answersSent[kind] }]
+        }
+        let byCode = SentErrorCode.allCases.map { code in
+            CumulativeCounter(registry.makeCounter(descriptor: errors, labels: [("code", code.label)])) { $0.statistics.errorsSentByCode[code] }
+        }
+
+        cumulative = byMethod + byCode + [
             CumulativeCounter(counter("datagrams_received", "UDP datagrams received.")) { $0.statistics.datagramsReceived },
             CumulativeCounter(counter("datagrams_sent", "UDP datagrams sent.")) { $0.statistics.datagramsSent },
+            CumulativeCounter(counter("bytes_received", "UDP payload bytes received.")) { $0.statistics.bytesReceived },
+            CumulativeCounter(counter("bytes_sent", "UDP payload bytes sent.")) { $0.statistics.bytesSent },
             CumulativeCounter(counter("malformed_datagrams", "Datagrams dropped as invalid bencode or KRPC.")) { $0.statistics.malformedDropped },
             CumulativeCounter(counter("oversized_datagrams", "Datagrams dropped for exceeding the size limit.")) { $0.statistics.oversizedDropped },
             CumulativeCounter(counter("wrong_network_datagrams", "Datagrams dropped for carrying another network id.")) { $0.statistics.wrongNetworkDropped },
@@ -117,27 +127,6 @@ public final class NodeMetrics: Sendable {
         }
     }
 
-    /// Counts one request of `method` (a KRPC query name such as `"get_peers"`).
-    public func recordRequest(method: String) {
-        let value = String(method.prefix(64))
-        labelled.withLock { counters in
-            counters.counter(for: value, in: \.requests, limit: labelValueLimit) { label in
-                registry.makeCounter(descriptor: Self.descriptor("requests", "total", "Requests by KRPC method."),
-                                     labels: [("method", label)])
-            }
-        }.increment()
-    }
-
-    /// Counts one KRPC error of `code` (201 generic, 202 server, 203 protocol, 204 method unknown, ...).
-    public func recordError(code: Int) {
-        labelled.withLock { counters in
-            counters.counter(for: String(code), in: \.errors, limit: labelValueLimit) { label in
-                registry.makeCounter(descriptor: Self.descriptor("errors", "total", "KRPC errors by code."),
-                                     labels: [("code", label)])
-            }
-        }.increment()
-    }
-
     /// Counts one heartbeat publish and records how long it took.
     public func recordHeartbeat(ok: Bool, latency: Duration) {
         (ok ? heartbeatsOK : heartbeatsFailed).increment()
@@ -168,22 +157,5 @@ private struct CumulativeCounter: Sendable {
     init(_ counter: Counter, _ read: @escaping @Sendable (NodeStatus) -> Int) {
         self.counter = counter
         self.read = read
-    }
-}
-
-/// The counters of the labelled families made so far, by label value.
-private struct LabelledCounters: Sendable {
-    var requests: [String: Counter] = [:]
-    var errors: [String: Counter] = [:]
-
-    /// The counter for `value`, made on first use; once `limit` values exist, new ones share `"other"`.
-    mutating func counter(for value: String, in family: WritableKeyPath<LabelledCounters, [String: Counter]>,
-                          limit: Int, make: (String) -> Counter) -> Counter {
-        if let existing = self[keyPath: family][value] { return existing }
-        let label = self[keyPath: family].count < limit ? value : "other"
-        if let other = self[keyPath: family][label] { return other }
-        let counter = make(label)
-        self[keyPath: family][label] = counter
-        return counter
     }
 }
