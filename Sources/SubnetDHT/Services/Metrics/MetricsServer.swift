@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -48,7 +49,7 @@ public final class MetricsServer: Service, Sendable {
     public let settings: Settings
     private let group: any EventLoopGroup
     private let routes: NodeHTTPRoutes
-    private let state = MetricsLock(ServerState())
+    private let state = NIOLockedValueBox(ServerState())
 
     /// A server that does not listen yet: ``start()`` or ``run()`` binds it.
     ///
@@ -76,7 +77,7 @@ public final class MetricsServer: Service, Sendable {
 
     /// The bound port while the server listens, else nil.
     public var port: Int? {
-        state.withLock { state in
+        state.withLockedValue { state in
             if case .listening(_, let port) = state.phase { port } else { nil }
         }
     }
@@ -85,7 +86,7 @@ public final class MetricsServer: Service, Sendable {
     /// returns the same port.
     @discardableResult
     public func start() async throws -> Int {
-        let claim = state.withLock { state -> Result<Int?, MetricsServerError> in
+        let claim = state.withLockedValue { state -> Result<Int?, MetricsServerError> in
             switch state.phase {
             case .idle:
                 state.phase = .starting
@@ -101,13 +102,13 @@ public final class MetricsServer: Service, Sendable {
         do {
             channel = try await makeBootstrap().bind(host: host, port: requestedPort).get()
         } catch {
-            state.withLock { state in
+            state.withLockedValue { state in
                 if case .starting = state.phase { state.phase = .idle }
             }
             throw MetricsServerError.bindFailed("\(host):\(requestedPort): \(error)")
         }
         let port = channel.localAddress?.port ?? requestedPort
-        let kept = state.withLock { state -> Bool in
+        let kept = state.withLockedValue { state -> Bool in
             guard case .starting = state.phase else { return false }  // stopped while binding
             state.phase = .listening(channel, port: port)
             return true
@@ -122,7 +123,7 @@ public final class MetricsServer: Service, Sendable {
     /// Stops listening, lets requests in progress finish (up to `settings.shutdownGracePeriod`)
     /// and closes every connection. Returns once they are closed.
     public func stop() async {
-        let (listener, connections) = state.withLock { state -> ((any Channel)?, [any Channel]) in
+        let (listener, connections) = state.withLockedValue { state -> ((any Channel)?, [any Channel]) in
             if case .stopped = state.phase { return (nil, []) }
             var listener: (any Channel)?
             if case .listening(let channel, _) = state.phase { listener = channel }
@@ -159,7 +160,7 @@ public final class MetricsServer: Service, Sendable {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 let id = ObjectIdentifier(channel)
-                let accepted = state.withLock { state -> Bool in
+                let accepted = state.withLockedValue { state -> Bool in
                     switch state.phase {
                     case .starting, .listening: break
                     case .idle, .stopped: return false
@@ -169,7 +170,7 @@ public final class MetricsServer: Service, Sendable {
                 }
                 guard accepted else { return channel.close() }
                 channel.closeFuture.whenComplete { _ in
-                    state.withLock { $0.connections[id] = nil }
+                    state.withLockedValue { $0.connections[id] = nil }
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations

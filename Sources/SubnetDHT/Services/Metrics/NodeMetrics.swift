@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Prometheus
 import SubnetDHTCore
 
@@ -29,7 +30,7 @@ public final class NodeMetrics: Sendable {
     private let prunedPeers: Counter
     private let cumulative: [CumulativeCounter]
     /// The core's cumulative values at the previous `update(from:)`, in `cumulative` order.
-    private let lastCumulative: MetricsLock<[Int]>
+    private let lastCumulative: NIOLockedValueBox<[Int]>
 
     /// Buckets for heartbeat publishing: a loopback announce takes about a millisecond, a
     /// lookup across a large network a second or two, a publish that times out tens of seconds.
@@ -100,7 +101,7 @@ public final class NodeMetrics: Sendable {
             CumulativeCounter(counter("socket_reopens", "Times the UDP socket was reopened after a send error closed it.")) { $0.socketReopens },
             CumulativeCounter(counter("signatures_checked_ahead", "Datagrams whose signature a worker thread checked before the event loop took them.")) { $0.signaturesCheckedAhead },
         ]
-        lastCumulative = MetricsLock([Int](repeating: 0, count: cumulative.count))
+        lastCumulative = NIOLockedValueBox([Int](repeating: 0, count: cumulative.count))
     }
 
     private static func descriptor(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
@@ -117,7 +118,7 @@ public final class NodeMetrics: Sendable {
         contactsByRecordSupport.capable.set(to: Double(status.recordSupport.capable))
         contactsByRecordSupport.plain.set(to: Double(status.recordSupport.plain))
         contactsByRecordSupport.unknown.set(to: Double(status.recordSupport.unknown))
-        lastCumulative.withLock { last in
+        lastCumulative.withLockedValue { last in
             for (index, entry) in cumulative.enumerated() {
                 let value = max(0, entry.read(status))
                 let delta = value >= last[index] ? value - last[index] : value

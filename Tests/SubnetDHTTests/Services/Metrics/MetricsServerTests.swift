@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOPosix
 import ServiceLifecycle
 import Testing
@@ -10,9 +11,9 @@ extension MetricsTests {
 
         /// A server on 127.0.0.1 port 0 whose `/health` reports whatever `health` holds, judged at `now`.
         static func makeServer(metrics: NodeMetrics = NodeMetrics(),
-                               health: MetricsLock<HealthReport> = MetricsLock(idleReport)) -> MetricsServer {
+                               health: NIOLockedValueBox<HealthReport> = NIOLockedValueBox(idleReport)) -> MetricsServer {
             MetricsServer(host: "127.0.0.1", port: 0, clock: { now },
-                          metrics: { metrics.render() }, health: { health.withLock { $0 } })
+                          metrics: { metrics.render() }, health: { health.withLockedValue { $0 } })
         }
 
         static let idleReport = HealthReport(state: "joining", lastHeartbeat: nil, routingTableSize: 0, livePeers: 0,
@@ -51,7 +52,7 @@ extension MetricsTests {
         }
 
         @Test func healthIs200WhenFreshAnd503WhenTheHeartbeatIsStale() async throws {
-            let health = MetricsLock(HealthReport(state: "online", lastHeartbeat: Self.now - .seconds(5),
+            let health = NIOLockedValueBox(HealthReport(state: "online", lastHeartbeat: Self.now - .seconds(5),
                                                   routingTableSize: 8, livePeers: 3, heartbeatTTLSeconds: 60))
             let server = Self.makeServer(health: health)
             let connection = try HTTPTestConnection(port: try await server.start())
@@ -62,14 +63,14 @@ extension MetricsTests {
             #expect(fresh.headers["content-type"] == "application/json")
             #expect(fresh.body == #"{"state":"online","healthy":true,"last_heartbeat":1700000095,"last_heartbeat_age_seconds":5.000,"routing_table_size":8,"live_peers":3}"# + "\n")
 
-            health.withLock { $0.lastHeartbeat = Self.now - .seconds(61) }  // older than the 60 s TTL
+            health.withLockedValue { $0.lastHeartbeat = Self.now - .seconds(61) }  // older than the 60 s TTL
             try connection.request("/health")
             let stale = try await connection.readResponse()
             #expect(stale.status == 503)
             #expect(stale.body.contains(#""healthy":false"#))
             #expect(stale.body.contains(#""last_heartbeat_age_seconds":61.000"#))
 
-            health.withLock { $0 = Self.idleReport }  // no heartbeat yet
+            health.withLockedValue { $0 = Self.idleReport }  // no heartbeat yet
             try connection.request("/health")
             #expect(try await connection.readResponse().status == 503)
             await server.stop()
