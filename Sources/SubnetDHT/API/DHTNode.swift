@@ -36,14 +36,12 @@ public final class DHTNode: Sendable {
         /// pool (a thread per core), and none on one core, where the hops would only cost.
         public var signatureCheckPool: NIOThreadPool?
         /// The socket's receive buffer (SO_RCVBUF) in bytes; nil keeps the system's default.
-        /// Datagrams that arrive while the event loop is off the CPU wait here, and the default
-        /// (208 KiB on Linux, about 160 small datagrams) overflowed within a scheduler slice
-        /// under a few thousand stores a second while worker threads checked signatures.
-        /// The default asks for 8 MiB, as the benchmarks' C echo server does: at 118,000
-        /// queries a second on a shared 2-core machine, 1 MiB still lost 0.3 to 14 % of them
-        /// whenever the host took the CPU away for a few milliseconds, and 8 MiB 0 to 4 %.
-        /// Linux caps it at `net.core.rmem_max` (doubled); memory is taken only by datagrams
-        /// actually waiting.
+        /// Datagrams that arrive while the event loop is off the CPU wait here, and the
+        /// system's default holds only a few hundred small datagrams: a busy node loses them
+        /// whenever the host takes the CPU away for a few milliseconds. The default asks for
+        /// 8 MiB, as the benchmarks' C echo server does (the losses measured with 1 MiB and
+        /// 8 MiB are in Benchmarks/README.md). Linux caps it at `net.core.rmem_max` (doubled);
+        /// memory is taken only by datagrams actually waiting.
         public var receiveBufferSize: Int?
 
         /// A configuration with every field given or defaulted.
