@@ -97,7 +97,15 @@ public final class SubnetPeer: Service, Sendable {
                               name: configuration.name, version: configuration.version)
         state.withLockedValue { $0 = (node, info) }
         restoreSnapshot(into: node)
-        let http = try await startHTTP(for: node)
+        let http: HTTPServing?
+        do {
+            http = try await startHTTP(for: node)
+        } catch {
+            // The node is up already: stopped here, or its socket would outlive the failed run.
+            state.withLockedValue { $0 = (nil, nil) }
+            await node.shutdown()
+            throw error
+        }
         onStarted(node, http?.server.port)
 
         let joining = info

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import SubnetDHT
 @testable import SubnetDHTCore
@@ -31,6 +34,54 @@ extension ServicesTests {
                 Issue.record(error)
             }
             for node in nodes { await node.shutdown() }
+        }
+    }
+
+    @Suite struct SubnetPeerStartTests {
+        /// A run whose HTTP port is taken fails, and stops the node it had started: nothing
+        /// answers on its UDP port afterwards.
+        @Test func aRunThatCannotServeHTTPLeavesNoSocketBehind() async throws {
+            let probe = try await DHTNode.start(DHTNode.Configuration(host: "127.0.0.1", port: 0))
+            let udpPort = Int(probe.localEndpoint.port)
+            await probe.shutdown()
+            let taken = try Self.tcpListener()
+            defer { close(taken.descriptor) }
+            var configuration = SubnetPeer.Configuration(node: DHTNode.Configuration(host: "127.0.0.1", port: udpPort))
+            configuration.metricsPort = taken.port
+            configuration.heartbeat = nil
+            let peer = try SubnetPeer(configuration)
+            await #expect(throws: (any Error).self) { try await peer.run() }
+            #expect(peer.node == nil)
+            var settings = DHTSettings.loopbackTestNetwork
+            settings.requestTimeout = .milliseconds(500)
+            settings.maxAttempts = 1
+            let client = try await DHTNode.start(DHTNode.Configuration(host: "127.0.0.1", port: 0, settings: settings))
+            await #expect(throws: (any Error).self, "the failed run's node still answers") {
+                _ = try await client.ping(Endpoint(address: .v4(0x7f00_0001), port: UInt16(udpPort)))
+            }
+            await client.shutdown()
+        }
+
+        /// A TCP socket listening on a port of 127.0.0.1 the system chose.
+        static func tcpListener() throws -> (descriptor: Int32, port: Int) {
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard descriptor >= 0 else { throw CLIStyleError("socket failed") }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = 0
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0, listen(descriptor, 1) == 0 else {
+                close(descriptor)
+                throw CLIStyleError("bind or listen failed")
+            }
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+            }
+            return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
         }
     }
 }
