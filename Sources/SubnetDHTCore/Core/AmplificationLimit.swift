@@ -20,8 +20,6 @@ struct AmplificationLimit {
         self.lifetime = lifetime
     }
 
-    var verifiedCount: Int { verified.count }
-
     /// `endpoint` answered one of our queries.
     mutating func noteAnswered(by endpoint: Endpoint, now: Timestamp) {
         if verified[endpoint] == nil, verified.count >= capacity { evict(now: now) }

@@ -9,8 +9,6 @@ public struct OperationID: Hashable, Sendable, CustomStringConvertible {
 public enum OperationFailure: Error, Hashable, Sendable {
     case timedOut
     case error(KRPCError)
-    case noNodes
-    case invalidRequest(String)
 }
 
 public enum OperationResult: Sendable {

@@ -43,8 +43,6 @@ struct OwnerQuota: Sendable {
         return window
     }
 
-    var trackedOwners: Int { windows.count }
-
     private mutating func sweep(now: Timestamp) {
         guard now - lastSweep >= OwnerQuota.window else { return }
         lastSweep = now

@@ -1,10 +1,10 @@
 /// BEP 5 peer storage: `announce_peer` adds, `get_peers` reads. A pure value: the caller
 /// passes the time and runs `expire(now:)` periodically; nothing here reads a clock.
 ///
-/// Announcements live `peerTTL` after the last one: a peer is live while
-/// `now < announcedAt + peerTTL`. Caps: `maxPeersPerInfoHash` per swarm (a new peer
-/// replaces the oldest announcement) and `maxInfoHashes` swarms (a new info-hash replaces
-/// the swarm whose newest announcement is oldest, i.e. the least active one).
+/// Announcements live `peerTTL` after the last one: a peer is live while less than
+/// `peerTTL` has passed since its last announce. Caps: `maxPeersPerInfoHash` per swarm (a
+/// new peer replaces the oldest announcement) and `maxInfoHashes` swarms (a new info-hash
+/// replaces the swarm whose newest announcement is oldest, i.e. the least active one).
 public struct PeerStore: Sendable {
     public let settings: StorageSettings
 
