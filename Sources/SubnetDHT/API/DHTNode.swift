@@ -277,12 +277,13 @@ public final class DHTNode: Sendable {
 
     /// Routing-table size, pending requests and counters, read on the node's loop.
     public func status() async throws -> NodeStatus {
-        try await shell.withCore { core, _ in
+        try await shell.withCore { core, now in
             NodeStatus(routingTableSize: core.routingTableSize, pendingRequests: core.pendingRequestCount,
                        storedRecords: core.storedRecordCount, statistics: core.statistics,
                        unreachableDrops: self.shell.unreachableDrops, socketReopens: self.shell.socketReopens,
                        signaturesCheckedAhead: self.shell.signaturesCheckedAhead,
-                       recordSupport: core.recordSupportCounts)
+                       recordSupport: core.recordSupportCounts, livePeers: core.livePeers(now: now).count,
+                       lastHeartbeat: core.heartbeatStatus?.lastSuccess)
         }
     }
 
@@ -331,4 +332,8 @@ public struct NodeStatus: Sendable {
     public var signaturesCheckedAhead: Int
     /// Routing-table contacts by whether they serve keyed records.
     public var recordSupport = RecordSupportCounts()
+    /// Peers the live view holds alive now (0 when the node watches no key).
+    public var livePeers = 0
+    /// When the node's own heartbeat was last published; nil before the first, or without one.
+    public var lastHeartbeat: Timestamp?
 }

@@ -226,17 +226,18 @@ public final class SubnetPeer: Service, Sendable {
         let recorder = SubnetStatusRecorder(key: configuration.heartbeat?.key ?? "node", owner: node.publicKey,
                                             settings: configuration.statusRecorder, info: { [state] in state.withLockedValue { $0.info } })
         let recording = Task { await recorder.run(reading: node) }
+        // Each request reads the node once (`status()`, one hop onto its event loop).
         let server = MetricsServer(host: configuration.metricsHost, port: port, metrics: {
-            if let status = try? await node.status() { metrics.update(from: status) }
-            metrics.setLivePeers((try? await node.livePeers().count) ?? 0)
+            if let status = try? await node.status() {
+                metrics.update(from: status)
+                metrics.setLivePeers(status.livePeers)
+            }
             return metrics.render()
         }, health: { [state] in
             let status = try? await node.status()
-            let heartbeat = try? await node.heartbeatStatus()
-            let live = (try? await node.livePeers().count) ?? 0
             let label = state.withLockedValue { $0.info?.state.label } ?? "stopped"
-            return HealthReport(state: label, lastHeartbeat: heartbeat?.lastSuccess, routingTableSize: status?.routingTableSize ?? 0,
-                                livePeers: live, heartbeatTTLSeconds: ttl)
+            return HealthReport(state: label, lastHeartbeat: status?.lastHeartbeat, routingTableSize: status?.routingTableSize ?? 0,
+                                livePeers: status?.livePeers ?? 0, heartbeatTTLSeconds: ttl)
         }, statusPage: StatusPage(recorder: recorder, node: node, settings: configuration.statusPage))
         do {
             try await server.start()

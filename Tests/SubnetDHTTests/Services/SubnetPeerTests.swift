@@ -23,6 +23,16 @@ extension ServicesTests {
                         try await Task.sleep(for: .milliseconds(20))
                     }
                 }
+                // One read of the node (`status()`, what /metrics and /health use) carries the
+                // live view's size and the last heartbeat.
+                while try await nodes[0].livePeers().count < 3 {
+                    guard ContinuousClock.now < deadline + .seconds(10) else { throw CLIStyleError("the view never held all 3") }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                let status = try await nodes[0].status()
+                #expect(status.livePeers == 3)
+                let lastHeartbeat = try #require(status.lastHeartbeat)
+                #expect(lastHeartbeat <= (try await nodes[0].heartbeatStatus()?.lastSuccess ?? .init(milliseconds: 0)))
                 let offline = ServerInfo(state: .offline, role: "worker", throughput: 0, address: nodes[1].localEndpoint)
                 let stopped = try await nodes[1].stopHeartbeat(final: offline)
                 #expect(stopped?.accepted.count == 2)
