@@ -63,7 +63,7 @@ extension PeerStore {
 }
 
 private func systemRandomBytes(_ count: Int) -> [UInt8] {
-    guard sodium_init() >= 0 else { preconditionFailure("libsodium failed to initialise (sodium_init returned -1)") }
+    Sodium.ensureInitialized()
     var bytes = [UInt8](repeating: 0, count: count)
     randombytes_buf(&bytes, count)
     return bytes

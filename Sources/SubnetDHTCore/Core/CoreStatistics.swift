@@ -76,46 +76,6 @@ public struct CountsByKind<Kind: CaseIterable & RawRepresentable<Int> & Sendable
     }
 }
 
-/// The method of a query, for counting: the methods the node serves by name, and every other
-/// name (they come off the wire) as `other`.
-public enum QueryKind: Int, CaseIterable, Sendable {
-    case ping, findNode, getPeers, announcePeer, get, put, getRecords, announceRecord, other
-
-    /// The method name on the wire, `"other"` for the rest.
-    public var name: String {
-        switch self {
-        case .ping: "ping"
-        case .findNode: "find_node"
-        case .getPeers: "get_peers"
-        case .announcePeer: "announce_peer"
-        case .get: "get"
-        case .put: "put"
-        case .getRecords: "get_records"
-        case .announceRecord: "announce_record"
-        case .other: "other"
-        }
-    }
-}
-
-extension QueryMethod {
-    /// The method, for counting. Inlined so that counting reads the case in place: passed to
-    /// a function, the query was copied on every answer.
-    @inline(__always)
-    public var kind: QueryKind {
-        switch self {
-        case .ping: .ping
-        case .findNode: .findNode
-        case .getPeers: .getPeers
-        case .announcePeer: .announcePeer
-        case .get: .get
-        case .put: .put
-        case .getRecords: .getRecords
-        case .announceRecord: .announceRecord
-        case .unknown: .other
-        }
-    }
-}
-
 /// The code of an error reply, for counting: the codes the node sends (docs/PROTOCOL.md 1),
 /// and any other as `other`.
 public enum SentErrorCode: Int, CaseIterable, Sendable {

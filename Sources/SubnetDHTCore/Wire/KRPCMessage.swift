@@ -45,18 +45,9 @@ public enum QueryMethod: Hashable, Sendable {
     case getRecords(target: NodeID, after: [UInt8]?, want: AddressFamilies?)
     case unknown(name: String, target: NodeID? = nil, want: AddressFamilies? = nil)
 
+    /// The method name on the wire.
     public var name: String {
-        switch self {
-        case .ping: "ping"
-        case .findNode: "find_node"
-        case .getPeers: "get_peers"
-        case .announcePeer: "announce_peer"
-        case .get: "get"
-        case .put: "put"
-        case .announceRecord: "announce_record"
-        case .getRecords: "get_records"
-        case .unknown(let name, _, _): name
-        }
+        if case .unknown(let name, _, _) = self { name } else { kind.name }
     }
 
     /// `announce_record` and `get_records`: our extension, which plain Mainline nodes ignore.
@@ -190,6 +181,46 @@ public struct KRPCDecodingError: Error, Hashable, Sendable {
         case .wrongType(let name): "wrong type for field \(name)"
         case .invalidValue(let name): "invalid value for field \(name)"
         case .tooLarge(let size): "datagram of \(size) bytes exceeds the limit"
+        }
+    }
+}
+
+/// The method of a query, for counting: the methods the node serves by name, and every other
+/// name (they come off the wire) as `other`.
+public enum QueryKind: Int, CaseIterable, Sendable {
+    case ping, findNode, getPeers, announcePeer, get, put, getRecords, announceRecord, other
+
+    /// The method name on the wire, `"other"` for the rest.
+    public var name: String {
+        switch self {
+        case .ping: "ping"
+        case .findNode: "find_node"
+        case .getPeers: "get_peers"
+        case .announcePeer: "announce_peer"
+        case .get: "get"
+        case .put: "put"
+        case .getRecords: "get_records"
+        case .announceRecord: "announce_record"
+        case .other: "other"
+        }
+    }
+}
+
+extension QueryMethod {
+    /// The method, for counting. Inlined so that counting reads the case in place: passed to
+    /// a function, the query was copied on every answer.
+    @inline(__always)
+    public var kind: QueryKind {
+        switch self {
+        case .ping: .ping
+        case .findNode: .findNode
+        case .getPeers: .getPeers
+        case .announcePeer: .announcePeer
+        case .get: .get
+        case .put: .put
+        case .getRecords: .getRecords
+        case .announceRecord: .announceRecord
+        case .unknown: .other
         }
     }
 }
