@@ -26,7 +26,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from pysupport.checks import Checks, wait_until  # noqa: E402
-from pysupport.localnet import free_tcp_port, http_get  # noqa: E402
+from pysupport.localnet import free_tcp_port, http_get, metric  # noqa: E402
 from pysupport.processes import start_run, stop_all  # noqa: E402
 
 INTERVAL, TTL, PRUNE = 2, 6, 1
@@ -94,26 +94,20 @@ def main():
         status, _ = http_get(metrics_port, "/records/%s.json" % ("k" * 65))
         check("records-json-bad-key-400", status == 400, "a 65-byte key answered %s" % status)
         status, body = http_get(metrics_port, "/metrics")
-        published = [line for line in body.splitlines() if line.startswith("subnet_dht_heartbeat_publishes_total")]
-        check("metrics-count-heartbeats", status == 200 and any('result="ok"' in line and not line.endswith(" 0") for line in published),
-              "GET /metrics: %s, heartbeat lines %s" % (status, published))
+        published = metric(body, "subnet_dht_heartbeat_publishes_total", 'result="ok"') if status == 200 else None
+        check("metrics-count-heartbeats", status == 200 and (published or 0) > 0,
+              "GET /metrics: %s, heartbeats published ok: %s" % (status, published))
         # The peer is a replica of the other peers' heartbeats: it has been asked get_records and
         # announce_record, has answered them, and counted the bytes both ways.
-        samples = dict(line.rsplit(" ", 1) for line in body.splitlines() if line.startswith("subnet_dht_") and " " in line)
-
-        def sample(series):
-            try:
-                return float(samples.get(series, "nan"))
-            except ValueError:
-                return float("nan")
-
-        traffic = ['subnet_dht_queries_received_total{method="get_records"}', 'subnet_dht_queries_received_total{method="announce_record"}',
-                   'subnet_dht_answers_sent_total{method="get_records"}', 'subnet_dht_answers_sent_total{method="announce_record"}',
-                   "subnet_dht_bytes_received_total", "subnet_dht_bytes_sent_total"]
-        shown = {series: sample(series) for series in traffic}
-        check("metrics-count-traffic", status == 200 and all(value > 0 for value in shown.values()),
+        traffic = [("subnet_dht_queries_received_total", 'method="get_records"'),
+                   ("subnet_dht_queries_received_total", 'method="announce_record"'),
+                   ("subnet_dht_answers_sent_total", 'method="get_records"'),
+                   ("subnet_dht_answers_sent_total", 'method="announce_record"'),
+                   ("subnet_dht_bytes_received_total", ""), ("subnet_dht_bytes_sent_total", "")]
+        shown = {"%s{%s}" % (name, labels) if labels else name: metric(body, name, labels) for name, labels in traffic}
+        check("metrics-count-traffic", status == 200 and all((value or 0) > 0 for value in shown.values()),
               "GET /metrics: %s, %s" % (status, shown),
-              ", ".join("%s %g" % (series.replace("subnet_dht_", ""), value) for series, value in shown.items()))
+              ", ".join("%s %s" % (series.replace("subnet_dht_", ""), value) for series, value in shown.items()))
 
         # SIGKILL: gone from `peers` within TTL + prune interval, timed from the kill to the
         # start of the first read that no longer lists it.
