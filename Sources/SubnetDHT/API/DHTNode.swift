@@ -144,8 +144,11 @@ public final class DHTNode: Sendable {
 
     private static func bindSocket(for shell: UDPShell, host: String, port: Int, receiveBufferSize: Int?,
                                    on eventLoop: any EventLoop) -> EventLoopFuture<any Channel> {
+        // No SO_REUSEADDR: on Linux two UDP sockets that both set it may bind one port, so a
+        // second node on a taken port started silently and shared its datagrams, and nodes
+        // binding port 0 in one process could be given the same port. UDP has no TIME_WAIT
+        // to wait out after a restart.
         var bootstrap = DatagramBootstrap(group: eventLoop)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
         if let receiveBufferSize {
             bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(clamping: receiveBufferSize))
         }

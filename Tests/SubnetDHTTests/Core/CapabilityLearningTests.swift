@@ -14,6 +14,7 @@ private struct ScriptedContacts {
     var log: [(method: String, to: Endpoint)] = []
     var ids: [Endpoint: NodeID] = [:]
     var results: [OperationID: OperationResult] = [:]
+    private var idGenerator = SplitMix64(seed: 23)
 
     /// Upkeep (bucket refreshes, questionable pings) is put off, so that the only queries are
     /// the ones a test starts.
@@ -63,14 +64,17 @@ private struct ScriptedContacts {
         collect()
     }
 
-    /// Puts a contact in the routing table: it answers a ping.
+    /// Puts a contact in the routing table: it answers a ping. The n-th contact met differs
+    /// from the local id first at bit n, so each has a bucket of its own: with ids drawn at
+    /// random, nine of ten could fall into one full bucket and one be left out of the table.
     mutating func meet(_ endpoint: Endpoint, servesRecords: Bool) {
-        let id = NodeID.random()
+        let id = core.localID.flippingBit(ids.count).randomized(afterPrefix: ids.count + 1, using: &idGenerator)
         ids[endpoint] = id
         let ping = core.startPing(endpoint, now: now)
         let query = take(to: endpoint)!
         answer(query, from: endpoint, body: ResponseBody(id: id), servesRecords: servesRecords)
         results[ping] = nil
+        precondition(contact(endpoint) != nil, "\(endpoint) did not make it into the routing table")
     }
 
     /// Lets time pass, ticking as the shell would. The contacts in `plainResponders` answer

@@ -46,6 +46,22 @@ extension TransportTests {
             #expect(try await nodes[2].ping(nodes[7].localEndpoint) == nodes[7].localID)
         }
 
+        /// A second node on a port in use must fail to start: with SO_REUSEADDR both bound, and
+        /// the kernel could also give two nodes binding port 0 the same port, where one node's
+        /// answers went to the other (the sixteen-node test above failed so in CI).
+        @Test func aPortInUseIsRefused() async throws {
+            let first = try await DHTNode.start(DHTNode.Configuration(host: "127.0.0.1", port: 0))
+            var second: DHTNode?
+            do {
+                second = try await DHTNode.start(DHTNode.Configuration(host: "127.0.0.1", port: Int(first.localEndpoint.port)))
+                Issue.record("a second node bound \(first.localEndpoint)")
+            } catch DHTNodeError.bindFailed(let text) {
+                #expect(text.contains("\(first.localEndpoint.port)"), "the error names the address: \(text)")
+            }
+            await second?.shutdown()
+            await first.shutdown()
+        }
+
         @Test func hostileDatagramsNeitherCrashNorStopTheNode() async throws {
             let node = try await DHTNode.start(DHTNode.Configuration(host: "127.0.0.1", port: 0))
             do {

@@ -92,7 +92,12 @@ extension TransportTests {
             let steady = SystemClock.now()
             var unansweredAtStart = 0
             var tables = [Set<Endpoint>]()
+            // The plain nodes each peer knew for plain at the start: a plain node a peer meets
+            // only later (a slow machine settles in another order) is asked once, by design.
+            var knownPlain = [Set<Endpoint>]()
             for peer in peers {
+                let verdicts = try await peer.shell.withCore { core, _ in plain.map { core.recordSupport(of: $0.endpoint) } }
+                knownPlain.append(Set(zip(plain, verdicts).filter { $0.1 == .plain }.map(\.0.endpoint)))
                 unansweredAtStart += try await peer.status().statistics.extensionQueriesUnanswered
                 tables.append(Set(try await peer.contacts().map(\.endpoint)).intersection(plainEndpoints))
             }
@@ -139,7 +144,11 @@ extension TransportTests {
             #expect(tables.allSatisfy { $0.count >= 3 }, "\(tables.map(\.count)) plain contacts per peer")
             // No record ever reached a plain node, and no keyed-record query once they were known.
             #expect(plain.map { $0.count(of: ["announce_record"]) }.reduce(0, +) == 0)
-            #expect(plain.map { $0.count(of: ["get_records", "announce_record"], since: steady) }.reduce(0, +) == 0)
+            let askedOnceKnown = zip(peers, knownPlain).map { peer, known in
+                plain.filter { known.contains($0.endpoint) }
+                    .map { $0.count(of: ["get_records", "announce_record"], from: peer.localEndpoint, since: steady) }.reduce(0, +)
+            }.reduce(0, +)
+            #expect(askedOnceKnown == 0, "keyed-record queries to plain nodes already known for plain")
             // The plain nodes kept answering BEP 5 throughout.
             #expect(plain.allSatisfy { $0.count(of: ["find_node"], since: steady) > 0 })
         }
