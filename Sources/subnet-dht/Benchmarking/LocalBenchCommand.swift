@@ -81,31 +81,18 @@ struct LocalBench: AsyncParsableCommand {
     }
 }
 
-/// The N nodes and the bootstrap lookups still running in the background.
+/// The benchmark's readings of a `LoopbackTestnet` whose nodes join in the background.
 private struct LocalNetwork {
-    let nodes: [DHTNode]
-    let bootstraps: [Task<ContinuousClock.Instant?, Never>]
+    let testnet: LoopbackTestnet
+    var nodes: [DHTNode] { testnet.nodes }
 
-    /// Binds node 0, then each later node and starts its bootstrap from node 0 without waiting
-    /// for it: libtorrent and OpenDHT also bootstrap in the background, and a node started
-    /// later must not wait for earlier lookups.
+    /// Binds node 0, then each later node, whose bootstrap from node 0 starts at once: libtorrent
+    /// and OpenDHT also bootstrap in the background, and a node started later must not wait for
+    /// earlier lookups. The keys come from `random`, node 0's first.
     static func start(count: Int, random: inout SplitMix64) async throws -> LocalNetwork {
-        var nodes = [DHTNode]()
-        var bootstraps = [Task<ContinuousClock.Instant?, Never>]()
-        for index in 0..<count {
-            let key = try SigningKey(seed: random.bytes(SigningKey.seedLength))
-            let node = try await DHTNode.start(DHTNode.Configuration(host: "127.0.0.1", port: 0, signingKey: key,
-                                                                     settings: .loopbackTestNetwork))
-            nodes.append(node)
-            guard index > 0 else { continue }
-            let seed = nodes[0].localEndpoint
-            bootstraps.append(Task {
-                // A failed bootstrap shows up as a small routing table; the time stays unset.
-                guard (try? await node.bootstrap(from: [seed])) != nil else { return nil }
-                return ContinuousClock().now
-            })
-        }
-        return LocalNetwork(nodes: nodes, bootstraps: bootstraps)
+        var plan = LoopbackTestnet.Plan(size: count)
+        plan.signingKeys = try (0..<count).map { _ in try SigningKey(seed: random.bytes(SigningKey.seedLength)) }
+        return LocalNetwork(testnet: try await LoopbackTestnet.start(plan, joining: .inBackground))
     }
 
     /// Polls every node's routing-table size every 50 ms (the script polls its peers at the same
@@ -133,7 +120,7 @@ private struct LocalNetwork {
     /// request timeouts, so this wait is too).
     func lookupsFinished() async -> ContinuousClock.Instant? {
         var last: ContinuousClock.Instant?
-        for task in bootstraps {
+        for task in testnet.joins {
             guard let finished = await task.value else { return nil }
             last = max(last ?? finished, finished)
         }
@@ -153,9 +140,7 @@ private struct LocalNetwork {
         return total
     }
 
-    func shutdown() async {
-        for node in nodes { await node.shutdown() }
-    }
+    func shutdown() async { await testnet.shutdown() }
 }
 
 /// Counters summed over all nodes; the difference of two readings covers the work phase.

@@ -31,9 +31,10 @@ struct Testnet: AsyncParsableCommand {
         var peers = [SubnetPeer]()
         var groups = [ServiceGroup]()
         var seed: Endpoint?
+        var plan = LoopbackTestnet.Plan(size: nodes, host: host, basePort: basePort)
+        plan.settings.pruneInterval = heartbeat.pruneInterval
         for index in 0..<nodes {
-            var node = DHTNode.Configuration(host: host, port: basePort == 0 ? 0 : basePort + index)
-            node.settings.pruneInterval = heartbeat.pruneInterval
+            let node = plan.configuration(of: index)
             var configuration = SubnetPeer.Configuration(node: node)
             configuration.heartbeat = heartbeat
             configuration.name = "testnet-\(index)"

@@ -8,7 +8,7 @@ import Testing
 extension ServicesTests {
     @Suite struct OfflineOverUDPTests {
         @Test func anOfflineHeartbeatStaysReadableUntilItExpires() async throws {
-            let nodes = try await IsolatedLoopbackNetwork().start(3)
+            let nodes = try await LoopbackTestnet.start(.init(size: 3, isolated: true)).nodes
             do {
                 for node in nodes.dropFirst() { try await node.bootstrap(from: [nodes[0].localEndpoint]) }
                 let settings = HeartbeatSettings(interval: .seconds(2), ttl: .seconds(6), pruneInterval: .seconds(1))

@@ -6,7 +6,7 @@ import Testing
 extension TransportTests {
     @Suite(.serialized) struct LoopbackUDPTests {
         @Test func sixteenNodesOnLoopbackStoreAndFindItems() async throws {
-            let nodes = try await IsolatedLoopbackNetwork().start(16)
+            let nodes = try await LoopbackTestnet.start(.init(size: 16, isolated: true)).nodes
             do {
                 try await exercise(nodes)
             } catch {
@@ -122,7 +122,7 @@ extension TransportTests {
 extension TransportTests {
     @Suite struct IPv6LoopbackTests {
         @Test func nodesOnIPv6LoopbackExchangeItems() async throws {
-            let nodes = try await IsolatedLoopbackNetwork().start(4, host: "::1")
+            let nodes = try await LoopbackTestnet.start(.init(size: 4, host: "::1", isolated: true)).nodes
             do {
                 #expect(nodes[0].localEndpoint.address == IPAddress("::1"))
                 for node in nodes.dropFirst() { try await node.bootstrap(from: [nodes[0].localEndpoint]) }
@@ -142,7 +142,7 @@ extension TransportTests {
 extension TransportTests {
     @Suite struct RecordsOverUDPTests {
         @Test func nodesAnnounceHeartbeatsAndEveryNodeReadsThem() async throws {
-            let nodes = try await IsolatedLoopbackNetwork().start(8)
+            let nodes = try await LoopbackTestnet.start(.init(size: 8, isolated: true)).nodes
             do {
                 for node in nodes.dropFirst() { try await node.bootstrap(from: [nodes[0].localEndpoint]) }
                 for node in nodes { _ = try await node.findNode(node.localID) }

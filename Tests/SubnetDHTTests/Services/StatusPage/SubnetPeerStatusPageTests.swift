@@ -10,10 +10,10 @@ extension StatusPageTests {
     /// both appear, and the first, stopped gracefully, shows as left.
     @Suite struct SubnetPeerStatusPageTests {
         @Test func aPeerStoppedGracefullyShowsAsLeftOnThePage() async throws {
-            let network = IsolatedLoopbackNetwork()
+            let network = LoopbackTestnet.Plan(size: 2, isolated: true)
             let heartbeat = HeartbeatSettings(interval: .seconds(1), ttl: .seconds(6))
             func configuration(_ name: String, bootstrap: [Endpoint], metrics: Bool) -> SubnetPeer.Configuration {
-                var node = network.configuration()
+                var node = network.configuration(of: bootstrap.isEmpty ? 0 : 1)
                 node.settings.pruneInterval = heartbeat.pruneInterval
                 var configuration = SubnetPeer.Configuration(node: node)
                 configuration.heartbeat = heartbeat
