@@ -4,7 +4,7 @@ import ServiceLifecycle
 import SubnetDHTCore
 
 /// One subnet member's whole life as a swift-service-lifecycle `Service`: start the DHT node
-/// (restoring a snapshot if there is one), publish JOINING, join through the seeds, publish
+/// (restoring a snapshot if there is one), join through the seeds, publish JOINING and then
 /// ONLINE, heartbeat until graceful shutdown, then publish OFFLINE, wait (bounded) for the
 /// replicas' answers, save a snapshot and stop.
 ///
@@ -108,20 +108,12 @@ public final class SubnetPeer: Service, Sendable {
         }
         onStarted(node, http?.server.port)
 
+        let lifecycle = MemberLifecycle(seeds: configuration.bootstrap, heartbeat: configuration.heartbeat, logger: logger,
+                                        sleep: { try? await Task.sleep(for: $0) })
         let joining = info
         let work = Task {
-            // Join first: a JOINING heartbeat sent before any peer is known could reach no one.
-            await self.join(node)
-            guard !Task.isCancelled else { return }
-            if let heartbeat = self.configuration.heartbeat {
-                try? await node.startHeartbeat(joining, settings: heartbeat)
-            } else {
-                try? await node.watchMembership()
-            }
-            var online = joining
-            online.state = .online
-            self.state.withLockedValue { $0.info = online }
-            try? await node.updateHeartbeat(online)
+            let online = await lifecycle.enter(node, as: joining) { online in self.state.withLockedValue { $0.info = online } }
+            guard online != nil else { return }
             await self.saveSnapshots(of: node)
         }
         // Serve until SIGTERM/SIGINT (through the ServiceGroup) or cancellation.
@@ -135,10 +127,9 @@ public final class SubnetPeer: Service, Sendable {
             info = state.withLockedValue { $0.info } ?? info
             info.state = .offline
             state.withLockedValue { $0.info = info }
-            let final = info
-            let offline = await withTimeout(configuration.offlineTimeout) { try? await node.stopHeartbeat(final: final) }
-            let accepted = (offline ?? nil)?.accepted.count ?? 0
-            logger.info("published OFFLINE", metadata: ["acknowledged_by": "\(accepted)"])
+            let last = info
+            let accepted = await withTimeout(configuration.offlineTimeout) { await lifecycle.leave(node, last: last) }
+            logger.info("published OFFLINE", metadata: ["acknowledged_by": "\((accepted ?? nil) ?? 0)"])
         }
         await saveSnapshot(of: node)
         await http?.stop()
@@ -149,21 +140,6 @@ public final class SubnetPeer: Service, Sendable {
     public var info: ServerInfo? { state.withLockedValue { $0.info } }
 
     // MARK: - Parts
-
-    /// Joins through the seeds, retrying with backoff (1 s doubling to 30 s) while none answers.
-    private func join(_ node: DHTNode) async {
-        guard !configuration.bootstrap.isEmpty else { return }
-        var delay: Duration = .seconds(1)
-        while !Task.isCancelled {
-            if let result = try? await node.bootstrap(from: configuration.bootstrap), result.responses > 0 {
-                logger.info("joined", metadata: ["closest": "\(result.closest.count)", "rounds": "\(result.rounds)"])
-                return
-            }
-            logger.warning("no answer from the bootstrap nodes; retrying", metadata: ["in": "\(delay)"])
-            try? await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(30))
-        }
-    }
 
     private func restoreSnapshot(into node: DHTNode) {
         guard let directory = configuration.stateDirectory else { return }
