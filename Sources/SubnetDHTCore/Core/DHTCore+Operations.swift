@@ -127,15 +127,9 @@ extension DHTCore {
         case .getImmutable, .getMutable: .get(target: lookup.target, seq: nil, want: nil)
         case .getRecords where capabilities.recordSupport(of: endpoint, now: now) == .plain:
             .findNode(target: lookup.target, want: nil)
-        case .getRecords: .getRecords(target: lookup.target, after: storing ? Self.tokenOnlyCursor : nil, want: nil)
+        case .getRecords: .getRecords(target: lookup.target, after: storing ? QueryMethod.tokenOnlyCursor : nil, want: nil)
         }
     }
-
-    /// `after` for the lookup of an `announce_record`: no owner key sorts after 32 0xff bytes,
-    /// so each replica answers with an empty page, just the token and nodes a store needs.
-    /// Full first pages there were half of what a `node` replica sent under 10,000
-    /// heartbeats (the scale simulation), all of it thrown away by the announcer.
-    static let tokenOnlyCursor = [UInt8](repeating: 0xff, count: 32)
 
     mutating func startStorePhase(_ id: OperationID, plan: StorePlan, lookup: IterativeLookup, now: Timestamp) {
         var progress = StoreProgress()

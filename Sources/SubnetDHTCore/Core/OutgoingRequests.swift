@@ -77,7 +77,7 @@ struct OutgoingRequests {
         switch method {
         case .get: break
         // A token-only lookup asks for no records: its answer fits without padding.
-        case .getRecords(_, let after, _) where after != DHTCore.tokenOnlyCursor: break
+        case .getRecords(_, let after, _) where after != QueryMethod.tokenOnlyCursor: break
         default: return message
         }
         let wanted = AmplificationLimit.paddedQuerySize(maxResponseSize: maxResponseSize)

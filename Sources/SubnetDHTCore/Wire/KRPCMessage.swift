@@ -50,6 +50,11 @@ public enum QueryMethod: Hashable, Sendable {
         if case .unknown(let name, _, _) = self { name } else { kind.name }
     }
 
+    /// `after` of a token-only `get_records` (docs/PROTOCOL.md 3.1), the lookup before an
+    /// `announce_record`: no owner key sorts after 32 0xff bytes, so each replica answers with
+    /// an empty page, just the token and nodes a store needs, not records it would discard.
+    public static let tokenOnlyCursor = [UInt8](repeating: 0xff, count: 32)
+
     /// `announce_record` and `get_records`: our extension, which plain Mainline nodes ignore.
     public var isKeyedRecordQuery: Bool {
         switch self {

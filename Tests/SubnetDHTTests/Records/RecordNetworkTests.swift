@@ -95,7 +95,7 @@ extension RecordsTests {
                 guard case .query(let query) = message.body, case .getRecords(_, let after, _) = query.method else { return nil }
                 return after
             }
-            #expect(lookups == [DHTCore.tokenOnlyCursor], "one get_records, after = 32 x 0xff")
+            #expect(lookups == [QueryMethod.tokenOnlyCursor], "one get_records, after = 32 x 0xff")
             let pages = pair.fromReplica.compactMap { message -> ResponseBody? in
                 guard case .response(let body) = message.body, body.token != nil else { return nil }
                 return body
