@@ -277,14 +277,26 @@ public final class DHTNode: Sendable {
 
     /// Routing-table size, pending requests and counters, read on the node's loop.
     public func status() async throws -> NodeStatus {
+        try await shell.withCore { core, now in self.status(of: core, livePeers: core.livePeers(now: now).count) }
+    }
+
+    /// The status and the live view's records in one hop onto the loop: what the HTTP port's
+    /// `NodeStatusFeed` reads every refresh interval.
+    func subnetReading() async throws -> SubnetReading {
         try await shell.withCore { core, now in
-            NodeStatus(routingTableSize: core.routingTableSize, pendingRequests: core.pendingRequestCount,
-                       storedRecords: core.storedRecordCount, statistics: core.statistics,
-                       unreachableDrops: self.shell.unreachableDrops, socketReopens: self.shell.socketReopens,
-                       signaturesCheckedAhead: self.shell.signaturesCheckedAhead,
-                       recordSupport: core.recordSupportCounts, livePeers: core.livePeers(now: now).count,
-                       lastHeartbeat: core.heartbeatStatus?.lastSuccess)
+            let live = core.livePeers(now: now)
+            return SubnetReading(status: self.status(of: core, livePeers: live.count), live: live,
+                                 departed: core.departedPeers(now: now))
         }
+    }
+
+    private func status(of core: DHTCore, livePeers: Int) -> NodeStatus {
+        NodeStatus(routingTableSize: core.routingTableSize, pendingRequests: core.pendingRequestCount,
+                   storedRecords: core.storedRecordCount, statistics: core.statistics,
+                   unreachableDrops: shell.unreachableDrops, socketReopens: shell.socketReopens,
+                   signaturesCheckedAhead: shell.signaturesCheckedAhead,
+                   recordSupport: core.recordSupportCounts, livePeers: livePeers,
+                   lastHeartbeat: core.heartbeatStatus?.lastSuccess)
     }
 
     /// The routing table's contacts.

@@ -47,7 +47,9 @@ public final class SubnetPeer: Service, Sendable {
         public var offlineTimeout: Duration = .seconds(5)
         /// The status page's poll interval and bounds on its `/records/KEY.json` reads.
         public var statusPage = StatusPage.Settings()
-        /// How often the status page's view is read and how much history it keeps.
+        /// How often the node is read for the HTTP port (counters for `/metrics` and `/health`,
+        /// heartbeat ages for the page; membership changes come as events), and how much
+        /// history the page keeps.
         public var statusRecorder = SubnetStatusRecorder.Settings()
 
         /// A configuration for `node` with every other field at its default: a heartbeat
@@ -198,13 +200,13 @@ public final class SubnetPeer: Service, Sendable {
         }
     }
 
-    /// The HTTP server and the recorder its status page reads.
+    /// The HTTP server and the task that keeps what it serves current.
     private struct HTTPServing {
         let server: MetricsServer
-        let recording: Task<Void, Never>
+        let following: Task<Void, Never>
 
         func stop() async {
-            recording.cancel()
+            following.cancel()
             await server.stop()
         }
     }
@@ -213,28 +215,17 @@ public final class SubnetPeer: Service, Sendable {
         guard let port = configuration.metricsPort else { return nil }
         let metrics = NodeMetrics()
         let ttl = configuration.heartbeat.map { Int($0.ttl.components.seconds) }
-        let events = node.events()
-        Task {
-            for await event in events {
-                switch event {
-                case .heartbeatPublished(let ok, let latency): metrics.recordHeartbeat(ok: ok, latency: latency)
-                case .pruned(let records, let peers): metrics.recordPruned(records: records, peers: peers)
-                default: break
-                }
-            }
-        }
         let recorder = SubnetStatusRecorder(key: configuration.heartbeat?.key ?? "node", owner: node.publicKey,
                                             settings: configuration.statusRecorder, info: { [state] in state.withLockedValue { $0.info } })
-        let recording = Task { await recorder.run(reading: node) }
-        // Each request reads the node once (`status()`, one hop onto its event loop).
+        // One follower of the node for the whole port: the page, /metrics and /health read
+        // what it keeps, so no request waits on the node's event loop.
+        let feed = NodeStatusFeed(node: node, recorder: recorder, metrics: metrics,
+                                  refreshInterval: configuration.statusRecorder.refreshInterval)
+        let following = Task { await feed.run() }
         let server = MetricsServer(host: configuration.metricsHost, port: port, metrics: {
-            if let status = try? await node.status() {
-                metrics.update(from: status)
-                metrics.setLivePeers(status.livePeers)
-            }
-            return metrics.render()
+            metrics.render()
         }, health: { [state] in
-            let status = try? await node.status()
+            let status = feed.status
             let label = state.withLockedValue { $0.info?.state.label } ?? "stopped"
             return HealthReport(state: label, lastHeartbeat: status?.lastHeartbeat, routingTableSize: status?.routingTableSize ?? 0,
                                 livePeers: status?.livePeers ?? 0, heartbeatTTLSeconds: ttl)
@@ -242,10 +233,10 @@ public final class SubnetPeer: Service, Sendable {
         do {
             try await server.start()
         } catch {
-            recording.cancel()
+            following.cancel()
             throw error
         }
-        return HTTPServing(server: server, recording: recording)
+        return HTTPServing(server: server, following: following)
     }
 }
 

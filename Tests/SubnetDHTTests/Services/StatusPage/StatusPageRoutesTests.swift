@@ -10,7 +10,7 @@ extension StatusPageTests {
         static let now = StatusPageTests.start + .seconds(3)
         let keys = StatusPageTests.keys
 
-        /// Peers 0-3 live, peer 4 said OFFLINE, as the recorder saw them at `now`.
+        /// Peers 0-3 live, peer 4 said OFFLINE, as the recorder saw them at `now`: a first reading, then the event.
         func makeRecorder(names: [String?] = [nil, nil, nil, nil]) -> SubnetStatusRecorder {
             let me = keys[0]
             let recorder = SubnetStatusRecorder(key: "node", owner: me.publicKey, info: {
@@ -18,9 +18,9 @@ extension StatusPageTests {
             })
             let live = (0..<4).map { StatusPageTests.peer(keys[$0], port: 7000 + UInt16($0), name: names[$0]) }
             let gone = StatusPageTests.peer(keys[4], port: 7004)
-            recorder.record(StatusPageTests.reading(live: live + [gone]), now: StatusPageTests.start)
+            recorder.begin(with: StatusPageTests.reading(live: live + [gone]), now: StatusPageTests.start)
             let offline = StatusPageTests.peer(keys[4], port: 7004, state: .offline, published: Self.now)
-            recorder.record(StatusPageTests.reading(live: live, offline: [offline]), now: Self.now)
+            recorder.record(.left(offline), now: Self.now)
             return recorder
         }
 
