@@ -39,10 +39,10 @@ public final class SubnetPeer: Service, Sendable {
         public var snapshotInterval: Duration = .seconds(60)
         /// The address the HTTP port binds; loopback by default, so the page and metrics are
         /// not exposed unless asked for.
-        public var metricsHost = "127.0.0.1"
+        public var httpHost = "127.0.0.1"
         /// The node's HTTP port: the subnet's status page (`/`, `/peers.json`,
         /// `/records/KEY.json`), `/metrics` and `/health`; nil serves none.
-        public var metricsPort: Int?
+        public var httpPort: Int?
         /// How long shutdown waits for the OFFLINE announce to be acknowledged.
         public var offlineTimeout: Duration = .seconds(5)
         /// The status page's poll interval and bounds on its `/records/KEY.json` reads.
@@ -63,7 +63,7 @@ public final class SubnetPeer: Service, Sendable {
     private let onStarted: @Sendable (DHTNode, Int?) -> Void
     private let state = NIOLockedValueBox<(node: DHTNode?, info: ServerInfo?)>((nil, nil))
 
-    /// `onStarted` runs once the socket is bound (and the metrics server, if any), before joining.
+    /// `onStarted` runs once the socket is bound (and the HTTP server, if any), before joining.
     ///
     /// Nothing starts here; ``run()`` does.
     ///
@@ -202,7 +202,7 @@ public final class SubnetPeer: Service, Sendable {
 
     /// The HTTP server and the task that keeps what it serves current.
     private struct HTTPServing {
-        let server: MetricsServer
+        let server: NodeHTTPServer
         let following: Task<Void, Never>
 
         func stop() async {
@@ -212,7 +212,7 @@ public final class SubnetPeer: Service, Sendable {
     }
 
     private func startHTTP(for node: DHTNode) async throws -> HTTPServing? {
-        guard let port = configuration.metricsPort else { return nil }
+        guard let port = configuration.httpPort else { return nil }
         let metrics = NodeMetrics()
         let ttl = configuration.heartbeat.map { Int($0.ttl.components.seconds) }
         let recorder = SubnetStatusRecorder(key: configuration.heartbeat?.key ?? "node", owner: node.publicKey,
@@ -222,7 +222,7 @@ public final class SubnetPeer: Service, Sendable {
         let feed = NodeStatusFeed(node: node, recorder: recorder, metrics: metrics,
                                   refreshInterval: configuration.statusRecorder.refreshInterval)
         let following = Task { await feed.run() }
-        let server = MetricsServer(host: configuration.metricsHost, port: port, metrics: {
+        let server = NodeHTTPServer(host: configuration.httpHost, port: port, metrics: {
             metrics.render()
         }, health: { [state] in
             let status = feed.status
