@@ -25,8 +25,8 @@ public enum NodeHTTPServerError: Error, Equatable, CustomStringConvertible {
 /// `/health` (JSON; 200 when healthy, 503 when not) and, when given a `StatusPage`, the
 /// status page and its JSON (`/`, `/peers.json`, `/records/KEY.json`). Any other path is 404,
 /// another method than GET 405, a malformed request 400. Bodies come from closures called
-/// once per request, in a task, never on the event loop; ``SubnetPeer``'s read what its
-/// follower of the node keeps, so a request does not wait on the node.
+/// once per request, in a task, never on the event loop; the closures ``SubnetPeer`` gives
+/// read what its follower of the node keeps, so a request does not wait on the node.
 ///
 ///     let server = NodeHTTPServer(port: 9090, metrics: { metrics.render() }, health: { await report() })
 ///     let port = try await server.start()   // or put it in a ServiceGroup: `run()` serves until shutdown
