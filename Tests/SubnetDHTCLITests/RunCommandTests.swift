@@ -21,7 +21,7 @@ import Testing
         #expect(configuration.name == nil)
         #expect(configuration.bootstrap.isEmpty)
         #expect(configuration.stateDirectory == nil)
-        #expect(configuration.metricsPort == nil)
+        #expect(configuration.httpPort == nil)
     }
 
     @Test func everyFlagReachesTheConfiguration() throws {
@@ -46,7 +46,7 @@ import Testing
         #expect(configuration.role == "miner")
         #expect(configuration.name == "gpu-7")
         #expect(configuration.stateDirectory == "/tmp/state")
-        #expect(configuration.metricsPort == 9100)
+        #expect(configuration.httpPort == 9100)
         #expect(configuration.bootstrap == [Endpoint("127.0.0.1:7000")!, Endpoint("[::1]:7001")!])
     }
 

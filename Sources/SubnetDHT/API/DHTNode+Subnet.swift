@@ -67,7 +67,9 @@ extension DHTNode {
     /// Joined / state changed / left / expired, as the live view sees them. Each call gives a
     /// new stream; it ends when the node shuts down.
     public func membershipEvents() -> AsyncStream<MembershipEvent> {
-        membershipHub.subscribe()
+        eventHub.subscribe { event in
+            if case .membership(let change) = event { change } else { nil }
+        }
     }
 
     /// The routing table's contacts and the records held for others.

@@ -79,8 +79,8 @@ public final class DHTNode: Sendable {
     /// The address the socket is bound to (with the real port when 0 was asked for).
     public let localEndpoint: Endpoint
     let shell: UDPShell
-    let membershipHub = EventHub<MembershipEvent>()
-    let activityHub = EventHub<CoreEvent>()
+    /// The core's events, for every subscriber: ``events()``, ``membershipEvents()``, the services.
+    let eventHub = EventHub<CoreEvent>()
 
     private init(localID: NodeID, signingKey: SigningKey, localEndpoint: Endpoint, shell: UDPShell) {
         self.localID = localID
@@ -92,7 +92,7 @@ public final class DHTNode: Sendable {
     /// The core's events other than finished operations (heartbeat publishes, pruning,
     /// membership), for metrics and logs. Each call gives a new stream.
     public func events() -> AsyncStream<CoreEvent> {
-        activityHub.subscribe()
+        eventHub.subscribe()
     }
 
     /// The public half of ``signingKey``: the owner of the node's records, and what others
@@ -131,10 +131,7 @@ public final class DHTNode: Sendable {
         let node = DHTNode(localID: localID, signingKey: configuration.signingKey, localEndpoint: bound, shell: shell)
         try await eventLoop.submit {
             shell.rebind = { bindSocket(for: shell, host: host, port: port, receiveBufferSize: receiveBufferSize, on: eventLoop) }
-            shell.onEvent = { [membershipHub = node.membershipHub, activityHub = node.activityHub] event in
-                if case .membership(let change) = event { membershipHub.publish(change) }
-                activityHub.publish(event)
-            }
+            shell.onEvent = { [eventHub = node.eventHub] event in eventHub.publish(event) }
             shell.attach(channel)
         }.get()
         return node
@@ -280,14 +277,26 @@ public final class DHTNode: Sendable {
 
     /// Routing-table size, pending requests and counters, read on the node's loop.
     public func status() async throws -> NodeStatus {
+        try await shell.withCore { core, now in self.status(of: core, livePeers: core.livePeers(now: now).count) }
+    }
+
+    /// The status and the live view's records in one hop onto the loop: what the HTTP port's
+    /// `NodeStatusFeed` reads every refresh interval.
+    func subnetReading() async throws -> SubnetReading {
         try await shell.withCore { core, now in
-            NodeStatus(routingTableSize: core.routingTableSize, pendingRequests: core.pendingRequestCount,
-                       storedRecords: core.storedRecordCount, statistics: core.statistics,
-                       unreachableDrops: self.shell.unreachableDrops, socketReopens: self.shell.socketReopens,
-                       signaturesCheckedAhead: self.shell.signaturesCheckedAhead,
-                       recordSupport: core.recordSupportCounts, livePeers: core.livePeers(now: now).count,
-                       lastHeartbeat: core.heartbeatStatus?.lastSuccess)
+            let live = core.livePeers(now: now)
+            return SubnetReading(status: self.status(of: core, livePeers: live.count), live: live,
+                                 departed: core.departedPeers(now: now))
         }
+    }
+
+    private func status(of core: DHTCore, livePeers: Int) -> NodeStatus {
+        NodeStatus(routingTableSize: core.routingTableSize, pendingRequests: core.pendingRequestCount,
+                   storedRecords: core.storedRecordCount, statistics: core.statistics,
+                   unreachableDrops: shell.unreachableDrops, socketReopens: shell.socketReopens,
+                   signaturesCheckedAhead: shell.signaturesCheckedAhead,
+                   recordSupport: core.recordSupportCounts, livePeers: livePeers,
+                   lastHeartbeat: core.heartbeatStatus?.lastSuccess)
     }
 
     /// The routing table's contacts.
@@ -301,8 +310,7 @@ public final class DHTNode: Sendable {
     /// OFFLINE heartbeat: call ``stopHeartbeat(final:)`` first (``SubnetPeer`` does).
     public func shutdown() async {
         try? await shell.eventLoop.submit { self.shell.close() }.get()
-        membershipHub.finish()
-        activityHub.finish()
+        eventHub.finish()
     }
 
     private func lookupResult(_ result: OperationResult) throws -> LookupResult {

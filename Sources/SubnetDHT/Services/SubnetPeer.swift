@@ -39,15 +39,17 @@ public final class SubnetPeer: Service, Sendable {
         public var snapshotInterval: Duration = .seconds(60)
         /// The address the HTTP port binds; loopback by default, so the page and metrics are
         /// not exposed unless asked for.
-        public var metricsHost = "127.0.0.1"
+        public var httpHost = "127.0.0.1"
         /// The node's HTTP port: the subnet's status page (`/`, `/peers.json`,
         /// `/records/KEY.json`), `/metrics` and `/health`; nil serves none.
-        public var metricsPort: Int?
+        public var httpPort: Int?
         /// How long shutdown waits for the OFFLINE announce to be acknowledged.
         public var offlineTimeout: Duration = .seconds(5)
         /// The status page's poll interval and bounds on its `/records/KEY.json` reads.
         public var statusPage = StatusPage.Settings()
-        /// How often the status page's view is read and how much history it keeps.
+        /// How often the node is read for the HTTP port (counters for `/metrics` and `/health`,
+        /// heartbeat ages for the page; membership changes come as events), and how much
+        /// history the page keeps.
         public var statusRecorder = SubnetStatusRecorder.Settings()
 
         /// A configuration for `node` with every other field at its default: a heartbeat
@@ -61,7 +63,7 @@ public final class SubnetPeer: Service, Sendable {
     private let onStarted: @Sendable (DHTNode, Int?) -> Void
     private let state = NIOLockedValueBox<(node: DHTNode?, info: ServerInfo?)>((nil, nil))
 
-    /// `onStarted` runs once the socket is bound (and the metrics server, if any), before joining.
+    /// `onStarted` runs once the socket is bound (and the HTTP server, if any), before joining.
     ///
     /// Nothing starts here; ``run()`` does.
     ///
@@ -174,43 +176,32 @@ public final class SubnetPeer: Service, Sendable {
         }
     }
 
-    /// The HTTP server and the recorder its status page reads.
+    /// The HTTP server and the task that keeps what it serves current.
     private struct HTTPServing {
-        let server: MetricsServer
-        let recording: Task<Void, Never>
+        let server: NodeHTTPServer
+        let following: Task<Void, Never>
 
         func stop() async {
-            recording.cancel()
+            following.cancel()
             await server.stop()
         }
     }
 
     private func startHTTP(for node: DHTNode) async throws -> HTTPServing? {
-        guard let port = configuration.metricsPort else { return nil }
+        guard let port = configuration.httpPort else { return nil }
         let metrics = NodeMetrics()
         let ttl = configuration.heartbeat.map { Int($0.ttl.components.seconds) }
-        let events = node.events()
-        Task {
-            for await event in events {
-                switch event {
-                case .heartbeatPublished(let ok, let latency): metrics.recordHeartbeat(ok: ok, latency: latency)
-                case .pruned(let records, let peers): metrics.recordPruned(records: records, peers: peers)
-                default: break
-                }
-            }
-        }
         let recorder = SubnetStatusRecorder(key: configuration.heartbeat?.key ?? "node", owner: node.publicKey,
                                             settings: configuration.statusRecorder, info: { [state] in state.withLockedValue { $0.info } })
-        let recording = Task { await recorder.run(reading: node) }
-        // Each request reads the node once (`status()`, one hop onto its event loop).
-        let server = MetricsServer(host: configuration.metricsHost, port: port, metrics: {
-            if let status = try? await node.status() {
-                metrics.update(from: status)
-                metrics.setLivePeers(status.livePeers)
-            }
-            return metrics.render()
+        // One follower of the node for the whole port: the page, /metrics and /health read
+        // what it keeps, so no request waits on the node's event loop.
+        let feed = NodeStatusFeed(node: node, recorder: recorder, metrics: metrics,
+                                  refreshInterval: configuration.statusRecorder.refreshInterval)
+        let following = Task { await feed.run() }
+        let server = NodeHTTPServer(host: configuration.httpHost, port: port, metrics: {
+            metrics.render()
         }, health: { [state] in
-            let status = try? await node.status()
+            let status = feed.status
             let label = state.withLockedValue { $0.info?.state.label } ?? "stopped"
             return HealthReport(state: label, lastHeartbeat: status?.lastHeartbeat, routingTableSize: status?.routingTableSize ?? 0,
                                 livePeers: status?.livePeers ?? 0, heartbeatTTLSeconds: ttl)
@@ -218,10 +209,10 @@ public final class SubnetPeer: Service, Sendable {
         do {
             try await server.start()
         } catch {
-            recording.cancel()
+            following.cancel()
             throw error
         }
-        return HTTPServing(server: server, recording: recording)
+        return HTTPServing(server: server, following: following)
     }
 }
 

@@ -68,7 +68,7 @@ struct Run: AsyncParsableCommand {
         configuration.name = name
         configuration.heartbeat = noHeartbeat ? nil : heartbeat
         configuration.stateDirectory = stateDir
-        configuration.metricsPort = metricsPort
+        configuration.httpPort = metricsPort
         return configuration
     }
 

@@ -57,7 +57,7 @@ extension ServicesTests {
             let taken = try Self.tcpListener()
             defer { close(taken.descriptor) }
             var configuration = SubnetPeer.Configuration(node: DHTNode.Configuration(host: "127.0.0.1", port: udpPort))
-            configuration.metricsPort = taken.port
+            configuration.httpPort = taken.port
             configuration.heartbeat = nil
             let peer = try SubnetPeer(configuration)
             await #expect(throws: (any Error).self) { try await peer.run() }

@@ -1,20 +1,16 @@
 import SubnetDHTCore
-/// One read of what a node knows about its subnet: its live view and two counters.
-struct SubnetReading: Sendable, Equatable {
-    /// Unexpired heartbeats not OFFLINE.
+/// One read of a running node for its HTTP port, taken in one hop onto its event loop: its
+/// status (counters, routing table, last heartbeat) and its live view's peers.
+struct SubnetReading: Sendable {
+    var status: NodeStatus
+    /// Unexpired heartbeats not OFFLINE, ascending by owner key.
     var live: [Peer]
-    /// Unexpired OFFLINE heartbeats: peers that said they were leaving.
-    var offline: [Peer]
-    var routingTableSize: Int
-    var storedRecords: Int
+    /// The view's other records: OFFLINE heartbeats not yet expired (peers that said they
+    /// were leaving), and any heartbeat that expired since the view last dropped expired ones.
+    var departed: [Peer]
 
-    /// Reads the node's live view and counters: short calls on its loop, no network round trip.
     static func read(from node: DHTNode) async throws -> SubnetReading {
-        let live = try await node.livePeers()
-        let offline = try await node.departedPeers()
-        let status = try await node.status()
-        return SubnetReading(live: live, offline: offline, routingTableSize: status.routingTableSize,
-                             storedRecords: status.storedRecords)
+        try await node.subnetReading()
     }
 }
 
@@ -38,14 +34,14 @@ struct Departure: Hashable, Sendable {
 struct SubnetStatus: Sendable {
     /// When the page is rendered; ages and expiries count from here.
     var now: Timestamp
-    /// When the node's view was last read; nil before the first read.
+    /// When the node last told the page something (an event or a reading); nil before the first.
     var updated: Timestamp?
     /// The heartbeat key the view follows.
     var key: String
     /// This node's own key and heartbeat (nil before it has one).
     var owner: PublicKey
     var info: ServerInfo?
-    /// Live at the last reading, ascending by owner key.
+    /// Live in the node's view, ascending by owner key.
     var live: [Peer]
     /// Most recent first.
     var departed: [Departure]

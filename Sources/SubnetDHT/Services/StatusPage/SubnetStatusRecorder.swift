@@ -1,17 +1,21 @@
 import NIOConcurrencyHelpers
 import SubnetDHTCore
 
-/// Keeps what a node's status page shows: reads the node's live view every refresh interval
-/// into a `SubnetStatusBoard` behind a lock. Page requests read the board, never the node, so
-/// however many browsers poll, the DHT's event loop sees one short read a second.
+/// Keeps what a node's status page shows in a `SubnetStatusBoard` behind a lock: the node's
+/// membership events as they come, over a reading of its live view taken when following
+/// starts, and a reading every refresh interval for what changes without an event (counters,
+/// renewed heartbeats). Page requests read the board, never the node.
 ///
 ///     let recorder = SubnetStatusRecorder(key: "node", owner: node.publicKey, info: { currentInfo })
-///     let recording = Task { await recorder.run(reading: node) }   // cancel it before the node shuts down
+///     let following = Task { await recorder.run(following: node) }   // cancel it before the node shuts down
 ///     let page = StatusPage(recorder: recorder, node: node)
+///
+/// ``SubnetPeer`` feeds its recorder from the same follower that keeps `/health` and
+/// `/metrics` current, so the node is read once per interval for all three.
 public final class SubnetStatusRecorder: Sendable {
     public struct Settings: Sendable {
-        /// Time between reads of the node's view: the view itself changes once a prune
-        /// interval, so a second adds at most a second to what the page shows.
+        /// Time between readings of the node: membership changes arrive as events at once;
+        /// these refresh the counters and the heartbeat ages of live peers.
         public var refreshInterval: Duration = .seconds(1)
         /// A departed peer stays on the page this long.
         public var departureRetention: Duration = .seconds(3600)
@@ -37,7 +41,7 @@ public final class SubnetStatusRecorder: Sendable {
     private let info: @Sendable () -> ServerInfo?
     private let board: NIOLockedValueBox<SubnetStatusBoard>
 
-    /// A recorder with an empty board; ``run(reading:clock:)`` fills it.
+    /// A recorder with an empty board; ``run(following:clock:)`` fills it.
     ///
     /// - Parameters:
     ///   - key: The heartbeat key the node's view follows, usually `node`.
@@ -53,17 +57,24 @@ public final class SubnetStatusRecorder: Sendable {
         board = NIOLockedValueBox(SubnetStatusBoard(settings: settings.board))
     }
 
-    /// Reads `node` every refresh interval until the task is cancelled. A failed read is
-    /// skipped; the page shows when the view was last read.
-    public func run(reading node: DHTNode, clock: @escaping @Sendable () -> Timestamp = { SystemClock.now() }) async {
-        while !Task.isCancelled {
-            if let reading = try? await SubnetReading.read(from: node) { record(reading, now: clock()) }
-            try? await Task.sleep(for: settings.refreshInterval)
-        }
+    /// Follows `node` until the task is cancelled: its membership events as they come, and a
+    /// reading every refresh interval. A failed reading is skipped; the page shows when the
+    /// node last told it something.
+    public func run(following node: DHTNode, clock: @escaping @Sendable () -> Timestamp = { SystemClock.now() }) async {
+        await NodeStatusFeed(node: node, recorder: self, refreshInterval: settings.refreshInterval, clock: clock).run()
     }
 
-    func record(_ reading: SubnetReading, now: Timestamp) {
-        board.withLockedValue { $0.apply(reading, now: now) }
+    /// The first reading: the live view as it is when following starts.
+    func begin(with reading: SubnetReading, now: Timestamp) {
+        board.withLockedValue { $0.begin(with: reading, now: now) }
+    }
+
+    func record(_ event: MembershipEvent, now: Timestamp) {
+        board.withLockedValue { $0.apply(event, now: now) }
+    }
+
+    func refresh(with reading: SubnetReading, now: Timestamp) {
+        board.withLockedValue { $0.refresh(with: reading, now: now) }
     }
 
     func status(now: Timestamp) -> SubnetStatus {

@@ -2,7 +2,7 @@ import Testing
 @testable import SubnetDHT
 @testable import SubnetDHTCore
 
-/// Every metrics, health and metrics-server suite nests here, so `swift test --filter Metrics` runs them all.
+/// Every metrics suite nests here, so `swift test --filter MetricsTests` runs them all.
 extension ServicesTests {
     @Suite enum MetricsTests {}
 }
@@ -29,15 +29,5 @@ extension MetricsTests {
             return Double(line.dropFirst(series.count + 1))
         }
         return nil
-    }
-
-    /// The bound port of a server started by `run()` in another task, once it listens.
-    static func waitForPort(of server: MetricsServer, within timeout: Duration = .seconds(30)) async throws -> Int {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let port = server.port { return port }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        throw HTTPTestConnection.Failure("the server did not start listening within \(timeout)")
     }
 }

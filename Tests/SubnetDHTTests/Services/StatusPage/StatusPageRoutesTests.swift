@@ -4,13 +4,13 @@ import Testing
 @testable import SubnetDHTCore
 
 extension StatusPageTests {
-    /// The status page's routes through a real `MetricsServer` on 127.0.0.1, over a recorder
+    /// The status page's routes through a real `NodeHTTPServer` on 127.0.0.1, over a recorder
     /// fed by hand and a stand-in for the DHT read.
     @Suite struct StatusPageRoutesTests {
         static let now = StatusPageTests.start + .seconds(3)
         let keys = StatusPageTests.keys
 
-        /// Peers 0-3 live, peer 4 said OFFLINE, as the recorder saw them at `now`.
+        /// Peers 0-3 live, peer 4 said OFFLINE, as the recorder saw them at `now`: a first reading, then the event.
         func makeRecorder(names: [String?] = [nil, nil, nil, nil]) -> SubnetStatusRecorder {
             let me = keys[0]
             let recorder = SubnetStatusRecorder(key: "node", owner: me.publicKey, info: {
@@ -18,19 +18,19 @@ extension StatusPageTests {
             })
             let live = (0..<4).map { StatusPageTests.peer(keys[$0], port: 7000 + UInt16($0), name: names[$0]) }
             let gone = StatusPageTests.peer(keys[4], port: 7004)
-            recorder.record(StatusPageTests.reading(live: live + [gone]), now: StatusPageTests.start)
+            recorder.begin(with: StatusPageTests.reading(live: live + [gone]), now: StatusPageTests.start)
             let offline = StatusPageTests.peer(keys[4], port: 7004, state: .offline, published: Self.now)
-            recorder.record(StatusPageTests.reading(live: live, offline: [offline]), now: Self.now)
+            recorder.record(.left(offline), now: Self.now)
             return recorder
         }
 
         func makeServer(_ recorder: SubnetStatusRecorder, settings: StatusPage.Settings = StatusPage.Settings(),
-                        readRecords: @escaping @Sendable (String) async throws -> [KeyedRecord] = { _ in [] }) -> MetricsServer {
-            MetricsServer(clock: { Self.now }, metrics: { "" }, health: { MetricsTests.MetricsServerTests.idleReport },
+                        readRecords: @escaping @Sendable (String) async throws -> [KeyedRecord] = { _ in [] }) -> NodeHTTPServer {
+            NodeHTTPServer(clock: { Self.now }, metrics: { "" }, health: { HTTPTests.NodeHTTPServerTests.idleReport },
                           statusPage: StatusPage(recorder: recorder, settings: settings, readRecords: readRecords))
         }
 
-        func get(_ path: String, from server: MetricsServer, method: String = "GET") async throws -> HTTPTestConnection.Response {
+        func get(_ path: String, from server: NodeHTTPServer, method: String = "GET") async throws -> HTTPTestConnection.Response {
             let connection = try HTTPTestConnection(port: try await server.start())
             try connection.request(path, method: method)
             return try await connection.readResponse()
@@ -168,7 +168,7 @@ extension StatusPageTests {
         }
 
         @Test func withoutAStatusPageOnlyMetricsAndHealthAreServed() async throws {
-            let server = MetricsTests.MetricsServerTests.makeServer()
+            let server = HTTPTests.NodeHTTPServerTests.makeServer()
             let connection = try HTTPTestConnection(port: try await server.start())
             for path in ["/", "/peers.json", "/records/node.json"] {
                 try connection.request(path)

@@ -20,9 +20,10 @@ extension StatusPageTests {
              seq: published.milliseconds, expires: (published + ttl).seconds)
     }
 
+    /// A reading of a node whose view holds `live` and `offline` (departed) peers.
     static func reading(live: [Peer], offline: [Peer] = [], routing: Int = 5, records: Int = 7) -> SubnetReading {
-        SubnetReading(live: live.sorted { $0.owner < $1.owner }, offline: offline.sorted { $0.owner < $1.owner },
-                      routingTableSize: routing, storedRecords: records)
+        SubnetReading(status: MetricsTests.status(routing: routing, records: records), live: live.sorted { $0.owner < $1.owner },
+                      departed: offline.sorted { $0.owner < $1.owner })
     }
 
     /// Keys in a fixed order, so tests can name "the first peer".

@@ -19,7 +19,7 @@ extension StatusPageTests {
                 configuration.heartbeat = heartbeat
                 configuration.name = name
                 configuration.bootstrap = bootstrap
-                configuration.metricsPort = metrics ? 0 : nil
+                configuration.httpPort = metrics ? 0 : nil
                 configuration.offlineTimeout = .seconds(2)
                 configuration.statusRecorder.refreshInterval = .milliseconds(200)
                 return configuration

@@ -5,14 +5,14 @@ import Testing
 @testable import SubnetDHT
 @testable import SubnetDHTCore
 
-extension MetricsTests {
-    @Suite struct MetricsServerTests {
+extension HTTPTests {
+    @Suite struct NodeHTTPServerTests {
         static let now = Timestamp(seconds: 1_700_000_100)
 
         /// A server on 127.0.0.1 port 0 whose `/health` reports whatever `health` holds, judged at `now`.
         static func makeServer(metrics: NodeMetrics = NodeMetrics(),
-                               health: NIOLockedValueBox<HealthReport> = NIOLockedValueBox(idleReport)) -> MetricsServer {
-            MetricsServer(host: "127.0.0.1", port: 0, clock: { now },
+                               health: NIOLockedValueBox<HealthReport> = NIOLockedValueBox(idleReport)) -> NodeHTTPServer {
+            NodeHTTPServer(host: "127.0.0.1", port: 0, clock: { now },
                           metrics: { metrics.render() }, health: { health.withLockedValue { $0 } })
         }
 
@@ -140,7 +140,7 @@ extension MetricsTests {
         @Test func aSlowProviderDoesNotHoldUpTheEventLoop() async throws {
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)  // every connection on one loop
             let (release, releaser) = AsyncStream<Void>.makeStream()
-            let server = MetricsServer(group: group, clock: { Self.now },
+            let server = NodeHTTPServer(group: group, clock: { Self.now },
                                        metrics: { for await _ in release { break }; return "slow\n" },
                                        health: { Self.idleReport })
             let port = try await server.start()
@@ -170,14 +170,14 @@ extension MetricsTests {
             #expect(server.port == nil)
             #expect(try await connection.closesByPeer())  // idle keep-alive connections are closed too
             #expect(throws: HTTPTestConnection.Failure.self) { try HTTPTestConnection(port: port) }
-            await #expect(throws: MetricsServerError.stopped) { try await server.start() }
+            await #expect(throws: NodeHTTPServerError.stopped) { try await server.start() }
             await server.stop()  // a second stop is harmless
         }
 
         @Test func idleKeepAliveConnectionsAreClosed() async throws {
-            var settings = MetricsServer.Settings()
+            var settings = NodeHTTPServer.Settings()
             settings.idleTimeout = .milliseconds(100)
-            let server = MetricsServer(settings: settings, clock: { Self.now }, metrics: { "" }, health: { Self.idleReport })
+            let server = NodeHTTPServer(settings: settings, clock: { Self.now }, metrics: { "" }, health: { Self.idleReport })
             let connection = try HTTPTestConnection(port: try await server.start())
             try connection.request("/metrics")
             #expect(try await connection.readResponse().status == 200)
@@ -188,7 +188,7 @@ extension MetricsTests {
         @Test(.timeLimit(.minutes(1))) func stopLetsARequestInProgressFinish() async throws {
             let (release, releaser) = AsyncStream<Void>.makeStream()
             let (entered, enter) = AsyncStream<Void>.makeStream()
-            let server = MetricsServer(clock: { Self.now }, metrics: { enter.yield(); for await _ in release { break }; return "late\n" },
+            let server = NodeHTTPServer(clock: { Self.now }, metrics: { enter.yield(); for await _ in release { break }; return "late\n" },
                                        health: { Self.idleReport })
             let connection = try HTTPTestConnection(port: try await server.start())
             try connection.request("/metrics")
@@ -205,10 +205,10 @@ extension MetricsTests {
         @Test(.timeLimit(.minutes(1))) func stopClosesAStuckRequestAfterTheGracePeriod() async throws {
             let (release, releaser) = AsyncStream<Void>.makeStream()
             let (entered, enter) = AsyncStream<Void>.makeStream()
-            var settings = MetricsServer.Settings()
+            var settings = NodeHTTPServer.Settings()
             let grace = Duration.milliseconds(400)
             settings.shutdownGracePeriod = grace
-            let server = MetricsServer(settings: settings, clock: { Self.now },
+            let server = NodeHTTPServer(settings: settings, clock: { Self.now },
                                        metrics: { enter.yield(); for await _ in release { break }; return "never sent\n" },
                                        health: { Self.idleReport })
             let connection = try HTTPTestConnection(port: try await server.start())
@@ -230,7 +230,7 @@ extension MetricsTests {
         @Test func runServesUntilCancelled() async throws {
             let server = Self.makeServer()
             let task = Task { try await server.run() }
-            let port = try await MetricsTests.waitForPort(of: server)
+            let port = try await HTTPTests.waitForPort(of: server)
             let connection = try HTTPTestConnection(port: port)
             try connection.request("/metrics")
             #expect(try await connection.readResponse().status == 200)
@@ -245,7 +245,7 @@ extension MetricsTests {
             let server = Self.makeServer()
             let group = ServiceGroup(services: [server])
             let task = Task { try await group.run() }
-            let port = try await MetricsTests.waitForPort(of: server)
+            let port = try await HTTPTests.waitForPort(of: server)
             let connection = try HTTPTestConnection(port: port)
             try connection.request("/health")
             #expect(try await connection.readResponse().status == 503)

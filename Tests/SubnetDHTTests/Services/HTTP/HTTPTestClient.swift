@@ -4,7 +4,7 @@ import Glibc
 @testable import SubnetDHT
 @testable import SubnetDHTCore
 
-/// A plain TCP client on 127.0.0.1 speaking just enough HTTP/1.1 for the metrics server's
+/// A plain TCP client on 127.0.0.1 speaking just enough HTTP/1.1 for the node's HTTP server's
 /// tests. Reads poll with `MSG_DONTWAIT` and sleep between tries, so a waiting test never
 /// blocks a thread of the cooperative pool the server's providers also run on.
 final class HTTPTestConnection: @unchecked Sendable {  // a file descriptor; each test uses its own from one task

@@ -2,7 +2,7 @@ import Testing
 @testable import SubnetDHT
 @testable import SubnetDHTCore
 
-extension MetricsTests {
+extension HTTPTests {
     @Suite struct HealthReportTests {
         static let now = Timestamp(seconds: 1_700_000_100)
 

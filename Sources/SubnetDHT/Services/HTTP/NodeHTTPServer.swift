@@ -5,7 +5,7 @@ import NIOPosix
 import ServiceLifecycle
 import SubnetDHTCore
 
-public enum MetricsServerError: Error, Equatable, CustomStringConvertible {
+public enum NodeHTTPServerError: Error, Equatable, CustomStringConvertible {
     /// `start()` was called while another `start()` was still binding.
     case alreadyStarting
     /// The server was stopped; it does not start again.
@@ -14,24 +14,25 @@ public enum MetricsServerError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .alreadyStarting: "the metrics server is already starting"
-        case .stopped: "the metrics server was stopped"
-        case .bindFailed(let reason): "could not bind the metrics server: \(reason)"
+        case .alreadyStarting: "the node's HTTP server is already starting"
+        case .stopped: "the node's HTTP server was stopped"
+        case .bindFailed(let reason): "could not bind the node's HTTP server: \(reason)"
         }
     }
 }
 
-/// A small HTTP/1.1 server for a node's HTTP port: `/metrics` (Prometheus text format),
+/// The small HTTP/1.1 server of a node's HTTP port: `/metrics` (Prometheus text format),
 /// `/health` (JSON; 200 when healthy, 503 when not) and, when given a `StatusPage`, the
 /// status page and its JSON (`/`, `/peers.json`, `/records/KEY.json`). Any other path is 404,
 /// another method than GET 405, a malformed request 400. Bodies come from closures called
-/// once per request, in a task, never on the event loop.
+/// once per request, in a task, never on the event loop; the closures ``SubnetPeer`` gives
+/// read what its follower of the node keeps, so a request does not wait on the node.
 ///
-///     let server = MetricsServer(port: 9090, metrics: { metrics.render() }, health: { await report() })
+///     let server = NodeHTTPServer(port: 9090, metrics: { metrics.render() }, health: { await report() })
 ///     let port = try await server.start()   // or put it in a ServiceGroup: `run()` serves until shutdown
 ///
 /// One-shot: after `stop()` it does not start again.
-public final class MetricsServer: Service, Sendable {
+public final class NodeHTTPServer: Service, Sendable {
     public struct Settings: Sendable {
         /// A keep-alive connection with no request for this long is closed, so forgotten clients do not hold sockets.
         public var idleTimeout: Duration = .seconds(60)
@@ -86,7 +87,7 @@ public final class MetricsServer: Service, Sendable {
     /// returns the same port.
     @discardableResult
     public func start() async throws -> Int {
-        let claim = state.withLockedValue { state -> Result<Int?, MetricsServerError> in
+        let claim = state.withLockedValue { state -> Result<Int?, NodeHTTPServerError> in
             switch state.phase {
             case .idle:
                 state.phase = .starting
@@ -105,7 +106,7 @@ public final class MetricsServer: Service, Sendable {
             state.withLockedValue { state in
                 if case .starting = state.phase { state.phase = .idle }
             }
-            throw MetricsServerError.bindFailed("\(host):\(requestedPort): \(error)")
+            throw NodeHTTPServerError.bindFailed("\(host):\(requestedPort): \(error)")
         }
         let port = channel.localAddress?.port ?? requestedPort
         let kept = state.withLockedValue { state -> Bool in
@@ -115,7 +116,7 @@ public final class MetricsServer: Service, Sendable {
         }
         guard kept else {
             try? await channel.close()
-            throw MetricsServerError.stopped
+            throw NodeHTTPServerError.stopped
         }
         return port
     }
