@@ -216,14 +216,6 @@ public final class SubnetPeer: Service, Sendable {
     }
 }
 
-/// The software version peers publish in `ver`.
-public enum SubnetDHTVersion {
-    /// This library's version, the default `ver` of a ``SubnetPeer``'s heartbeat.
-    public static let current = "0.1.0"
-    /// docs/PROTOCOL.md's version; bumped only for incompatible changes.
-    public static let protocolVersion = 1
-}
-
 /// Runs `body`, giving up after `limit` (returning nil). A truly bounded wait: a task group
 /// would wait for a body that ignores cancellation; here the body runs on, unawaited.
 func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async -> T) async -> T? {

@@ -25,24 +25,33 @@ enum NodeHTTPRoute {
     case deferred(@Sendable () async -> NodeHTTPResponse)
 }
 
+/// Pages served on the node's HTTP port beside `/metrics` and `/health` (the status page):
+/// the HTTP layer routes to them without knowing what they show.
+protocol NodeHTTPPages: Sendable {
+    /// The answer for `path`, or nil when the path is none of the pages'.
+    func route(method: HTTPMethod, path: String, query: String, clock: @escaping @Sendable () -> Timestamp) -> NodeHTTPRoute?
+    /// The paths, as a 404 names them, e.g. `/, /peers.json`.
+    var pathsHint: String { get }
+}
+
 /// What the node's HTTP port answers on which path: `GET /metrics`, `GET /health`, the status
-/// page's paths when there is one, 405 for another method on those paths, 404 for any other.
+/// pages' paths when there are some, 405 for another method on those paths, 404 for any other.
 struct NodeHTTPRoutes: Sendable {
     static let metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
 
     let metrics: @Sendable () async -> String
     let health: @Sendable () async -> HealthReport
-    let statusPage: StatusPage?
+    let pages: (any NodeHTTPPages)?
     let clock: @Sendable () -> Timestamp
 
     func route(_ head: HTTPRequestHead) -> NodeHTTPRoute {
         let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         let path = parts.first.map(String.init) ?? "", query = parts.count > 1 ? String(parts[1]) : ""
         guard path == "/metrics" || path == "/health" else {
-            if let statusPage, let route = statusPage.route(method: head.method, path: path, query: query, clock: clock) {
+            if let pages, let route = pages.route(method: head.method, path: path, query: query, clock: clock) {
                 return route
             }
-            let hint = statusPage == nil ? "/metrics or /health" : "/, /peers.json, /records/KEY.json, /metrics or /health"
+            let hint = pages.map { "\($0.pathsHint), /metrics or /health" } ?? "/metrics or /health"
             return .immediate(.text(.notFound, "not found: try \(hint)\n"))
         }
         guard head.method == .GET else { return .immediate(.methodNotAllowed) }

@@ -52,7 +52,8 @@ public final class NodeHTTPServer: Service, Sendable {
     private let routes: NodeHTTPRoutes
     private let state = NIOLockedValueBox(ServerState())
 
-    /// A server that does not listen yet: ``start()`` or ``run()`` binds it.
+    /// A server that does not listen yet: ``start()`` or ``run()`` binds it. The status page
+    /// comes in through `init(host:port:settings:group:clock:metrics:health:statusPage:)`.
     ///
     /// - Parameters:
     ///   - host: The address to bind; loopback by default.
@@ -62,18 +63,24 @@ public final class NodeHTTPServer: Service, Sendable {
     ///   - clock: The time `/health` judges heartbeat age by.
     ///   - metrics: The `/metrics` body, e.g. `{ nodeMetrics.render() }`.
     ///   - health: The node's health, read per `/health` request.
-    ///   - statusPage: The subnet's status page and its JSON; nil serves only `/metrics` and `/health`.
-    public init(host: String = "127.0.0.1", port: Int = 0, settings: Settings = Settings(),
-                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-                clock: @escaping @Sendable () -> Timestamp = { SystemClock.now() },
-                metrics: @escaping @Sendable () async -> String,
-                health: @escaping @Sendable () async -> HealthReport,
-                statusPage: StatusPage? = nil) {
+    public convenience init(host: String = "127.0.0.1", port: Int = 0, settings: Settings = Settings(),
+                            group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                            clock: @escaping @Sendable () -> Timestamp = { SystemClock.now() },
+                            metrics: @escaping @Sendable () async -> String,
+                            health: @escaping @Sendable () async -> HealthReport) {
+        self.init(host: host, port: port, settings: settings, group: group, clock: clock, metrics: metrics, health: health,
+                  pages: nil)
+    }
+
+    /// A server that also serves `pages`.
+    init(host: String, port: Int, settings: Settings, group: any EventLoopGroup, clock: @escaping @Sendable () -> Timestamp,
+         metrics: @escaping @Sendable () async -> String, health: @escaping @Sendable () async -> HealthReport,
+         pages: (any NodeHTTPPages)?) {
         self.host = host
         self.requestedPort = port
         self.settings = settings
         self.group = group
-        self.routes = NodeHTTPRoutes(metrics: metrics, health: health, statusPage: statusPage, clock: clock)
+        self.routes = NodeHTTPRoutes(metrics: metrics, health: health, pages: pages, clock: clock)
     }
 
     /// The bound port while the server listens, else nil.

@@ -1,5 +1,7 @@
 import NIOConcurrencyHelpers
+import NIOCore
 import NIOHTTP1
+import NIOPosix
 import SubnetDHTCore
 
 /// The subnet's status page on a node's HTTP port, and the JSON behind it:
@@ -204,5 +206,33 @@ enum PercentEncoding {
         case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
         default: nil
         }
+    }
+}
+
+extension StatusPage: NodeHTTPPages {
+    var pathsHint: String { "/, /peers.json, /records/KEY.json" }
+}
+
+extension NodeHTTPServer {
+    /// A server that does not listen yet, serving the status page beside `/metrics` and
+    /// `/health`: ``start()`` or ``run()`` binds it.
+    ///
+    /// - Parameters:
+    ///   - host: The address to bind; loopback by default.
+    ///   - port: The TCP port; 0 (the default) lets the system pick one.
+    ///   - settings: Idle timeout, shutdown grace period and listen backlog.
+    ///   - group: The NIO event loops the server runs on.
+    ///   - clock: The time `/health` judges heartbeat age by.
+    ///   - metrics: The `/metrics` body, e.g. `{ nodeMetrics.render() }`.
+    ///   - health: The node's health, read per `/health` request.
+    ///   - statusPage: The subnet's status page and its JSON; nil serves only `/metrics` and `/health`.
+    public convenience init(host: String = "127.0.0.1", port: Int = 0, settings: Settings = Settings(),
+                            group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                            clock: @escaping @Sendable () -> Timestamp = { SystemClock.now() },
+                            metrics: @escaping @Sendable () async -> String,
+                            health: @escaping @Sendable () async -> HealthReport,
+                            statusPage: StatusPage?) {
+        self.init(host: host, port: port, settings: settings, group: group, clock: clock, metrics: metrics, health: health,
+                  pages: statusPage)
     }
 }
