@@ -1,13 +1,6 @@
 import Foundation
 import SubnetDHT
 
-enum Transport: String {
-    /// `TrafficNetwork`: cores mutated in place, traffic of chosen nodes counted.
-    case traffic
-    /// The library's `InMemoryNetwork` (lookup figures only; no per-node traffic).
-    case inmemory
-}
-
 /// How each node fills its routing table after joining through one random member.
 enum JoinRefresh: String {
     /// Nothing more than the join's own-id lookup.
@@ -31,7 +24,6 @@ struct Options {
     var parallel = 10
     var joinBatch = 64
     var joinRefresh = JoinRefresh.own
-    var transport = Transport.traffic
     var latencyMilliseconds = 5
     var jsonPath: String?
     var svgPath: String?
@@ -44,11 +36,11 @@ struct Options {
         return settings
     }
 
-    func makeNetwork(start: Timestamp = Timestamp(seconds: 1_700_000_000)) -> SimulatedNetwork {
-        switch transport {
-        case .traffic: TrafficNetwork(start: start, latency: .milliseconds(latencyMilliseconds))
-        case .inmemory: InMemoryNetwork(start: start, latency: .milliseconds(latencyMilliseconds), seed: seed)
-        }
+    /// No loss, no cuts; no event log, which nothing here reads.
+    func makeNetwork(start: Timestamp = Timestamp(seconds: 1_700_000_000)) -> InMemoryNetwork {
+        let network = InMemoryNetwork(start: start, latency: .milliseconds(latencyMilliseconds), seed: seed)
+        network.keepsEventLog = false
+        return network
     }
 }
 
@@ -56,7 +48,7 @@ let nodeKey = Array("node".utf8)
 
 /// Starts `count` operations `parallel` at a time (each batch runs until all of it finished
 /// or `limit` of virtual time passed) and returns the results in order; nil where none came.
-func runBatches(_ network: SimulatedNetwork, count: Int, parallel: Int, limit: Duration = .seconds(600),
+func runBatches(_ network: InMemoryNetwork, count: Int, parallel: Int, limit: Duration = .seconds(600),
                 start: (Int) -> (Endpoint, OperationID),
                 finished: (Int, OperationResult) -> Void = { _, _ in }) -> [OperationResult?] {
     var results = [OperationResult?](repeating: nil, count: count)
@@ -105,7 +97,7 @@ struct Snapshot {
     let residentAfterBuild: Int
     let routingSizes: [Int]
 
-    func network(_ options: Options) -> SimulatedNetwork {
+    func network(_ options: Options) -> InMemoryNetwork {
         let network = options.makeNetwork(start: time)
         for index in 0..<count { network.add(cores[index], at: endpoints[index]) }
         return network
@@ -339,7 +331,8 @@ func runHeartbeats(_ snapshot: Snapshot, options: Options) -> HeartbeatResult {
     let started = clock.now
     let count = snapshot.count
     var generator = SplitMix64(seed: options.seed &+ 0xBEEF &+ UInt64(count))
-    let network = TrafficNetwork(start: snapshot.time, latency: .milliseconds(options.latencyMilliseconds))
+    let network = options.makeNetwork(start: snapshot.time)
+    let traffic = TrafficCounters()
     for index in 0..<count { network.add(snapshot.coresBeforeRecords[index], at: snapshot.endpoints[index]) }
 
     let k = options.settings.k
@@ -358,7 +351,7 @@ func runHeartbeats(_ snapshot: Snapshot, options: Options) -> HeartbeatResult {
     let order = publishers.indices.sorted { phases[$0] < phases[$1] }
     let settings = HeartbeatSettings(interval: .seconds(options.heartbeatInterval), ttl: .seconds(3 * options.heartbeatInterval))
 
-    network.readers = Set(readers.map { snapshot.endpoints[$0] })
+    traffic.readers = Set(readers.map { snapshot.endpoints[$0] })
     let windowSeconds = Double(options.heartbeatWindow * options.heartbeatInterval)
     var result = HeartbeatResult(count: count, peers: peers, readers: readerCount, interval: options.heartbeatInterval,
                                  windowSeconds: windowSeconds)
@@ -391,7 +384,7 @@ func runHeartbeats(_ snapshot: Snapshot, options: Options) -> HeartbeatResult {
         if !measuring, network.now >= warmupEnd {
             measuring = true
             windowStarted = clock.now
-            for replica in replicas { network.watched[replica] = TrafficCounter() }
+            for replica in replicas { traffic.watch(replica, on: network) }
         }
         // Start every publish that is due.
         while true {
@@ -432,12 +425,12 @@ func runHeartbeats(_ snapshot: Snapshot, options: Options) -> HeartbeatResult {
     network.run(for: .seconds(5)) { false }
     collect()
     for replica in replicas {
-        result.replicas.append((replica, network.watched[replica] ?? TrafficCounter(), network.core(at: replica)?.storedRecordCount ?? 0))
+        result.replicas.append((replica, traffic[replica] ?? TrafficCounter(), network.core(at: replica)?.storedRecordCount ?? 0))
     }
     // One full read of the view, measured alone.
     if let reader = publishers.first(where: { !readers.contains($0) && !replicas.contains(snapshot.endpoints[$0]) }) {
         let endpoint = snapshot.endpoints[reader]
-        network.watched[endpoint] = TrafficCounter()
+        traffic.watch(endpoint, on: network)
         let before = queriesSent(network.core(at: endpoint)!)
         let virtualStart = network.now
         let wallStart = clock.now
@@ -450,9 +443,9 @@ func runHeartbeats(_ snapshot: Snapshot, options: Options) -> HeartbeatResult {
         result.fullReadWallSeconds = seconds(clock.now - wallStart)
         result.fullReadVirtualSeconds = seconds(network.now - virtualStart)
         result.fullReadQueries = queriesSent(network.core(at: endpoint)!) - before
-        result.fullReadBytes = network.watched[endpoint]?.totalReceivedBytes ?? 0
+        result.fullReadBytes = traffic[endpoint]?.totalReceivedBytes ?? 0
         if case .lookup(let lookup)? = outcome { result.fullReadRecords = lookup.records.count }
-        network.watched[endpoint] = nil
+        traffic.stopWatching(endpoint, on: network)
     }
     for index in readers {
         let core = network.core(at: snapshot.endpoints[index])!
