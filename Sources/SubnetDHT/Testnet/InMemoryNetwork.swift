@@ -166,6 +166,36 @@ public final class InMemoryNetwork {
         return takeResult(of: operation, at: endpoint)
     }
 
+    /// Starts `count` operations `parallel` at a time, each batch run until all of it finished
+    /// or `limit` of virtual time passed, and returns the results in order, nil where none
+    /// came: many lookups or joins at once, as a busy network sees them. `start` starts the
+    /// operation of that index and says at which node; `finished` sees each result, in order.
+    @discardableResult
+    public func runOperations(_ count: Int, parallel: Int, limit: Duration = .seconds(600),
+                              start: (Int) -> (Endpoint, OperationID),
+                              finished: (Int, OperationResult) -> Void = { _, _ in }) -> [OperationResult?] {
+        var results = [OperationResult?](repeating: nil, count: count)
+        var next = 0
+        while next < count {
+            let batch = min(parallel, count - next)
+            var pending = [(index: Int, endpoint: Endpoint, operation: OperationID)]()
+            for offset in 0..<batch {
+                let (endpoint, operation) = start(next + offset)
+                pending.append((next + offset, endpoint, operation))
+            }
+            run(for: limit) {
+                while let first = pending.first, let result = takeResult(of: first.operation, at: first.endpoint) {
+                    results[first.index] = result
+                    finished(first.index, result)
+                    pending.removeFirst()
+                }
+                return pending.isEmpty
+            }
+            next += batch
+        }
+        return results
+    }
+
     private func process(_ kind: ScheduledEvent.Kind) {
         switch kind {
         case .deliver(let bytes, let source, let slot):

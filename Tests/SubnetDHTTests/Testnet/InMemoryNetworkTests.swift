@@ -5,7 +5,7 @@ import Testing
 extension TestnetTests {
     @Suite struct InMemoryNetworkTests {
         @Test func anObserverSeesAWatchedNodesDatagramsAndItsCoreTime() {
-            let testnet = SimulatedSubnet(count: 4, seed: 2)
+            let testnet = InMemoryTestnet(count: 4, seed: 2)
             let network = testnet.network
             let watched = testnet.endpoints[1]
             var received = [(bytes: Int, from: Endpoint, coreTime: Duration)]()
@@ -27,7 +27,7 @@ extension TestnetTests {
         }
 
         @Test(arguments: [true, false]) func theEventLogIsKeptOnlyWhenAsked(keeps: Bool) {
-            let testnet = SimulatedSubnet(count: 3, seed: 4)
+            let testnet = InMemoryTestnet(count: 3, seed: 4)
             let network = testnet.network
             network.keepsEventLog = keeps
             let heartbeat = HeartbeatSettings(interval: .seconds(30), ttl: .seconds(90), pruneInterval: .seconds(10))
