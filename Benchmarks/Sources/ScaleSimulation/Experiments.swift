@@ -1,13 +1,6 @@
 import Foundation
 import SubnetDHT
 
-enum Transport: String {
-    /// `TrafficNetwork`: cores mutated in place, traffic of chosen nodes counted.
-    case traffic
-    /// The library's `InMemoryNetwork` (lookup figures only; no per-node traffic).
-    case inmemory
-}
-
 /// How each node fills its routing table after joining through one random member.
 enum JoinRefresh: String {
     /// Nothing more than the join's own-id lookup.
@@ -31,7 +24,6 @@ struct Options {
     var parallel = 10
     var joinBatch = 64
     var joinRefresh = JoinRefresh.own
-    var transport = Transport.traffic
     var latencyMilliseconds = 5
     var jsonPath: String?
     var svgPath: String?
@@ -44,42 +36,15 @@ struct Options {
         return settings
     }
 
-    func makeNetwork(start: Timestamp = Timestamp(seconds: 1_700_000_000)) -> SimulatedNetwork {
-        switch transport {
-        case .traffic: TrafficNetwork(start: start, latency: .milliseconds(latencyMilliseconds))
-        case .inmemory: InMemoryNetwork(start: start, latency: .milliseconds(latencyMilliseconds), seed: seed)
-        }
+    /// No loss, no cuts; no event log, which nothing here reads.
+    func makeNetwork(start: Timestamp = Timestamp(seconds: 1_700_000_000)) -> InMemoryNetwork {
+        let network = InMemoryNetwork(start: start, latency: .milliseconds(latencyMilliseconds), seed: seed)
+        network.keepsEventLog = false
+        return network
     }
 }
 
 let nodeKey = Array("node".utf8)
-
-/// Starts `count` operations `parallel` at a time (each batch runs until all of it finished
-/// or `limit` of virtual time passed) and returns the results in order; nil where none came.
-func runBatches(_ network: SimulatedNetwork, count: Int, parallel: Int, limit: Duration = .seconds(600),
-                start: (Int) -> (Endpoint, OperationID),
-                finished: (Int, OperationResult) -> Void = { _, _ in }) -> [OperationResult?] {
-    var results = [OperationResult?](repeating: nil, count: count)
-    var next = 0
-    while next < count {
-        let batch = min(parallel, count - next)
-        var pending = [(index: Int, endpoint: Endpoint, operation: OperationID)]()
-        for offset in 0..<batch {
-            let (endpoint, operation) = start(next + offset)
-            pending.append((next + offset, endpoint, operation))
-        }
-        network.run(for: limit) {
-            while let first = pending.first, let result = network.takeResult(of: first.operation, at: first.endpoint) {
-                results[first.index] = result
-                finished(first.index, result)
-                pending.removeFirst()
-            }
-            return pending.isEmpty
-        }
-        next += batch
-    }
-    return results
-}
 
 // MARK: - Building a network
 
@@ -105,7 +70,7 @@ struct Snapshot {
     let residentAfterBuild: Int
     let routingSizes: [Int]
 
-    func network(_ options: Options) -> SimulatedNetwork {
+    func network(_ options: Options) -> InMemoryNetwork {
         let network = options.makeNetwork(start: time)
         for index in 0..<count { network.add(cores[index], at: endpoints[index]) }
         return network
@@ -118,32 +83,20 @@ func buildNetwork(count: Int, options: Options) -> Snapshot {
     var generator = SplitMix64(seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(count))
     let settings = options.settings
     let network = options.makeNetwork()
-    let endpoints = (0..<count).map(endpoint(forNode:))
-    let ids = (0..<count).map { _ in NodeID.random(using: &generator) }
 
     // Join: each node bootstraps (one lookup of its own id) through a random member that has
     // already joined, up to `joinBatch` nodes at a time.
-    network.add(DHTCore(localID: ids[0], settings: settings, seed: generator.next(), now: network.now), at: endpoints[0])
-    var joined = 1
     var nextReport = count / 10
     var joinRounds = [Int]()
-    while joined < count {
-        let batch = min(options.joinBatch, joined, count - joined)
-        let first = joined
-        _ = runBatches(network, count: batch, parallel: batch, start: { offset in
-            let index = first + offset
-            network.add(DHTCore(localID: ids[index], settings: settings, seed: generator.next(), now: network.now), at: endpoints[index])
-            let seed = endpoints[randomIndex(first, using: &generator)]
-            return (endpoints[index], network.with(endpoints[index]) { core, now in core.bootstrap(from: [seed], now: now) })
-        }, finished: { _, result in
-            if case .lookup(let lookup) = result { joinRounds.append(lookup.rounds) }
-        })
-        joined += batch
+    let testnet = InMemoryTestnet(growing: count, on: network, settings: settings, joinBatch: options.joinBatch,
+                                  generator: &generator) { joined, results in
+        for case .lookup(let lookup)? in results { joinRounds.append(lookup.rounds) }
         if joined >= nextReport {
             note("  N=\(count): \(joined) joined, \(format(seconds(clock.now - started))) s, RSS \(mebibytes(residentBytes()))")
             nextReport += count / 10
         }
     }
+    let endpoints = testnet.endpoints, ids = testnet.ids
     let joinSeconds = seconds(clock.now - started)
     let joinVirtualSeconds = seconds(network.now - Timestamp(seconds: 1_700_000_000))
 
@@ -159,10 +112,10 @@ func buildNetwork(count: Int, options: Options) -> Snapshot {
                 targets.append((index, ids[index].flippingBit(bit).randomized(afterPrefix: bit + 1, using: &generator)))
             }
         }
-        _ = runBatches(network, count: targets.count, parallel: options.joinBatch, start: { position in
+        network.runOperations(targets.count, parallel: options.joinBatch) { position in
             let (index, target) = targets[position]
             return (endpoints[index], network.with(endpoints[index]) { core, now in core.startLookup(target: target, kind: .findNode, now: now) })
-        })
+        }
         note("  N=\(count): refresh (\(options.joinRefresh.rawValue), \(targets.count) lookups) done, \(format(seconds(clock.now - started))) s")
     }
 
@@ -173,7 +126,7 @@ func buildNetwork(count: Int, options: Options) -> Snapshot {
     owners.sort()
     let keys = owners.map { _ in signingKey(using: &generator) }
     var accepted = [Int](repeating: 0, count: owners.count)
-    _ = runBatches(network, count: owners.count, parallel: 16, start: { position in
+    network.runOperations(owners.count, parallel: 16, start: { position in
         let index = owners[position]
         let info = ServerInfo(state: .online, role: "worker", throughput: 1, address: endpoints[index], name: "node-\(index)")
         let now = network.now
@@ -249,15 +202,15 @@ func runLookups(_ snapshot: Snapshot, deadPercent: Int, options: Options) -> Sce
     // (a) find_node for random targets from random live nodes.
     let origins = (0..<options.lookups).map { _ in snapshot.endpoints[live[randomIndex(live.count, using: &generator)]] }
     let targets = (0..<options.lookups).map { _ in NodeID.random(using: &generator) }
-    let found = runBatches(network, count: options.lookups, parallel: options.parallel, start: { index in
+    let found = network.runOperations(options.lookups, parallel: options.parallel) { index in
         (origins[index], network.with(origins[index]) { core, now in core.startLookup(target: targets[index], kind: .findNode, now: now) })
-    })
+    }
     for (index, outcome) in found.enumerated() {
         result.findNode.attempts += 1
         guard case .lookup(let lookup)? = outcome else { result.findNode.noResult += 1; continue }
         result.findNode.rounds.append(lookup.rounds)
         result.findNode.messages.append(lookup.messagesSent)
-        let truth = closestIDs(to: targets[index], among: liveIDs, count: k)
+        let truth = InMemoryTestnet.closest(to: targets[index], among: liveIDs, count: k)
         if lookup.closest.first?.id == truth.first { result.findNode.successes += 1 }
         if Set(lookup.closest.prefix(k).map(\.id)) == Set(truth) { result.findNode.allKFound += 1 }
     }
@@ -268,7 +221,7 @@ func runLookups(_ snapshot: Snapshot, deadPercent: Int, options: Options) -> Sce
     result.liveOwners = liveOwnerKeys.count
     let readers = (0..<options.lookups).map { _ in snapshot.endpoints[live[randomIndex(live.count, using: &generator)]] }
     var sentBefore = [Int](repeating: 0, count: options.lookups)
-    let reads = runBatches(network, count: options.lookups, parallel: options.parallel, start: { index in
+    let reads = network.runOperations(options.lookups, parallel: options.parallel, start: { index in
         let endpoint = readers[index]
         sentBefore[index] = queriesSent(network.core(at: endpoint)!)
         return (endpoint, network.with(endpoint) { core, now in core.startRecordsLookup(key: nodeKey, now: now) })
@@ -284,7 +237,7 @@ func runLookups(_ snapshot: Snapshot, deadPercent: Int, options: Options) -> Sce
         let owners = Set(lookup.records.map(\.owner))
         if liveOwnerKeys.isSubset(of: owners) { result.records.successes += 1 }
         // "All k": the lookup phase ended on the k live nodes closest to SHA1("node").
-        let truth = closestIDs(to: KeyedRecord.target(forKey: nodeKey), among: liveIDs, count: k)
+        let truth = InMemoryTestnet.closest(to: KeyedRecord.target(forKey: nodeKey), among: liveIDs, count: k)
         if Set(lookup.closest.prefix(k).map(\.id)) == Set(truth) { result.records.allKFound += 1 }
     }
     result.wallSeconds = seconds(clock.now - started)
@@ -339,12 +292,13 @@ func runHeartbeats(_ snapshot: Snapshot, options: Options) -> HeartbeatResult {
     let started = clock.now
     let count = snapshot.count
     var generator = SplitMix64(seed: options.seed &+ 0xBEEF &+ UInt64(count))
-    let network = TrafficNetwork(start: snapshot.time, latency: .milliseconds(options.latencyMilliseconds))
+    let network = options.makeNetwork(start: snapshot.time)
+    let traffic = TrafficCounters()
     for index in 0..<count { network.add(snapshot.coresBeforeRecords[index], at: snapshot.endpoints[index]) }
 
     let k = options.settings.k
     let target = KeyedRecord.target(forKey: nodeKey)
-    let replicaIDs = closestIDs(to: target, among: snapshot.ids, count: k)
+    let replicaIDs = InMemoryTestnet.closest(to: target, among: snapshot.ids, count: k)
     let indexOfID = Dictionary(uniqueKeysWithValues: snapshot.ids.enumerated().map { ($1, $0) })
     let replicas = replicaIDs.map { snapshot.endpoints[indexOfID[$0]!] }
 
@@ -358,7 +312,7 @@ func runHeartbeats(_ snapshot: Snapshot, options: Options) -> HeartbeatResult {
     let order = publishers.indices.sorted { phases[$0] < phases[$1] }
     let settings = HeartbeatSettings(interval: .seconds(options.heartbeatInterval), ttl: .seconds(3 * options.heartbeatInterval))
 
-    network.readers = Set(readers.map { snapshot.endpoints[$0] })
+    traffic.readers = Set(readers.map { snapshot.endpoints[$0] })
     let windowSeconds = Double(options.heartbeatWindow * options.heartbeatInterval)
     var result = HeartbeatResult(count: count, peers: peers, readers: readerCount, interval: options.heartbeatInterval,
                                  windowSeconds: windowSeconds)
@@ -391,7 +345,7 @@ func runHeartbeats(_ snapshot: Snapshot, options: Options) -> HeartbeatResult {
         if !measuring, network.now >= warmupEnd {
             measuring = true
             windowStarted = clock.now
-            for replica in replicas { network.watched[replica] = TrafficCounter() }
+            for replica in replicas { traffic.watch(replica, on: network) }
         }
         // Start every publish that is due.
         while true {
@@ -432,12 +386,12 @@ func runHeartbeats(_ snapshot: Snapshot, options: Options) -> HeartbeatResult {
     network.run(for: .seconds(5)) { false }
     collect()
     for replica in replicas {
-        result.replicas.append((replica, network.watched[replica] ?? TrafficCounter(), network.core(at: replica)?.storedRecordCount ?? 0))
+        result.replicas.append((replica, traffic[replica] ?? TrafficCounter(), network.core(at: replica)?.storedRecordCount ?? 0))
     }
     // One full read of the view, measured alone.
     if let reader = publishers.first(where: { !readers.contains($0) && !replicas.contains(snapshot.endpoints[$0]) }) {
         let endpoint = snapshot.endpoints[reader]
-        network.watched[endpoint] = TrafficCounter()
+        traffic.watch(endpoint, on: network)
         let before = queriesSent(network.core(at: endpoint)!)
         let virtualStart = network.now
         let wallStart = clock.now
@@ -450,9 +404,9 @@ func runHeartbeats(_ snapshot: Snapshot, options: Options) -> HeartbeatResult {
         result.fullReadWallSeconds = seconds(clock.now - wallStart)
         result.fullReadVirtualSeconds = seconds(network.now - virtualStart)
         result.fullReadQueries = queriesSent(network.core(at: endpoint)!) - before
-        result.fullReadBytes = network.watched[endpoint]?.totalReceivedBytes ?? 0
+        result.fullReadBytes = traffic[endpoint]?.totalReceivedBytes ?? 0
         if case .lookup(let lookup)? = outcome { result.fullReadRecords = lookup.records.count }
-        network.watched[endpoint] = nil
+        traffic.stopWatching(endpoint, on: network)
     }
     for index in readers {
         let core = network.core(at: snapshot.endpoints[index])!

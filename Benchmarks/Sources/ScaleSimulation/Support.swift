@@ -58,26 +58,6 @@ func signingKey(using generator: inout SplitMix64) -> SigningKey {
     return try! SigningKey(seed: seed)
 }
 
-/// The `count` ids closest to `target`, nearest first, by brute force.
-func closestIDs(to target: NodeID, among ids: [NodeID], count: Int) -> [NodeID] {
-    var best: [(distance: NodeID, id: NodeID)] = []
-    best.reserveCapacity(count + 1)
-    for id in ids {
-        let distance = id.distance(to: target)
-        if best.count == count, let last = best.last, !(distance < last.distance) { continue }
-        let position = best.firstIndex { distance < $0.distance } ?? best.count
-        best.insert((distance, id), at: position)
-        if best.count > count { best.removeLast() }
-    }
-    return best.map(\.id)
-}
-
-/// Node `index` listens at 10.x.y.z:6881, one address per node, as on a real network (so the
-/// per-IP rate limits, tokens and amplification limits apply per node).
-func endpoint(forNode index: Int) -> Endpoint {
-    Endpoint(address: .v4(0x0A00_0000 + UInt32(index) + 1), port: 6881)
-}
-
 extension Array {
     /// Fisher-Yates with the seeded generator.
     func seededShuffle(using generator: inout SplitMix64) -> [Element] {

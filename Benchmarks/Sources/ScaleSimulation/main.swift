@@ -7,7 +7,7 @@
 //   .build-sim/release/ScaleSimulation --nodes 1000,10000 [--lookups 200] [--dead 0,10,30]
 //       [--record-owners 100] [--heartbeat-peers 10000 --heartbeat-interval 30 --heartbeat-readers 4
 //       --heartbeat-window 2] [--seed 1] [--parallel 10] [--join-refresh none|own|buckets]
-//       [--transport traffic|inmemory] [--json OUT] [--svg OUT]
+//       [--json OUT] [--svg OUT]
 import Foundation
 import SubnetDHT
 
@@ -16,8 +16,7 @@ func usage() -> Never {
     usage: ScaleSimulation [--nodes 1000,10000] [--lookups 200] [--dead 0,10,30] [--record-owners 100]
                            [--heartbeat-peers 10000] [--heartbeat-interval 30] [--heartbeat-readers 4]
                            [--heartbeat-window 2] [--seed 1] [--parallel 10] [--join-batch 64]
-                           [--join-refresh none|own|buckets] [--transport traffic|inmemory]
-                           [--latency-ms 5] [--json OUT] [--svg OUT]
+                           [--join-refresh none|own|buckets] [--latency-ms 5] [--json OUT] [--svg OUT]
       --heartbeat-peers 0 skips the heartbeat load; it runs on the first N that is at least that many.
     """)
     exit(2)
@@ -54,9 +53,6 @@ func parseOptions() -> Options {
         case "--join-refresh":
             guard let value = arguments.next().flatMap(JoinRefresh.init(rawValue:)) else { usage() }
             options.joinRefresh = value
-        case "--transport":
-            guard let value = arguments.next().flatMap(Transport.init(rawValue:)) else { usage() }
-            options.transport = value
         case "--json": options.jsonPath = required(arguments.next())
         case "--svg": options.svgPath = required(arguments.next())
         case "-h", "--help": usage()
@@ -76,7 +72,7 @@ var heartbeat: HeartbeatResult?
 var json: [String: Any] = [
     "seed": options.seed, "lookups": options.lookups, "k": settings.k, "alpha": settings.alpha,
     "latency_ms": options.latencyMilliseconds, "join_refresh": options.joinRefresh.rawValue,
-    "transport": options.transport.rawValue, "record_owners": options.recordOwners,
+    "record_owners": options.recordOwners,
 ]
 var jsonNetworks: [[String: Any]] = []
 
@@ -89,8 +85,7 @@ func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text : 
 func lpad(_ text: String, _ width: Int) -> String { text.count >= width ? text : String(repeating: " ", count: width - text.count) + text }
 
 print("Scale simulation: k=\(settings.k), alpha=\(settings.alpha), one-way latency \(options.latencyMilliseconds) ms, "
-      + "\(options.lookups) lookups per row from random live nodes (\(options.parallel) at a time), seed \(options.seed), "
-      + "transport \(options.transport.rawValue)")
+      + "\(options.lookups) lookups per row from random live nodes (\(options.parallel) at a time), seed \(options.seed)")
 print("Join: each node bootstraps through a random member already joined (\(options.joinBatch) at a time); "
       + "refresh after join: \(options.joinRefresh.rawValue). Dead nodes are removed without notice right before the lookups.")
 print("find_node: success = the closest live node was found; all k = the k closest live nodes were found.")
@@ -149,14 +144,10 @@ for count in options.nodes {
     ]
 
     if options.heartbeatPeers > 0, heartbeat == nil, count >= options.heartbeatPeers || count == options.nodes.last {
-        if options.transport != .traffic {
-            print("  heartbeat load needs --transport traffic (per-node traffic counts); skipped")
-        } else {
-            note("  N=\(count): heartbeat load ...")
-            let result = runHeartbeats(snapshot, options: options)
-            heartbeat = result
-            jsonNetwork["heartbeat"] = printHeartbeat(result)
-        }
+        note("  N=\(count): heartbeat load ...")
+        let result = runHeartbeats(snapshot, options: options)
+        heartbeat = result
+        jsonNetwork["heartbeat"] = printHeartbeat(result)
     }
     jsonNetworks.append(jsonNetwork)
 }

@@ -5,7 +5,7 @@ import Testing
 extension CoreTests {
     @Suite(.offCooperativePool) struct NetworkTests {
         @Test func sixtyFourNodesFindEveryOthersBEP44Item() throws {
-            let subnet = SimulatedSubnet(count: 64)
+            let subnet = InMemoryTestnet(count: 64)
             var keys = [SigningKey]()
             for (index, endpoint) in subnet.endpoints.enumerated() {
                 let key = SigningKey.generate()
@@ -28,7 +28,7 @@ extension CoreTests {
         }
 
         @Test func lookupsConvergeOnTheTrueClosestNodes() throws {
-            let subnet = SimulatedSubnet(count: 128, seed: 2)
+            let subnet = InMemoryTestnet(count: 128, seed: 2)
             var generator = SplitMix64(seed: 99)
             var maxRounds = 0
             for trial in 0..<40 {
@@ -43,7 +43,7 @@ extension CoreTests {
         }
 
         @Test func lookupsSurviveDeadNodesThroughTimeouts() throws {
-            let subnet = SimulatedSubnet(count: 64, seed: 3)
+            let subnet = InMemoryTestnet(count: 64, seed: 3)
             var generator = SplitMix64(seed: 5)
             let dead = Set(subnet.endpoints.dropFirst().shuffled(using: &generator).prefix(19))
             for endpoint in dead { subnet.network.remove(endpoint) }
@@ -70,7 +70,7 @@ extension CoreTests {
             // Eight nodes: every lookup has the dead one among its k closest and must give up on
             // it. With the 2 s timeout applied twice that took over 4 s; learnt from the 10 ms
             // round trips, the wait is 250 + 500 + 1000 ms at most.
-            let subnet = SimulatedSubnet(count: 8, seed: 12)
+            let subnet = InMemoryTestnet(count: 8, seed: 12)
             subnet.network.remove(subnet.endpoints[3])
             let origin = subnet.endpoints[5]
             var generator = SplitMix64(seed: 12)
@@ -85,7 +85,7 @@ extension CoreTests {
         }
 
         @Test func peersAndImmutableItemsTravel() throws {
-            let subnet = SimulatedSubnet(count: 24, seed: 4)
+            let subnet = InMemoryTestnet(count: 24, seed: 4)
             let infoHash = NodeID.random()
             let announce = try #require(subnet.store(from: subnet.endpoints[3], target: infoHash,
                                                      plan: .announcePeer(port: 7777, impliedPort: false)))
@@ -104,7 +104,7 @@ extension CoreTests {
         }
 
         @Test func mutablePutsIncrementSeqAndSaltSeparatesItems() throws {
-            let subnet = SimulatedSubnet(count: 16, seed: 6)
+            let subnet = InMemoryTestnet(count: 16, seed: 6)
             let key = SigningKey.generate()
             let salt = Array("foobar".utf8)
             let target = BEP44.mutableTarget(publicKey: key.publicKey.bytes, salt: salt)

@@ -5,7 +5,7 @@ import Testing
 extension CoreTests {
     @Suite(.offCooperativePool) struct UpkeepTests {
         @Test func lookupsSucceedUnderTwentyPercentLossThanksToRetries() throws {
-            let subnet = SimulatedSubnet(count: 48, seed: 8)
+            let subnet = InMemoryTestnet(count: 48, seed: 8)
             subnet.network.lossRate = 0.2
             var generator = SplitMix64(seed: 8)
             var exact = 0, sent = 0, answered = 0
@@ -29,7 +29,7 @@ extension CoreTests {
         @Test func deadContactsAreReplacedFromTheReplacementCache() throws {
             // A node with a full bucket learns of more nodes, then its contacts die: upkeep pings
             // them, they fail twice, and spares take their place.
-            let subnet = SimulatedSubnet(count: 40, seed: 9)
+            let subnet = InMemoryTestnet(count: 40, seed: 9)
             let observer = subnet.endpoints[0]
             let routing = try #require(subnet.network.core(at: observer)).routing
             let k = routing.settings.bucketSize

@@ -2,7 +2,7 @@ import Testing
 @testable import SubnetDHT
 @testable import SubnetDHTCore
 
-extension SimulatedSubnet {
+extension InMemoryTestnet {
     func announce(from endpoint: Endpoint, _ record: KeyedRecord) -> StoreResult? {
         let operation = network.with(endpoint) { core, now in core.startAnnounce(record, now: now) }
         guard case .store(let result)? = network.await(operation, at: endpoint) else { return nil }
@@ -19,7 +19,7 @@ extension SimulatedSubnet {
 extension RecordsTests {
     @Suite(.offCooperativePool) struct RecordNetworkTests {
         @Test func thirtyTwoNodesSeeTwoHundredOwnersUntilTheyExpire() throws {
-            let subnet = SimulatedSubnet(count: 32, seed: 21)
+            let subnet = InMemoryTestnet(count: 32, seed: 21)
             let expires = subnet.network.now.seconds + 90
             var expected = [KeyedRecord]()
             for index in 0..<200 {

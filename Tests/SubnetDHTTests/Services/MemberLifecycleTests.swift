@@ -66,7 +66,7 @@ extension ServicesTests {
         let settings = HeartbeatSettings(interval: .seconds(10), ttl: .seconds(30), pruneInterval: .seconds(2))
 
         @Test func joiningThenOnlineThenOfflineAsAnotherMemberSeesIt() async throws {
-            let subnet = SimulatedSubnet(count: 8, seed: 41)
+            let subnet = InMemoryTestnet(count: 8, seed: 41)
             let network = subnet.network
             let observer = subnet.endpoints[5]
             network.with(observer) { core, now in core.watchMembership(key: "node", now: now) }
@@ -129,7 +129,7 @@ extension ServicesTests {
         }
 
         @Test func withoutSeedsTheMemberStartsAtOnceAndWithoutHeartbeatOnlyWatches() async throws {
-            let subnet = SimulatedSubnet(count: 2, seed: 42)
+            let subnet = InMemoryTestnet(count: 2, seed: 42)
             let member = VirtualMemberNode(network: subnet.network, endpoint: subnet.endpoints[1],
                                            signingKey: try SigningKey(seed: [UInt8](repeating: 42, count: SigningKey.seedLength)))
             let quiet = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }

@@ -4,12 +4,12 @@ import Testing
 
 /// A subnet on the in-memory network where every node runs a heartbeat.
 private struct HeartbeatSubnet {
-    let subnet: SimulatedSubnet
+    let subnet: InMemoryTestnet
     var keys: [Endpoint: SigningKey] = [:]
     let settings: HeartbeatSettings
 
     init(count: Int, seed: UInt64, settings: HeartbeatSettings = HeartbeatSettings(interval: .seconds(30), ttl: .seconds(90))) {
-        subnet = SimulatedSubnet(count: count, seed: seed)
+        subnet = InMemoryTestnet(count: count, seed: seed)
         self.settings = settings
         for endpoint in subnet.endpoints {
             let key = SigningKey.generate()

@@ -9,7 +9,7 @@ extension StatusPageTests {
     @Suite(.offCooperativePool) struct StatusBoardInMemoryTests {
         @Test func aPeerThatSaysOfflineShowsAsLeftAndASilentOneAsExpiredAtTheirTimes() throws {
             let heartbeat = HeartbeatSettings(interval: .seconds(2), ttl: .seconds(6), pruneInterval: .seconds(1))
-            let subnet = SimulatedSubnet(count: 6, seed: 23)
+            let subnet = InMemoryTestnet(count: 6, seed: 23)
             let network = subnet.network
             var keys = [Endpoint: SigningKey]()
             for endpoint in subnet.endpoints {
