@@ -44,18 +44,39 @@ final class NodeStatusFeed: Sendable {
         }
         guard let first else { return }
         take(first, now: clock(), first: true)
+        // A reading every refresh interval, and one at once after an event that changes what
+        // /health shows (a heartbeat published, a peer joined or gone, a prune): right after the
+        // first heartbeat, /health says so, not up to an interval later. Bursts coalesce into
+        // one reading.
+        let (due, readSoon) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         await withDiscardingTaskGroup { group in
             group.addTask {
-                for await event in events { self.handle(event) }
+                for await event in events {
+                    self.handle(event)
+                    if Self.changesStatus(event) { readSoon.yield() }
+                }
+                readSoon.finish()
             }
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: self.refreshInterval)
+                    readSoon.yield()
+                }
+            }
+            group.addTask {
+                for await _ in due {
                     if let reading = try? await SubnetReading.read(from: self.node) {
                         self.take(reading, now: self.clock(), first: false)
                     }
                 }
             }
+        }
+    }
+
+    static func changesStatus(_ event: CoreEvent) -> Bool {
+        switch event {
+        case .heartbeatPublished, .membership, .pruned: true
+        case .operationFinished: false
         }
     }
 
