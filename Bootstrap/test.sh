@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command: installs system dependencies, builds, runs the Swift test suite, then the
+# The test command: installs system dependencies, checks that every source folder uses only the
+# folders below it, builds, runs the Swift test suite, then the
 # interoperability test against real libtorrent nodes, the test of 8 real `subnet-dht run`
 # processes (heartbeats, SIGKILL, SIGTERM, metrics, restart), every operator command and `run`
 # flag as real processes (tables, exit codes, --watch, limits), the status page in headless Chromium
@@ -24,6 +25,7 @@ bounded() {
 }
 
 Bootstrap/install-deps.sh
+bounded 60 python3 Tests/Architecture/check_layers.py
 bounded 2400 swift build --build-tests
 bin="$(swift build --show-bin-path)/subnet-dht"
 bounded 900 swift test --skip-build
