@@ -25,7 +25,7 @@ bounded() {
 }
 
 Bootstrap/install-deps.sh
-bounded 60 python3 Tests/Architecture/check_layers.py
+bounded 60 /usr/bin/python3 Tests/Architecture/check_layers.py
 bounded 2400 swift build --build-tests
 bin="$(swift build --show-bin-path)/subnet-dht"
 bounded 900 swift test --skip-build
