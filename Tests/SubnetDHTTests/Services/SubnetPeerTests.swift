@@ -8,9 +8,9 @@ import Testing
 extension ServicesTests {
     @Suite struct OfflineOverUDPTests {
         @Test func anOfflineHeartbeatStaysReadableUntilItExpires() async throws {
-            let nodes = try await LoopbackTestnet.start(.init(size: 3, isolated: true)).nodes
+            let testnet = try await LoopbackTestnet.start(.init(size: 3, isolated: true), joining: .inTurn)
+            let nodes = testnet.nodes
             do {
-                for node in nodes.dropFirst() { try await node.bootstrap(from: [nodes[0].localEndpoint]) }
                 let settings = HeartbeatSettings(interval: .seconds(2), ttl: .seconds(6), pruneInterval: .seconds(1))
                 for node in nodes {
                     try await node.startHeartbeat(ServerInfo(state: .online, role: "worker", throughput: 0, address: node.localEndpoint), settings: settings)
@@ -43,7 +43,7 @@ extension ServicesTests {
             } catch {
                 Issue.record(error)
             }
-            for node in nodes { await node.shutdown() }
+            await testnet.shutdown()
         }
     }
 

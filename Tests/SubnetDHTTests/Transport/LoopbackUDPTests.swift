@@ -6,13 +6,14 @@ import Testing
 extension TransportTests {
     @Suite(.serialized) struct LoopbackUDPTests {
         @Test func sixteenNodesOnLoopbackStoreAndFindItems() async throws {
-            let nodes = try await LoopbackTestnet.start(.init(size: 16, isolated: true)).nodes
+            let testnet = try await LoopbackTestnet.start(.init(size: 16, isolated: true))
+            let nodes = testnet.nodes
             do {
                 try await exercise(nodes)
             } catch {
                 Issue.record(error)
             }
-            for node in nodes { await node.shutdown() }
+            await testnet.shutdown()
         }
 
         private func exercise(_ nodes: [DHTNode]) async throws {
@@ -122,10 +123,10 @@ extension TransportTests {
 extension TransportTests {
     @Suite struct IPv6LoopbackTests {
         @Test func nodesOnIPv6LoopbackExchangeItems() async throws {
-            let nodes = try await LoopbackTestnet.start(.init(size: 4, host: "::1", isolated: true)).nodes
+            let testnet = try await LoopbackTestnet.start(.init(size: 4, host: "::1", isolated: true), joining: .inTurn)
+            let nodes = testnet.nodes
             do {
                 #expect(nodes[0].localEndpoint.address == IPAddress("::1"))
-                for node in nodes.dropFirst() { try await node.bootstrap(from: [nodes[0].localEndpoint]) }
                 let stored = try await nodes[1].putMutable(.string("over IPv6"))
                 #expect(stored.accepted.count == 3)
                 #expect(try await nodes[3].getMutable(publicKey: nodes[1].publicKey)?.value == .string("over IPv6"))
@@ -134,7 +135,7 @@ extension TransportTests {
             } catch {
                 Issue.record(error)
             }
-            for node in nodes { await node.shutdown() }
+            await testnet.shutdown()
         }
     }
 }
@@ -142,9 +143,9 @@ extension TransportTests {
 extension TransportTests {
     @Suite struct RecordsOverUDPTests {
         @Test func nodesAnnounceHeartbeatsAndEveryNodeReadsThem() async throws {
-            let nodes = try await LoopbackTestnet.start(.init(size: 8, isolated: true)).nodes
+            let testnet = try await LoopbackTestnet.start(.init(size: 8, isolated: true), joining: .inTurn)
+            let nodes = testnet.nodes
             do {
-                for node in nodes.dropFirst() { try await node.bootstrap(from: [nodes[0].localEndpoint]) }
                 for node in nodes { _ = try await node.findNode(node.localID) }
                 var announced = [KeyedRecord]()
                 for (index, node) in nodes.enumerated() where index % 2 == 0 {
@@ -164,7 +165,7 @@ extension TransportTests {
             } catch {
                 Issue.record(error)
             }
-            for node in nodes { await node.shutdown() }
+            await testnet.shutdown()
         }
     }
 }
