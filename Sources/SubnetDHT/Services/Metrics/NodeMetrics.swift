@@ -108,7 +108,7 @@ public final class NodeMetrics: Sendable {
         MetricNameDescriptor(namespace: namespace, metricName: name, unitName: unit, helpText: help)
     }
 
-    /// Sets the gauges from `status` and advances the cumulative counters by what the core
+    /// Sets the gauges from `status` (the live view's size included) and advances the cumulative counters by what the core
     /// counted since the previous update. A value below the previous one means the core was
     /// replaced (its counts restarted from zero), so all of it is new.
     public func update(from status: NodeStatus) {
@@ -118,6 +118,7 @@ public final class NodeMetrics: Sendable {
         contactsByRecordSupport.capable.set(to: Double(status.recordSupport.capable))
         contactsByRecordSupport.plain.set(to: Double(status.recordSupport.plain))
         contactsByRecordSupport.unknown.set(to: Double(status.recordSupport.unknown))
+        setLivePeers(status.livePeers)
         lastCumulative.withLockedValue { last in
             for (index, entry) in cumulative.enumerated() {
                 let value = max(0, entry.read(status))

@@ -92,7 +92,6 @@ final class NodeStatusFeed: Sendable {
     func take(_ reading: SubnetReading, now: Timestamp, first: Bool) {
         latest.withLockedValue { $0 = reading.status }
         metrics?.update(from: reading.status)
-        metrics?.setLivePeers(reading.status.livePeers)
         if first {
             recorder?.begin(with: reading, now: now)
         } else {
