@@ -50,6 +50,15 @@ SEEDS = {
     "get-item": query("get", {"target": hashlib.sha1(bencode(b"i" * 900)).digest()}, pad=bytes(300)),
     "get-item-unpadded": query("get", {"target": hashlib.sha1(bencode(b"i" * 900)).digest()}),
     "get_records-after": query("get_records", {"target": TARGET, "after": KEY, "want": ["n4"]}, pad=bytes(200)),
+    # Record feeds (docs/PROTOCOL.md 3.2): from nothing, from a cursor (the harness puts in one
+    # of its node's own, so the changes path runs), and paged on from an owner.
+    "get_record_changes": query("get_record_changes", {"target": hashlib.sha1(b"node").digest(), "since": b""}, pad=bytes(300)),
+    "get_record_changes-cursor": query("get_record_changes", {"target": hashlib.sha1(b"node").digest(),
+                                                             "since": bytes(range(16))}, pad=bytes(300)),
+    "get_record_changes-after": query("get_record_changes", {"target": TARGET, "since": bytes(16), "after": KEY}),
+    "response-changes": bencode({"t": b"aa", "y": "r", "r": {
+        "id": ID, "ver": bytes(range(16)), "dn": 3, "dg": bytes(16), "gone": KEY + KEY, "full": 1,
+        "records": [{"k": KEY, "seq": 5, "exp": 1_800_000_060, "v": INFO, "sig": SIG}], "more": KEY}}),
     "unknown-method": query("vote", {"target": TARGET}),
     "unknown-method-info-hash": query("sample_infohashes", {"info_hash": TARGET, "want": ["n4", "n6"]}),
     "response": bencode({"t": b"aa", "y": "r", "r": {"id": ID, "nodes": NODES, "token": b"tokn", "values": [COMPACT]},

@@ -110,7 +110,8 @@ extension DHTCore {
     /// Expired records out of storage; failing contacts, and those whose owner's heartbeat
     /// expired or said OFFLINE, out of the routing table; then a fresh read of the live view.
     private mutating func prune(now: Timestamp) {
-        let expiredRecords = responder.recordStore.expire(now: now).count
+        let expiredRecords = responder.recordStore.expire(now: now).count + responder.recordsExpiredByAnswers
+        responder.recordsExpiredByAnswers = 0
         var removedPeers = 0
         for contact in routing.allContacts where contact.isBad(settings: routing.settings) {
             routing.remove(id: contact.id)

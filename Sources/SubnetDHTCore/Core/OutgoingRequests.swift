@@ -78,6 +78,7 @@ struct OutgoingRequests {
         case .get: break
         // A token-only lookup asks for no records: its answer fits without padding.
         case .getRecords(_, let after, _) where after != QueryMethod.tokenOnlyCursor: break
+        case .getRecordChanges: break
         default: return message
         }
         let wanted = AmplificationLimit.paddedQuerySize(maxResponseSize: maxResponseSize)

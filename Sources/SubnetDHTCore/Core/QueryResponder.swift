@@ -13,13 +13,15 @@ struct QueryResponder {
     var recordPages: RecordPageCache
     var recordValidator: RecordValidator
     var tokens: WriteTokens
+    /// Records dropped as expired while answering feed reads, which the pruner reports as its own.
+    var recordsExpiredByAnswers = 0
 
     init(localID: NodeID, settings: DHTSettings, seed: CoreSeed, now: Timestamp) {
         self.localID = localID
         self.settings = settings
         peerStore = PeerStore(settings: settings.storage)
         itemStore = ItemStore(settings: settings.storage)
-        recordStore = RecordStore(settings: settings.recordStore)
+        recordStore = RecordStore(settings: settings.recordStore, feedEpoch: seed.recordFeedEpoch)
         recordPages = RecordPageCache(capacity: settings.recordPageCacheSize)
         recordValidator = RecordValidator(maxValueSize: settings.storage.maxValueSize)
         tokens = WriteTokens(seed: seed, now: now)
@@ -53,6 +55,9 @@ struct QueryResponder {
             return answerGetRecords(target: target, after: after, want: want, transactionID: transactionID, from: source,
                                     responseLimit: responseLimit, routing: routing, capabilities: capabilities,
                                     contactTime: contactTime, statistics: &statistics, now: now)
+        case .getRecordChanges(let target, let since, let after):
+            return answerGetRecordChanges(target: target, since: since, after: after, transactionID: transactionID, from: source,
+                                          responseLimit: responseLimit, now: now)
         case .unknown(_, let target?, let want):
             // libtorrent's convention: another implementation's query about a target is
             // answered as a find_node, so its extensions still find their way (BEP 5 allows it).
@@ -211,7 +216,7 @@ struct QueryResponder {
     }
 
     /// Bytes the response takes before any records are added.
-    private func envelopeSize(_ body: ResponseBody, transactionID: [UInt8], to destination: Endpoint) -> Int {
+    func envelopeSize(_ body: ResponseBody, transactionID: [UInt8], to destination: Endpoint) -> Int {
         KRPCCodec.encode(responseMessage(body, transactionID: transactionID, to: destination)).count
     }
 

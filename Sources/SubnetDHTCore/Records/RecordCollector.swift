@@ -61,15 +61,19 @@ enum RecordPage {
         return items
     }
 
+    /// What `4:more32:<32 bytes>` adds to a page.
+    static let moreOverhead = 41
+
     /// As many of `candidates` (ascending by owner, each with its bencoded wire dictionary)
     /// as fit in `budget` bytes, compressed when that carries more records or the same in
     /// fewer bytes, with `more` set when some remain.
-    static func contents(of candidates: [(record: KeyedRecord, wire: [UInt8])], budget: Int) -> RecordPageContents {
+    static func contents(of candidates: [(record: KeyedRecord, wire: [UInt8])], budget: Int,
+                         reservingMore: Bool = true) -> RecordPageContents {
         guard !candidates.isEmpty else { return RecordPageContents() }
-        // `4:more32:<32 bytes>` is reserved whenever a page may be cut short.
-        let moreOverhead = 41
         let encoded = candidates.map(\.wire)
-        let available = budget - moreOverhead
+        // `4:more32:<32 bytes>` is reserved whenever a page may be cut short, unless the
+        // caller reserved it already.
+        let available = budget - (reservingMore ? moreOverhead : 0)
         // Plain form: `7:records` + `l` ... `e`.
         var plainCount = 0
         var plainSize = 11
@@ -86,6 +90,7 @@ enum RecordPage {
         }
         var contents = RecordPageContents()
         guard best.count > 0 else { return contents }
+        contents.count = best.count
         if let compressed = best.compressed {
             contents.compressedRecords = compressed
             contents.uncompressedRecordsLength = Int64(best.rawLength)
@@ -133,6 +138,8 @@ struct RecordPageContents: Sendable, Equatable {
     var compressedRecords: [UInt8]?
     var uncompressedRecordsLength: Int64?
     var more: [UInt8]?
+    /// Records the page carries, in either form.
+    var count = 0
 
     /// No record fitted in the budget.
     var isEmpty: Bool { records == nil && compressedRecords == nil }

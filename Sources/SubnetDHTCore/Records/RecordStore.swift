@@ -29,6 +29,11 @@ public struct RecordStore: Sendable {
         struct Entry: Sendable {
             var record: KeyedRecord
             var wire: [UInt8]
+            /// What the record says, without its expiry: a record with the same hash as the
+            /// one it replaces is a refresh, not a change (docs/PROTOCOL.md 3.2).
+            var valueHash: RecordValueHash
+            /// The store revision at which this owner's content last changed: its place in the feed.
+            var changed: UInt64
         }
 
         var owners: [PublicKey] = []
@@ -42,6 +47,12 @@ public struct RecordStore: Sendable {
         /// is still right without fetching or encoding anything.
         var revisions: [UInt64] = []
         var entries: [PublicKey: Entry] = [:]
+        /// What feed readers are told (docs/PROTOCOL.md 3.2): changes and removals since a cursor.
+        var feed: RecordChangeLog
+
+        init(createdAt revision: UInt64) {
+            feed = RecordChangeLog(floor: revision - 1)
+        }
 
         /// Index of the first owner not less than `owner`.
         func lowerBound(_ owner: PublicKey) -> Int {
@@ -67,10 +78,20 @@ public struct RecordStore: Sendable {
             return low
         }
 
-        mutating func set(_ record: KeyedRecord, encodedValue: [UInt8], revision: UInt64) {
+        mutating func set(_ record: KeyedRecord, encodedValue: [UInt8], revision: UInt64, now: Timestamp) {
             let wire = record.encodedWireDictionary(encodedValue: encodedValue)
             let index = lowerBound(record.owner)
-            if entries.updateValue(Entry(record: record, wire: wire), forKey: record.owner) == nil {
+            let valueHash = RecordValueHash(encodedValue: encodedValue)
+            var changed = revision
+            // A record that says again what an unexpired one said is a refresh: feed readers
+            // were told of it already and keep it while this replica holds the owner.
+            if let old = entries[record.owner], old.valueHash == valueHash, !old.record.isExpired(at: now) {
+                changed = old.changed
+            } else {
+                feed.changed(record.owner, version: revision)
+            }
+            let entry = Entry(record: record, wire: wire, valueHash: valueHash, changed: changed)
+            if entries.updateValue(entry, forKey: record.owner) == nil {
                 owners.insert(record.owner, at: index)
                 prefixes.insert(record.owner.orderPrefix, at: index)
                 revisions.insert(revision, at: index)
@@ -80,8 +101,9 @@ public struct RecordStore: Sendable {
         }
 
         @discardableResult
-        mutating func remove(_ owner: PublicKey) -> KeyedRecord? {
+        mutating func remove(_ owner: PublicKey, revision: UInt64, now: Timestamp) -> KeyedRecord? {
             guard let record = entries.removeValue(forKey: owner)?.record else { return nil }
+            feed.removed(owner, version: revision, now: now)
             let index = lowerBound(owner)
             if index < owners.count, owners[index] == owner {
                 owners.remove(at: index)
@@ -89,6 +111,31 @@ public struct RecordStore: Sendable {
                 revisions.remove(at: index)
             }
             return record
+        }
+
+        /// The owners changed or removed after version `since`, ascending, after `after`, at
+        /// most `limit`; nil when `since` is older than what the feed still knows.
+        func changes(since: UInt64, after: PublicKey?, limit: Int) -> [RecordChange]? {
+            guard since >= feed.floor else { return nil }
+            var changed = feed.owners(changedAfter: since) { owner, version in
+                entries[owner]?.changed == version || feed.tombstones[owner]?.version == version
+            }
+            if let after { changed.removeAll { $0 <= after } }
+            changed.sort()
+            return changed.prefix(limit).map { owner in
+                RecordChange(owner: owner, current: entries[owner].map { ($0.record, $0.wire) })
+            }
+        }
+
+        /// Owners and value hashes of the records held, in owner order.
+        var members: some Sequence<(owner: PublicKey, value: RecordValueHash)> {
+            owners.lazy.compactMap { owner in entries[owner].map { (owner, $0.valueHash) } }
+        }
+
+        /// Keeps the feed's memory to what its readers can use.
+        mutating func trimFeed(now: Timestamp, settings: RecordStoreSettings) {
+            feed.trim(maxTombstones: max(settings.minTombstonesPerTarget, entries.count), lifetime: settings.tombstoneLifetime,
+                      now: now, liveOwners: entries.count) { owner, version in entries[owner]?.changed == version }
         }
     }
 
@@ -100,9 +147,46 @@ public struct RecordStore: Sendable {
     /// Counts every record set, store-wide, so that a revision is never reused, not even by
     /// a target emptied and stored to again.
     private var lastRevision: UInt64 = 0
+    /// The latest time the store was given: when a removal without one happened.
+    private var latestTime = Timestamp(milliseconds: 0)
 
-    public init(settings: RecordStoreSettings = .init()) {
+    /// Drawn when the node starts: a feed cursor from another store, or from before a restart,
+    /// names another epoch and is answered with a full read (docs/PROTOCOL.md 3.2).
+    public let feedEpoch: UInt64
+
+    public init(settings: RecordStoreSettings = .init(), feedEpoch: UInt64 = 0) {
         self.settings = settings
+        self.feedEpoch = feedEpoch
+    }
+
+    /// The cursor a feed reader is given now: every change so far is behind it.
+    public var feedCursor: RecordFeedCursor { RecordFeedCursor(epoch: feedEpoch, version: lastRevision) }
+
+    /// Whether `cursor` can be answered with changes: from this store's epoch and not ahead
+    /// of it. The target's own horizon is checked by `changes`.
+    public func accepts(_ cursor: RecordFeedCursor) -> Bool {
+        cursor.epoch == feedEpoch && cursor.version <= lastRevision
+    }
+
+    /// The changes under `target` after `cursor`: records changed or added (with their wire
+    /// dictionaries) and owners removed, ascending by owner after `after`, at most `limit`.
+    /// Nil when the reader must read the target in full: the cursor is from another epoch or
+    /// from the future, older than the tombstones kept, or the target is not held at all.
+    /// Records expired but not yet dropped are left to `expire(now:)`, which the caller runs first.
+    func changes(target: NodeID, since cursor: RecordFeedCursor, after: PublicKey?, limit: Int) -> [RecordChange]? {
+        guard accepts(cursor), let bucket = targets[target] else { return nil }
+        return bucket.changes(since: cursor.version, after: after, limit: limit)
+    }
+
+    /// How many owners `target` holds and their digest (`RecordSetDigest`), computed again
+    /// only after the target changed.
+    public mutating func summary(target: NodeID) -> (count: Int, digest: [UInt8]) {
+        guard var bucket = targets[target] else { return (0, RecordSetDigest.digest(of: [])) }
+        if let cached = bucket.feed.digest, cached.version == bucket.feed.lastChange { return (bucket.entries.count, cached.bytes) }
+        let digest = RecordSetDigest.digest(of: bucket.members)
+        bucket.feed.digest = (bucket.feed.lastChange, digest)
+        targets[target] = bucket
+        return (bucket.entries.count, digest)
     }
 
     /// Records held, including expired ones `expire(now:)` has not dropped yet: this is
@@ -116,6 +200,9 @@ public struct RecordStore: Sendable {
     public func allRecords(now: Timestamp) -> [KeyedRecord] {
         targets.values.flatMap { bucket in bucket.entries.values.map(\.record).filter { !$0.isExpired(at: now) } }
     }
+
+    /// Entries in `target`'s change log, stale ones included; tests check it stays bounded.
+    func feedEntryCount(target: NodeID) -> Int { targets[target]?.feed.storedEntryCount ?? 0 }
 
     /// Entries in the expiry index, stale ones included; tests check it stays bounded.
     var expiryIndexEntryCount: Int { byExpiry.storedEntryCount }
@@ -206,7 +293,11 @@ public struct RecordStore: Sendable {
             throw .tooManyOwners
         }
         lastRevision += 1
-        targets[target, default: TargetRecords()].set(record, encodedValue: encodedValue, revision: lastRevision)
+        latestTime = max(latestTime, now)
+        var bucket = targets.removeValue(forKey: target) ?? TargetRecords(createdAt: lastRevision)
+        bucket.set(record, encodedValue: encodedValue, revision: lastRevision, now: now)
+        bucket.trimFeed(now: now, settings: settings)
+        targets[target] = bucket
         byExpiry.schedule(RecordKey(target: target, owner: record.owner), at: Self.expiryTime(of: record))
     }
 
@@ -215,6 +306,7 @@ public struct RecordStore: Sendable {
     /// O(log n) per dropped record; unexpired records are not visited.
     @discardableResult
     public mutating func expire(now: Timestamp) -> [KeyedRecord] {
+        latestTime = max(latestTime, now)
         var dropped = [KeyedRecord]()
         while let next = byExpiry.first {
             guard let record = targets[next.key.target]?.entries[next.key.owner]?.record else {
@@ -228,7 +320,16 @@ public struct RecordStore: Sendable {
             removeFromTarget(next.key)
             dropped.append(record)
         }
+        trimFeeds(now: now)
         return dropped
+    }
+
+    /// Drops tombstones past their lifetime in every target, so a quiet key's feed shrinks too.
+    private mutating func trimFeeds(now: Timestamp) {
+        for target in Array(targets.keys) {
+            guard targets[target]?.feed.hasTombstones == true else { continue }
+            targets[target]?.trimFeed(now: now, settings: settings)
+        }
     }
 
     /// Forgets `owner`'s record under `target`, if any.
@@ -247,9 +348,13 @@ public struct RecordStore: Sendable {
 
     private mutating func removeFromTarget(_ key: RecordKey) {
         guard var bucket = targets.removeValue(forKey: key.target) else { return }
-        bucket.remove(key.owner)
-        // Empty targets go, so memory follows what is stored.
-        if !bucket.entries.isEmpty { targets[key.target] = bucket }
+        lastRevision += 1
+        bucket.remove(key.owner, revision: lastRevision, now: latestTime)
+        // Empty targets go, tombstones and all, so memory follows what is stored: a feed
+        // reader's cursor for a target no longer held is answered with a full (empty) read.
+        guard !bucket.entries.isEmpty else { return }
+        bucket.trimFeed(now: latestTime, settings: settings)
+        targets[key.target] = bucket
     }
 
     /// `exp` as a timestamp for ordering the index. Saturates instead of overflowing for

@@ -8,8 +8,18 @@ public struct RecordStoreSettings: Hashable, Sendable {
     /// announcing under made-up keys, when the node runs with open keys.
     public var maxTargets: Int
 
-    public init(maxRecords: Int = 100_000, maxTargets: Int = 1_000) {
+    /// How long a replica remembers that an owner went (docs/PROTOCOL.md 3.2): a feed reader
+    /// that polls less often than this is sent a full read instead of the removals.
+    public var tombstoneLifetime: Duration
+    /// Tombstones a target keeps even when it holds fewer owners than this; beyond it, at
+    /// most as many as the owners it holds. Bounds the feed's memory against churn.
+    public var minTombstonesPerTarget: Int
+
+    public init(maxRecords: Int = 100_000, maxTargets: Int = 1_000, tombstoneLifetime: Duration = .seconds(600),
+                minTombstonesPerTarget: Int = 1_024) {
         self.maxRecords = maxRecords
         self.maxTargets = maxTargets
+        self.tombstoneLifetime = tombstoneLifetime
+        self.minTombstonesPerTarget = minTombstonesPerTarget
     }
 }

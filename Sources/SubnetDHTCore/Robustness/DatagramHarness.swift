@@ -9,7 +9,8 @@
 ///   token check);
 /// - for `announce_record`, `put` and `announce_peer`, again with a valid token in place of
 ///   whatever was sent, so the validator's later rules (types, expiry, signature, policy)
-///   and the stores run too;
+///   and the stores run too; for `get_record_changes` with a 16-byte `since`, again with a
+///   cursor of the node's own, so the feed's changes path runs, not only its full reads;
 /// - as a bencoded value, through the record and ServerInfo parsers.
 /// Whatever the node sends the stranger, answers, errors and its own queries alike, is at most
 /// `AmplificationLimit.factor` times the datagram that drew it: the stranger has never shown
@@ -103,6 +104,13 @@ public enum DatagramHarness {
             case .bytes(let name)? = top[Array("q".utf8)] else { return nil }
         let target: NodeID?
         switch String(decoding: name, as: UTF8.self) {
+        case "get_record_changes":
+            // A cursor of the node's own epoch from before its record: the changes path runs.
+            guard case .bytes(let since)? = arguments[Array("since".utf8)], since.count == RecordFeedCursor.byteCount else { return nil }
+            let cursor = RecordFeedCursor(epoch: core.responder.recordStore.feedEpoch, version: 0)
+            arguments[Array("since".utf8)] = .bytes(cursor.bytes)
+            top[Array("a".utf8)] = .dict(arguments)
+            return Bencode.encode(.dict(top))
         case "announce_record":
             if case .bytes(let key)? = arguments[Array("key".utf8)] { target = KeyedRecord.target(forKey: key) } else { target = nil }
         case "announce_peer":

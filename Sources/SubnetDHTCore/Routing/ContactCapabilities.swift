@@ -79,7 +79,7 @@ struct ContactCapabilities {
         switch method {
         case .ping, .findNode, .getPeers, .announcePeer: true
         case .get, .put: hasAnsweredBEP44(endpoint)
-        case .getRecords, .announceRecord: recordSupport(of: endpoint, now: now) == .capable
+        case .getRecords, .announceRecord, .getRecordChanges: recordSupport(of: endpoint, now: now) == .capable
         case .unknown: false
         }
     }

@@ -109,6 +109,9 @@ public enum KRPCCodec {
             method = .announceRecord(arguments: args.tape.entries(ofDictionaryAt: args.dictionary, skippingKey: Array("id".utf8)))
         case "get_records":
             method = .getRecords(target: try args.nodeID("target"), after: try args.optionalBytes("after"), want: try args.want())
+        case "get_record_changes":
+            method = .getRecordChanges(target: try args.nodeID("target"), since: try args.bytes("since"),
+                                       after: try args.optionalBytes("after"))
         default:
             // Another implementation's method: its arguments are not ours to check, so a
             // target of the wrong shape is simply no target (libtorrent reads it the same way).
@@ -143,6 +146,11 @@ public enum KRPCCodec {
         body.compressedRecords = try reader.optionalBytes("rz")
         body.uncompressedRecordsLength = try reader.optionalInt("rn")
         body.more = try reader.optionalBytes("more")
+        body.feedCursor = try reader.optionalBytes("ver")
+        body.isFullRead = (try reader.optionalInt("full") ?? 0) == 1
+        body.gone = try reader.optionalBytes("gone")
+        body.memberCount = try reader.optionalInt("dn")
+        body.memberDigest = try reader.optionalBytes("dg")
         return body
     }
 

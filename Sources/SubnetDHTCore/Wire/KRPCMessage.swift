@@ -43,6 +43,9 @@ public enum QueryMethod: Hashable, Sendable {
     case announceRecord(arguments: [[UInt8]: BValue])
     /// docs/PROTOCOL.md 3: records under `target` whose owner key sorts after `after`.
     case getRecords(target: NodeID, after: [UInt8]?, want: AddressFamilies?)
+    /// docs/PROTOCOL.md 3.2: what changed under `target` since the feed cursor `since` (empty:
+    /// from nothing, a full read), owners after `after`.
+    case getRecordChanges(target: NodeID, since: [UInt8], after: [UInt8]?)
     case unknown(name: String, target: NodeID? = nil, want: AddressFamilies? = nil)
 
     /// The method name on the wire.
@@ -58,7 +61,7 @@ public enum QueryMethod: Hashable, Sendable {
     /// `announce_record` and `get_records`: our extension, which plain Mainline nodes ignore.
     public var isKeyedRecordQuery: Bool {
         switch self {
-        case .announceRecord, .getRecords: true
+        case .announceRecord, .getRecords, .getRecordChanges: true
         default: false
         }
     }
@@ -93,6 +96,15 @@ public struct ResponseBody: Hashable, Sendable {
     public var compressedRecords: [UInt8]?
     public var uncompressedRecordsLength: Int64?
     public var more: [UInt8]?
+    /// `get_record_changes` (docs/PROTOCOL.md 3.2): the cursor to ask from next (`ver`);
+    /// `full` when the records are the whole set, not changes; the owners removed since the
+    /// cursor (`gone`, 32-byte keys back to back); and how many owners the replica holds
+    /// under the target (`dn`) with their digest (`dg`, `RecordSetDigest`).
+    public var feedCursor: [UInt8]?
+    public var isFullRead = false
+    public var gone: [UInt8]?
+    public var memberCount: Int64?
+    public var memberDigest: [UInt8]?
 
     public init(id: NodeID, nodes: [NodeInfo]? = nil, nodes6: [NodeInfo]? = nil, token: [UInt8]? = nil,
                 values: [Endpoint]? = nil, value: BValue? = nil, publicKey: [UInt8]? = nil,
@@ -193,7 +205,7 @@ public struct KRPCDecodingError: Error, Hashable, Sendable {
 /// The method of a query, for counting: the methods the node serves by name, and every other
 /// name (they come off the wire) as `other`.
 public enum QueryKind: Int, CaseIterable, Sendable {
-    case ping, findNode, getPeers, announcePeer, get, put, getRecords, announceRecord, other
+    case ping, findNode, getPeers, announcePeer, get, put, getRecords, announceRecord, getRecordChanges, other
 
     /// The method name on the wire, `"other"` for the rest.
     public var name: String {
@@ -206,6 +218,7 @@ public enum QueryKind: Int, CaseIterable, Sendable {
         case .put: "put"
         case .getRecords: "get_records"
         case .announceRecord: "announce_record"
+        case .getRecordChanges: "get_record_changes"
         case .other: "other"
         }
     }
@@ -225,6 +238,7 @@ extension QueryMethod {
         case .put: .put
         case .getRecords: .getRecords
         case .announceRecord: .announceRecord
+        case .getRecordChanges: .getRecordChanges
         case .unknown: .other
         }
     }

@@ -154,13 +154,39 @@ struct KRPCWriter {
             id(query.senderID)
             nodeID("target", target)
             self.want(want)
+        case .getRecordChanges(let target, let since, let after):
+            // after, id, since, target
+            if let after {
+                key("after")
+                bytes(after)
+            }
+            id(query.senderID)
+            key("since")
+            bytes(since)
+            nodeID("target", target)
         }
         out.append(UInt8(ascii: "e"))
     }
 
     private mutating func response(_ body: ResponseBody) {
-        // id, k, more, nodes, nodes6, records, rn, rz, seq, sig, token, v, values
+        // dg, dn, full, gone, id, k, more, nodes, nodes6, records, rn, rz, seq, sig, token, v, values, ver
         out.append(UInt8(ascii: "d"))
+        if let digest = body.memberDigest {
+            key("dg")
+            bytes(digest)
+        }
+        if let count = body.memberCount {
+            key("dn")
+            integer(count)
+        }
+        if body.isFullRead {
+            key("full")
+            integer(1)
+        }
+        if let gone = body.gone {
+            key("gone")
+            bytes(gone)
+        }
         id(body.id)
         if let publicKey = body.publicKey {
             key("k")
@@ -211,6 +237,10 @@ struct KRPCWriter {
             out.append(UInt8(ascii: "l"))
             for peer in values { compactEndpoint(peer) }
             out.append(UInt8(ascii: "e"))
+        }
+        if let cursor = body.feedCursor {
+            key("ver")
+            bytes(cursor)
         }
         out.append(UInt8(ascii: "e"))
     }

@@ -40,15 +40,17 @@ extension CoreTests {
             let token = try #require(page.token)
             #expect(Self.isAnswer(peer.ask(.announceRecord(arguments: RecordFixtures.arguments(record, token: token)))))
             #expect(Self.errorCode(peer.ask(.announceRecord(arguments: RecordFixtures.arguments(record, token: [9])))) == 203)
+            // A record feed read, from nothing.
+            #expect(Self.isAnswer(peer.ask(.getRecordChanges(target: record.target, since: [], after: nil))))
             // Unknown methods: 204 without a target, answered as a find_node with one.
             #expect(Self.errorCode(peer.ask(.unknown(name: "frobnicate"))) == 204)
             #expect(Self.isAnswer(peer.ask(.unknown(name: "sample_infohashes", target: .random()))))
 
             let statistics = peer.core.statistics
             let received: [QueryKind: Int] = [.ping: 2, .findNode: 1, .getPeers: 1, .announcePeer: 1, .get: 3, .put: 4,
-                                              .getRecords: 1, .announceRecord: 2, .other: 2]
+                                              .getRecords: 1, .announceRecord: 2, .getRecordChanges: 1, .other: 2]
             let answered: [QueryKind: Int] = [.ping: 2, .findNode: 1, .getPeers: 1, .announcePeer: 0, .get: 3, .put: 2,
-                                              .getRecords: 1, .announceRecord: 1, .other: 1]
+                                              .getRecords: 1, .announceRecord: 1, .getRecordChanges: 1, .other: 1]
             for kind in QueryKind.allCases {
                 #expect(statistics.queriesReceived[kind] == received[kind], "queries received, \(kind.name)")
                 #expect(statistics.answersSent[kind] == answered[kind], "answers sent, \(kind.name)")
@@ -77,7 +79,7 @@ extension CoreTests {
             let known: [QueryMethod] = [.ping, .findNode(target: .random(), want: nil), .getPeers(infoHash: .random(), want: nil),
                                         .announcePeer(infoHash: .random(), port: 1, impliedPort: true, token: []), .get(target: .random(), seq: nil, want: nil),
                                         .put(PutArguments(token: [], value: .int(1))), .getRecords(target: .random(), after: nil, want: nil),
-                                        .announceRecord(arguments: [:])]
+                                        .announceRecord(arguments: [:]), .getRecordChanges(target: .random(), since: [], after: nil)]
             #expect(known.map(\.kind.name) == known.map(\.name))
             #expect(Set(known.map(\.kind)) == Set(QueryKind.allCases).subtracting([.other]))
             #expect(QueryMethod.unknown(name: "ping").kind == .other)

@@ -3,7 +3,7 @@ import Testing
 @testable import SubnetDHTCore
 
 /// A raw peer talking to one core on a virtual clock.
-private struct RecordPeer {
+struct RecordPeer {
     var peer: RawPeer
 
     init(settings: DHTSettings = .loopbackTestNetwork) {

@@ -34,6 +34,8 @@ extension WireTests {
                 .announcePeer(infoHash: target, port: 1, impliedPort: false, token: []),
                 .getRecords(target: target, after: Array(repeating: 5, count: 32), want: [.ipv4]),
                 .getRecords(target: target, after: nil, want: nil),
+                .getRecordChanges(target: target, since: [], after: nil),
+                .getRecordChanges(target: target, since: Array(repeating: 7, count: 16), after: Array(repeating: 5, count: 32)),
                 .announceRecord(arguments: [Array("key".utf8): .string("node"), Array("a".utf8): .dict([:]), Array("zz".utf8): .int(-1)]),
                 .unknown(name: "vote"),
                 .unknown(name: "sample_infohashes", target: target, want: [.ipv6]),
@@ -59,6 +61,11 @@ extension WireTests {
             everything.compressedRecords = [1, 2, 3]
             everything.uncompressedRecordsLength = 40
             everything.more = Array(repeating: 6, count: 32)
+            everything.feedCursor = Array(repeating: 8, count: 16)
+            everything.isFullRead = true
+            everything.gone = Array(repeating: 9, count: 64)
+            everything.memberCount = 12
+            everything.memberDigest = Array(repeating: 10, count: 16)
             let full = KRPCMessage(transactionID: [7], body: .response(everything), clientVersion: [1], requesterAddress: Endpoint("[::1]:5")!,
                                    readOnly: true, networkID: 3)
             #expect(try roundTrip(full) == full)

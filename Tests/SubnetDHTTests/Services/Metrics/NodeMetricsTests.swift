@@ -193,7 +193,7 @@ extension MetricsTests {
                     String(line.dropFirst(prefix.count).prefix { $0 != "\"" })
                 })
             }
-            let methods: Set = ["ping", "find_node", "get_peers", "announce_peer", "get", "put", "get_records", "announce_record", "other"]
+            let methods: Set = ["ping", "find_node", "get_peers", "announce_peer", "get", "put", "get_records", "announce_record", "get_record_changes", "other"]
             #expect(labels(of: "subnet_dht_queries_received_total", "method") == methods)
             #expect(labels(of: "subnet_dht_answers_sent_total", "method") == methods)
             #expect(labels(of: "subnet_dht_errors_sent_total", "code")

@@ -1,0 +1,38 @@
+/// `get_record_changes` (docs/PROTOCOL.md 3.2): a replica's answer to a feed reader.
+extension QueryResponder {
+    /// The changes under `target` since the reader's cursor, or the whole set when the cursor
+    /// cannot be answered with changes, with the cursor to ask from next and the replica's
+    /// count and digest of what it holds.
+    mutating func answerGetRecordChanges(target: NodeID, since: [UInt8], after: [UInt8]?, transactionID: [UInt8],
+                                         from source: Endpoint, responseLimit: Int, now: Timestamp) -> Result<ResponseBody, KRPCError> {
+        var cursor: PublicKey?
+        if let after {
+            guard let key = PublicKey(bytes: after) else { return .failure(.protocolError("after must be a 32-byte owner key")) }
+            cursor = key
+        }
+        guard since.isEmpty || since.count == RecordFeedCursor.byteCount else {
+            return .failure(.protocolError("since must be empty or a 16-byte cursor"))
+        }
+        // Owners whose records expired are told as removals now, not a prune interval later.
+        recordsExpiredByAnswers += recordStore.expire(now: now).count
+        let summary = recordStore.summary(target: target)
+        var body = ResponseBody(id: localID)
+        body.feedCursor = recordStore.feedCursor.bytes
+        body.memberCount = Int64(summary.count)
+        body.memberDigest = summary.digest
+        let changes = RecordFeedCursor(bytes: since).flatMap { known in
+            recordStore.changes(target: target, since: known, after: cursor, limit: settings.maxResponseSize / PublicKey.byteCount + 1)
+        }
+        body.isFullRead = changes == nil
+        let budget = responseLimit - envelopeSize(body, transactionID: transactionID, to: source)
+        if let changes {
+            let (page, gone) = RecordFeedPage.contents(of: changes, budget: budget)
+            page.add(to: &body)
+            body.gone = gone
+        } else {
+            let candidates = recordStore.page(target: target, after: cursor, limit: settings.maxResponseSize / 96 + 1, now: now)
+            RecordPage.contents(of: candidates, budget: budget).add(to: &body)
+        }
+        return .success(body)
+    }
+}
