@@ -34,11 +34,14 @@ extension DHTCore {
     }
 
     /// Starts a lookup; with `purpose` its result goes to the core itself, not the shell.
-    mutating func beginLookup(target: NodeID, kind: LookupKind, extraSeeds: [Endpoint], purpose: InternalPurpose?, now: Timestamp) -> OperationID {
+    /// A record lookup that does not `readRecords` only finds the replicas: it asks token-only
+    /// pages (docs/PROTOCOL.md 3.1) and reads none.
+    mutating func beginLookup(target: NodeID, kind: LookupKind, extraSeeds: [Endpoint], purpose: InternalPurpose?,
+                              readsRecords: Bool = true, now: Timestamp) -> OperationID {
         currentTime = max(currentTime, now)
         let id = makeOperationID()
         var read: RecordRead?
-        if case .getRecords(let key) = kind { read = RecordRead(collector: RecordCollector(key: key)) }
+        if case .getRecords(let key) = kind, readsRecords { read = RecordRead(collector: RecordCollector(key: key)) }
         operations[id] = Operation(phase: .walking(makeLookup(target: target, kind: kind, extraSeeds: extraSeeds), read: read),
                                    plan: nil, owner: purpose.map(Operation.Owner.core) ?? .caller)
         advance(id, now: now)
@@ -103,7 +106,7 @@ extension DHTCore {
     mutating func advance(_ id: OperationID, now: Timestamp) {
         guard var operation = operations[id], operation.isWalking, var lookup = operation.lookup else { return }
         for candidate in lookup.nextQueries(alpha: settings.alpha) {
-            sendQuery(lookupQuery(for: lookup, to: candidate.endpoint, storing: operation.plan != nil, now: now),
+            sendQuery(lookupQuery(for: lookup, to: candidate.endpoint, storing: operation.plan != nil || operation.read == nil, now: now),
                       to: candidate.endpoint, expectedID: candidate.id, purpose: .lookup(id), now: now)
         }
         operation.lookup = lookup

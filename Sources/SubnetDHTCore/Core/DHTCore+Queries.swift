@@ -22,5 +22,7 @@ extension DHTCore {
             sendResponse(body, transactionID: message.transactionID, to: source, limit: responseLimit)
         case .failure(let error): sendError(error, transactionID: message.transactionID, to: source, limit: responseLimit)
         }
+        // A heartbeat stored here reaches this node's own view at once, as a replica's change.
+        if kind == .announceRecord, membership != nil { readLocalFeeds(now: now) }
     }
 }

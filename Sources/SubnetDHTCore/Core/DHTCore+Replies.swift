@@ -30,6 +30,8 @@ extension DHTCore {
             advance(id, now: now)
         case .recordPage(let id):
             recordPageAnswered(id, from: source, body: body, now: now)
+        case .feedPage(let target):
+            feedPageAnswered(target: target, from: source, body: body, now: now)
         case .store(let id):
             guard var progress = operations[id]?.store, let node = progress.waiting.removeValue(forKey: source) else { return }
             progress.accepted.append(node)
@@ -65,6 +67,8 @@ extension DHTCore {
             finishStoreIfDone(id)
         case .recordPage(let id):
             recordPageAnswered(id, from: source, body: nil, now: now)
+        case .feedPage(let target):
+            feedPageAnswered(target: target, from: source, body: nil, now: now)
         case .userPing(let id):
             finish(id, .ping(.failure(.error(error))))
         case .maintenancePing:
@@ -98,6 +102,8 @@ extension DHTCore {
             finishStoreIfDone(id)
         case .recordPage(let id):
             recordPageAnswered(id, from: request.endpoint, body: nil, now: now)
+        case .feedPage(let target):
+            feedPageAnswered(target: target, from: request.endpoint, body: nil, now: now)
         case .userPing(let id):
             finish(id, .ping(.failure(.timedOut)))
         case .maintenancePing:
@@ -110,6 +116,7 @@ extension DHTCore {
     func isStillWanted(_ request: PendingRequest) -> Bool {
         switch request.purpose {
         case .lookup(let id), .store(let id), .userPing(let id), .recordPage(let id): operations[id] != nil
+        case .feedPage(let target): membership?.shards.first { $0.target == target }?.isReading(from: request.endpoint) ?? false
         case .maintenancePing: true
         }
     }

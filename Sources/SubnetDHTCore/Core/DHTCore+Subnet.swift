@@ -1,15 +1,21 @@
 /// What an internal operation was started for; its result goes back to that part of the core.
-enum InternalPurpose: Sendable {
+enum InternalPurpose: Hashable, Sendable {
     case refresh
     case heartbeat
     case membershipRead
     case rejoin
+    /// A lookup of the replicas of a watched key's storage target, for its feeds.
+    case feedReplicas(NodeID)
 }
 
 /// The watched key's live view and when it is next read.
 struct MembershipWatch: Sendable {
     let key: [UInt8]
     var view = MembershipView()
+    /// The key's storage targets, each read through record feeds.
+    var shards: [ShardFeed]
+    /// How long a replica's word counts after its last answer: the heartbeat TTL.
+    var vouchTime: Duration
     var readInFlight: OperationID?
     /// Whether any read of the view reached a node. Until one does, the view is read again
     /// as soon as a heartbeat gets through rather than a whole prune interval later.
@@ -35,7 +41,7 @@ extension DHTCore {
                                         signingKey: SigningKey, now: Timestamp) {
         heartbeat = HeartbeatPublisher(info: info, settings: heartbeatSettings, signingKey: signingKey, now: now)
         pruneInterval = heartbeatSettings.pruneInterval
-        watchMembership(key: heartbeatSettings.key, now: now)
+        watchMembership(key: heartbeatSettings.key, vouchTime: heartbeatSettings.ttl, now: now)
         runSubnetUpkeep(now: now)
     }
 
@@ -56,9 +62,13 @@ extension DHTCore {
     }
 
     /// Keeps a live view of `key` (read every prune interval) and reports its changes as events.
-    public mutating func watchMembership(key: String, now: Timestamp) {
+    /// `vouchTime` is how long an owner outlives the last answer of the replicas that held it
+    /// when they all fall silent: the heartbeat TTL.
+    public mutating func watchMembership(key: String, vouchTime: Duration = .seconds(90), now: Timestamp) {
         guard membership?.key != Array(key.utf8) else { return }
-        membership = MembershipWatch(key: Array(key.utf8))
+        let bytes = Array(key.utf8)
+        membership = MembershipWatch(key: bytes, shards: [ShardFeed(key: bytes, target: KeyedRecord.target(forKey: bytes))],
+                                     vouchTime: vouchTime)
         nextPrune = now
     }
 
@@ -126,13 +136,29 @@ extension DHTCore {
             removedPeers += removeFromRouting(events.map(\.peer), rememberLost: true, now: now)
             removedPeers += removeFromRouting(watch.view.departedPeers(now: now), rememberLost: false, now: now)
             for event in events { emit(event: .membership(event)) }
-            if watch.readInFlight == nil {
+            // Keys whose replicas have no feeds (older nodes) are read in full, as before feeds.
+            if watch.readInFlight == nil, watch.shards.contains(where: \.hasNoFeeds) {
                 let id = beginLookup(target: KeyedRecord.target(forKey: watch.key), kind: .getRecords(key: watch.key),
                                      extraSeeds: [], purpose: .membershipRead, now: now)
                 if operations[id] != nil { membership?.readInFlight = id }
             }
+            pollMembershipFeeds(now: now)
         }
         if expiredRecords > 0 || removedPeers > 0 { emit(event: .pruned(records: expiredRecords, peers: removedPeers)) }
+    }
+
+    /// Reports membership events, first taking the peers that left or expired out of routing.
+    mutating func deliver(_ events: [MembershipEvent], now: Timestamp) {
+        var removed = 0
+        for event in events {
+            switch event {
+            case .expired(let peer): removed += removeFromRouting([peer], rememberLost: true, now: now)
+            case .left(let peer): removed += removeFromRouting([peer], rememberLost: false, now: now)
+            case .joined, .stateChanged: break
+            }
+        }
+        if removed > 0 { emit(event: .pruned(records: 0, peers: removed)) }
+        for event in events { emit(event: .membership(event)) }
     }
 
     /// Removes the routing-table entries of departed peers: by their default id and by the
@@ -175,6 +201,8 @@ extension DHTCore {
                 let outcome = publisher.finished(id, result: stored, now: now) else { return }
             heartbeat = publisher
             emit(event: .heartbeatPublished(ok: outcome.ok, latency: outcome.latency))
+            // The store's lookup found the replicas of the heartbeat's target: the feeds need no lookup of their own.
+            adoptFeedReplicas(stored.lookup, now: now)
             // The network is reachable now: a view never read from it is read at once.
             if outcome.ok, membership?.hasBeenAnswered == false, membership?.readInFlight == nil { nextPrune = now }
         case .membershipRead:
@@ -186,16 +214,12 @@ extension DHTCore {
                 if lookup.responses > 0 { watch.hasBeenAnswered = true }
             }
             membership = watch
-            var removed = 0
-            for event in events {
-                switch event {
-                case .expired(let peer): removed += removeFromRouting([peer], rememberLost: true, now: now)
-                case .left(let peer): removed += removeFromRouting([peer], rememberLost: false, now: now)
-                case .joined, .stateChanged: break
-                }
-            }
-            if removed > 0 { emit(event: .pruned(records: 0, peers: removed)) }
-            for event in events { emit(event: .membership(event)) }
+            deliver(events, now: now)
+        case .feedReplicas(let target):
+            guard case .lookup(let lookup) = result,
+                let index = membership?.shards.firstIndex(where: { $0.target == target && $0.lookupInFlight == id }) else { return }
+            membership?.shards[index].lookupInFlight = nil
+            adoptFeedReplicas(lookup, now: now)
         case .rejoin:
             guard rejoin.inFlight == id else { return }
             rejoin.inFlight = nil

@@ -71,6 +71,15 @@ public struct DHTSettings: Sendable {
     /// Pages read from one replica at most, bounding a read of a key with many owners
     /// (10,000 owners at about 10 records a page).
     public var maxRecordPagesPerReplica = 1_500
+    /// Replicas of each storage target a live view follows with record feeds (docs/PROTOCOL.md
+    /// 3.2), chosen at random among the closest, so readers spread over all of them. An owner
+    /// stays in the view while any of them holds it: three, because an owner whose lookups have
+    /// not yet met newly joined nodes stores on a set of replicas that differs from the
+    /// reader's by a few.
+    public var feedReplicas = 3
+    /// How often a live view looks up each storage target's replicas again, beside the
+    /// lookups its own heartbeats make: nodes joining near a target take over its storage.
+    public var feedReplicaRefresh: Duration = .seconds(60)
 
     /// Every field at its default: Mainline's k, alpha and timeouts, the one-node-per-IP rule
     /// on, and the `node` key's policy alone. Change fields on the value, then hand it to

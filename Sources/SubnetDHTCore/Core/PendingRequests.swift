@@ -10,6 +10,8 @@ enum RequestPurpose: Equatable {
     case userPing(OperationID)
     /// A follow-up `get_records` page (`after`) of operation `id`, after its lookup converged.
     case recordPage(OperationID)
+    /// A page of a live view's feed read (docs/PROTOCOL.md 3.2) from a replica of `target`.
+    case feedPage(target: NodeID)
     /// A ping that checks a questionable or newly seen contact for the routing table.
     case maintenancePing
 }

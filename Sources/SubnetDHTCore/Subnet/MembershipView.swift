@@ -53,8 +53,14 @@ public enum MembershipEvent: Hashable, Sendable {
 
 /// Who is in the subnet, built from `node` records read from the network, and what changed
 /// since the last read. Pure: the core feeds it reads and the clock.
+///
+/// A peer read in full (`apply`) lives until its record's own expiry. A peer held through
+/// record feeds (`hold`) is *vouched for*: its replicas keep it while its heartbeats refresh
+/// them, and those refreshes never reach the reader (docs/PROTOCOL.md 3.2), so its record's
+/// expiry says nothing; it goes when its feed releases it (`release`).
 struct MembershipView: Sendable {
     private(set) var peers: [PublicKey: Peer] = [:]
+    private var vouched: Set<PublicKey> = []
 
     /// Folds in a complete read of the key. Owners missing from the read keep their last
     /// record until it expires: a read can miss a replica, an expiry cannot be wrong.
@@ -67,12 +73,26 @@ struct MembershipView: Sendable {
         return events + expire(now: now)
     }
 
+    /// A record a feed holds: the owner stays until the feed releases it.
+    mutating func hold(_ record: KeyedRecord, now: Timestamp) -> [MembershipEvent] {
+        guard let peer = Peer(record: record) else { return [] }
+        let events = observe(peer, now: now)
+        if peers[peer.owner] != nil { vouched.insert(peer.owner) }
+        return events
+    }
+
+    /// No replica vouches for the owner any more: it is gone, reported as expired if it was live.
+    mutating func release(_ owner: PublicKey, now: Timestamp) -> [MembershipEvent] {
+        guard vouched.remove(owner) != nil, let peer = peers.removeValue(forKey: owner) else { return [] }
+        return peer.info.state != .offline ? [.expired(peer)] : []
+    }
+
     /// One peer's newest record.
     mutating func observe(_ peer: Peer, now: Timestamp) -> [MembershipEvent] {
         let previous = peers[peer.owner]
         if let previous, previous.seq >= peer.seq { return [] }
+        let wasLive = previous.map { isLive($0, now: now) } ?? false
         peers[peer.owner] = peer
-        let wasLive = previous?.isLive(at: now) ?? false
         switch (wasLive, peer.info.state) {
         case (false, .offline):
             return []
@@ -87,9 +107,10 @@ struct MembershipView: Sendable {
     }
 
     /// Drops peers whose heartbeat expired; a live one going this way is reported as expired.
+    /// Vouched peers are their feed's to release.
     mutating func expire(now: Timestamp) -> [MembershipEvent] {
         var events = [MembershipEvent]()
-        for (owner, peer) in peers where peer.isExpired(at: now) {
+        for (owner, peer) in peers where isGone(peer, now: now) {
             peers[owner] = nil
             if peer.info.state != .offline { events.append(.expired(peer)) }
         }
@@ -97,11 +118,19 @@ struct MembershipView: Sendable {
     }
 
     func livePeers(now: Timestamp) -> [Peer] {
-        peers.values.filter { $0.isLive(at: now) }.sorted { $0.owner < $1.owner }
+        peers.values.filter { isLive($0, now: now) }.sorted { $0.owner < $1.owner }
     }
 
     /// Peers known to be gone (OFFLINE records not yet expired).
     func departedPeers(now: Timestamp) -> [Peer] {
-        peers.values.filter { !$0.isLive(at: now) }.sorted { $0.owner < $1.owner }
+        peers.values.filter { !isLive($0, now: now) }.sorted { $0.owner < $1.owner }
+    }
+
+    private func isGone(_ peer: Peer, now: Timestamp) -> Bool {
+        peer.isExpired(at: now) && !vouched.contains(peer.owner)
+    }
+
+    private func isLive(_ peer: Peer, now: Timestamp) -> Bool {
+        peer.info.state != .offline && !isGone(peer, now: now)
     }
 }

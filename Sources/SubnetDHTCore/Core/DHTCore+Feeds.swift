@@ -1,0 +1,91 @@
+/// The live view kept by record feeds (docs/PROTOCOL.md 3.2): each storage target of the
+/// watched key is followed from a few of its replicas, which send what changed since the
+/// reader last asked; refreshes never travel.
+extension DHTCore {
+    /// Every prune interval: replicas whose word lapsed stop vouching, the local store is read,
+    /// replicas are looked up when due, and every home is asked what changed.
+    mutating func pollMembershipFeeds(now: Timestamp) {
+        guard var watch = membership else { return }
+        var events = [MembershipEvent]()
+        var lookups = [NodeID]()
+        for index in watch.shards.indices {
+            events += watch.view.applyFeed(watch.shards[index].lapse(vouchTime: watch.vouchTime, now: now), now: now)
+            if watch.shards[index].needsLookup(now: now, firstDelay: pruneInterval, refresh: settings.feedReplicaRefresh) {
+                lookups.append(watch.shards[index].target)
+            }
+        }
+        membership = watch
+        deliver(events, now: now)
+        readLocalFeeds(now: now)
+        for target in lookups {
+            let id = beginLookup(target: target, kind: .getRecords(key: watch.key), extraSeeds: [], purpose: .feedReplicas(target),
+                                 readsRecords: false, now: now)
+            if operations[id] != nil, let index = membership?.shards.firstIndex(where: { $0.target == target }) {
+                membership?.shards[index].lookupInFlight = id
+            }
+        }
+        startFeedReads(now: now)
+    }
+
+    /// What the local store holds under each storage target, read like a replica's feed.
+    mutating func readLocalFeeds(now: Timestamp) {
+        guard var watch = membership else { return }
+        var events = [MembershipEvent]()
+        for index in watch.shards.indices {
+            events += watch.view.applyFeed(watch.shards[index].readLocal(responder.recordStore, now: now), now: now)
+        }
+        membership = watch
+        deliver(events, now: now)
+    }
+
+    /// A read for every home not reading already.
+    private mutating func startFeedReads(now: Timestamp) {
+        guard let shards = membership?.shards else { return }
+        for index in shards.indices {
+            guard let queries = membership?.shards[index].startReads() else { continue }
+            for (node, query) in queries {
+                sendQuery(query, to: node.endpoint, expectedID: node.id, purpose: .feedPage(target: shards[index].target), now: now)
+            }
+        }
+    }
+
+    /// A lookup (or a store's lookup) found the record-capable nodes closest to a storage
+    /// target: the feeds of that target follow them, starting at once with new homes.
+    mutating func adoptFeedReplicas(_ lookup: LookupResult, now: Timestamp) {
+        guard let watch = membership, let index = watch.shards.firstIndex(where: { $0.target == lookup.target }) else { return }
+        if lookup.responses > 0 { membership?.hasBeenAnswered = true }
+        guard !lookup.closest.isEmpty else { return }
+        membership?.shards[index].adopt(lookup.closest, wanted: settings.feedReplicas, vouchTime: watch.vouchTime, now: now,
+                                        generator: &generator)
+        startFeedReads(now: now)
+    }
+
+    /// A page of a feed read arrived from `source`, or its query failed (`body` nil).
+    mutating func feedPageAnswered(target: NodeID, from source: Endpoint, body: ResponseBody?, now: Timestamp) {
+        guard var watch = membership, let index = watch.shards.firstIndex(where: { $0.target == target }) else { return }
+        let (next, changes) = watch.shards[index].answered(from: source, body: body, wanted: settings.feedReplicas,
+                                                          vouchTime: watch.vouchTime, maxPages: settings.maxRecordPagesPerReplica,
+                                                          now: now, generator: &generator)
+        if body?.feedCursor != nil, next == nil { watch.hasBeenAnswered = true }
+        let events = watch.view.applyFeed(changes, now: now)
+        membership = watch
+        if let next, let body { sendQuery(next, to: source, expectedID: body.id, purpose: .feedPage(target: target), now: now) }
+        deliver(events, now: now)
+        // A home that failed or had no feeds was replaced: the new one starts reading now.
+        if next == nil, body?.feedCursor == nil { startFeedReads(now: now) }
+    }
+}
+
+extension MembershipView {
+    /// Folds in what a feed's read changed in what it holds.
+    mutating func applyFeed(_ changes: [ShardFeed.Change], now: Timestamp) -> [MembershipEvent] {
+        var events = [MembershipEvent]()
+        for change in changes {
+            switch change {
+            case .held(let record): events += hold(record, now: now)
+            case .released(let owner): events += release(owner, now: now)
+            }
+        }
+        return events
+    }
+}

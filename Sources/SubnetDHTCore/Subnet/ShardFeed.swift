@@ -1,0 +1,283 @@
+/// One storage target of a watched key, kept by record feeds (docs/PROTOCOL.md 3.2) from a few
+/// of its replicas (`homes`) instead of reading every record again each prune interval.
+///
+/// Each owner is held with the set of replicas that vouch for it: one that listed it in a full
+/// read or sent its record as a change, and has not sent its removal since. An owner stays in
+/// the view while any replica vouches for it, so one replica's false or early removal (a store
+/// it missed, a lie) costs nothing while another holds the owner. A replica that stops
+/// answering keeps vouching for `vouchTime` after its last answer, then its word lapses.
+///
+/// Pure: the core sends the queries this returns, hands back the answers, and turns the
+/// changes of what is held into membership events.
+struct ShardFeed: Sendable {
+    /// A replica this reader follows.
+    struct Replica: Sendable {
+        var node: NodeInfo
+        /// `since` for the next read: empty until a read completed (a full read then).
+        var cursor: [UInt8] = []
+        var read: Read?
+        var lastAnswer: Timestamp?
+        var failures = 0
+        /// The replica's count and digest of what it holds, from its latest read.
+        var count: Int64?
+        var digest: [UInt8]?
+
+        init(node: NodeInfo) { self.node = node }
+    }
+
+    /// A read in progress from one replica: its pages so far.
+    struct Read: Sendable {
+        var since: [UInt8]
+        var next: [UInt8]?
+        var full = false
+        var records: [BValue] = []
+        var gone: [PublicKey] = []
+        var pages = 0
+    }
+
+    /// An owner as held: its best record and who vouches for it.
+    struct Held: Sendable {
+        var record: KeyedRecord
+        var vouchers: Set<Endpoint>
+    }
+
+    /// What a completed read changed in what is held.
+    enum Change: Sendable {
+        /// The owner is held with this record, new or newer than before.
+        case held(KeyedRecord)
+        /// No replica vouches for the owner any more.
+        case released(PublicKey)
+    }
+
+    /// The reader's own store, a replica like the others: an announcer never stores on its
+    /// own node, so in a small subnet some records are held only here.
+    static let localVoucher = Endpoint(address: .v4(0), port: 0)
+
+    let key: [UInt8]
+    let target: NodeID
+    private(set) var homes: [Replica] = []
+    /// Replicas no longer read, and until when their word still counts.
+    private var retired: [Endpoint: Timestamp] = [:]
+    /// Record-capable nodes closest to the target, from the latest lookup or store.
+    private(set) var candidates: [NodeInfo] = []
+    private(set) var candidatesFoundAt: Timestamp?
+    /// When the feed looks the replicas up itself next, and the wait after that: short while
+    /// the node is young and its first lookups met few nodes, doubling to the refresh period.
+    private var nextLookup: Timestamp?
+    private var lookupDelay: Duration?
+    /// Replicas that answered a feed query without a cursor: they have no feeds.
+    private(set) var withoutFeeds: Set<Endpoint> = []
+    /// Candidates that failed as homes since the last lookup: not chosen again until it.
+    private var failed: Set<Endpoint> = []
+    private(set) var held: [PublicKey: Held] = [:]
+    var lookupInFlight: OperationID?
+    /// The local store's cursor, like a replica's.
+    private var localCursor: RecordFeedCursor?
+
+    init(key: [UInt8], target: NodeID) {
+        self.key = key
+        self.target = target
+    }
+
+    /// Whether the replicas must be looked up: none known, or the feed's own schedule is due.
+    /// The schedule counts the feed's own lookups only, not the heartbeat's stores: those go
+    /// to the target the same way each time, while the feed's lookups widen what a young
+    /// node knows near the target (from `firstDelay`, doubling up to `refresh`).
+    mutating func needsLookup(now: Timestamp, firstDelay: Duration, refresh: Duration) -> Bool {
+        guard lookupInFlight == nil else { return false }
+        if candidatesFoundAt == nil || homes.isEmpty || now >= nextLookup ?? now {
+            let delay = lookupDelay.map { min($0 * 2, refresh) } ?? firstDelay
+            lookupDelay = delay
+            nextLookup = now + delay
+            return true
+        }
+        return false
+    }
+
+    /// No replica reachable offers feeds: the key is read with full `get_records` reads instead.
+    var hasNoFeeds: Bool { candidatesFoundAt != nil && homes.isEmpty && !candidates.isEmpty && candidates.allSatisfy { withoutFeeds.contains($0.endpoint) } }
+
+    /// The closest record-capable nodes now known. Homes no longer among them are retired
+    /// (their word counts for `vouchTime` more); free places go to candidates chosen at
+    /// random, so that readers spread over the replicas.
+    mutating func adopt(_ nodes: [NodeInfo], wanted: Int, vouchTime: Duration, now: Timestamp, generator: inout SplitMix64) {
+        candidates = nodes
+        candidatesFoundAt = now
+        failed.removeAll()
+        let current = Set(nodes.map(\.endpoint))
+        for home in homes where !current.contains(home.node.endpoint) { retire(home, vouchTime: vouchTime, now: now) }
+        homes.removeAll { !current.contains($0.node.endpoint) }
+        fillHomes(wanted: wanted, generator: &generator)
+    }
+
+    private mutating func fillHomes(wanted: Int, generator: inout SplitMix64) {
+        var free = candidates.filter { node in
+            !withoutFeeds.contains(node.endpoint) && !failed.contains(node.endpoint) && !homes.contains { $0.node.endpoint == node.endpoint }
+        }
+        while homes.count < wanted, !free.isEmpty {
+            let pick = free.remove(at: Int(generator.next() % UInt64(free.count)))
+            homes.append(Replica(node: pick))
+        }
+    }
+
+    private mutating func retire(_ home: Replica, vouchTime: Duration, now: Timestamp) {
+        retired[home.node.endpoint] = (home.lastAnswer ?? now) + vouchTime
+    }
+
+    /// The first query of a read for every home not reading already.
+    mutating func startReads() -> [(node: NodeInfo, query: QueryMethod)] {
+        var queries = [(node: NodeInfo, query: QueryMethod)]()
+        for index in homes.indices where homes[index].read == nil {
+            homes[index].read = Read(since: homes[index].cursor)
+            queries.append((homes[index].node, .getRecordChanges(target: target, since: homes[index].cursor, after: nil)))
+        }
+        return queries
+    }
+
+    /// Whether a read from `endpoint` is in flight: its retries are still wanted.
+    func isReading(from endpoint: Endpoint) -> Bool {
+        homes.contains { $0.node.endpoint == endpoint && $0.read != nil }
+    }
+
+    /// A page of a read from `endpoint` arrived, or its query failed (`body` nil). Returns the
+    /// query for the next page, if any, and the changes a completed read made.
+    mutating func answered(from endpoint: Endpoint, body: ResponseBody?, wanted: Int, vouchTime: Duration, maxPages: Int,
+                           now: Timestamp, generator: inout SplitMix64) -> (next: QueryMethod?, changes: [Change]) {
+        guard let index = homes.firstIndex(where: { $0.node.endpoint == endpoint }), var read = homes[index].read else { return (nil, []) }
+        guard let body else {
+            homes[index].read = nil
+            homes[index].failures += 1
+            if homes[index].failures >= 2 { replace(index, wanted: wanted, vouchTime: vouchTime, now: now, generator: &generator) }
+            return (nil, [])
+        }
+        guard let cursor = body.feedCursor else {
+            // An older SubnetDHT node or a plain one: no feeds here.
+            withoutFeeds.insert(endpoint)
+            replace(index, wanted: wanted, vouchTime: vouchTime, now: now, generator: &generator)
+            return (nil, [])
+        }
+        if read.pages == 0 {
+            read.next = cursor
+            read.full = body.isFullRead
+            homes[index].count = body.memberCount
+            homes[index].digest = body.memberDigest
+        } else if body.isFullRead, !read.full {
+            // The cursor fell behind the replica's memory mid-read: start again from nothing.
+            homes[index].read = nil
+            homes[index].cursor = []
+            return (nil, [])
+        }
+        read.pages += 1
+        read.records += RecordPage.entries(of: body)
+        if let gone = body.gone, gone.count % PublicKey.byteCount == 0 {
+            read.gone += stride(from: 0, to: gone.count, by: PublicKey.byteCount).compactMap {
+                PublicKey(bytes: Array(gone[$0..<($0 + PublicKey.byteCount)]))
+            }
+        }
+        if let more = body.more, read.pages < maxPages {
+            homes[index].read = read
+            return (.getRecordChanges(target: target, since: read.since, after: more), [])
+        }
+        homes[index].read = nil
+        homes[index].failures = 0
+        homes[index].lastAnswer = now
+        homes[index].cursor = read.next ?? []
+        var records = [KeyedRecord]()
+        for wire in read.records {
+            guard let record = try? KeyedRecord(wire: wire, key: key), !record.isExpired(at: now) else { continue }
+            records.append(record)
+        }
+        var changes = apply(records: records, gone: read.gone, full: read.full, from: endpoint, verified: false, now: now)
+        // A new home has vouched for all it holds: replicas retired before it now say nothing.
+        if read.full, !retired.isEmpty {
+            let lapsed = Set(retired.keys)
+            retired.removeAll()
+            changes += withdraw(lapsed)
+        }
+        return (nil, changes)
+    }
+
+    /// What the reader's own store holds under the target, read as a feed like a replica's.
+    mutating func readLocal(_ store: RecordStore, now: Timestamp) -> [Change] {
+        if let cursor = localCursor, let changes = store.changes(target: target, since: cursor, after: nil, limit: .max) {
+            localCursor = store.feedCursor
+            let records = changes.compactMap(\.current?.record)
+            let gone = changes.filter { $0.current == nil }.map(\.owner)
+            return apply(records: records, gone: gone, full: false, from: Self.localVoucher, verified: true, now: now)
+        }
+        localCursor = store.feedCursor
+        let records = store.records(target: target, after: nil, limit: .max, now: now)
+        return apply(records: records, gone: [], full: true, from: Self.localVoucher, verified: true, now: now)
+    }
+
+    /// Replicas whose word has lapsed (retired ones past their time, homes silent for
+    /// `vouchTime`) stop vouching; returns the owners no one vouches for any more.
+    mutating func lapse(vouchTime: Duration, now: Timestamp) -> [Change] {
+        var lapsed = Set(retired.filter { $0.value <= now }.keys)
+        for endpoint in lapsed { retired[endpoint] = nil }
+        for home in homes {
+            if let last = home.lastAnswer, last + vouchTime <= now { lapsed.insert(home.node.endpoint) }
+        }
+        return lapsed.isEmpty ? [] : withdraw(lapsed)
+    }
+
+    /// A home that failed or has no feeds makes way for another candidate.
+    private mutating func replace(_ index: Int, wanted: Int, vouchTime: Duration, now: Timestamp, generator: inout SplitMix64) {
+        let home = homes.remove(at: index)
+        retire(home, vouchTime: vouchTime, now: now)
+        failed.insert(home.node.endpoint)
+        fillHomes(wanted: wanted, generator: &generator)
+    }
+
+    private mutating func apply(records: [KeyedRecord], gone: [PublicKey], full: Bool, from voucher: Endpoint, verified: Bool,
+                                now: Timestamp) -> [Change] {
+        var changes = [Change]()
+        var listed = Set<PublicKey>()
+        for record in records {
+            listed.insert(record.owner)
+            if var entry = held[record.owner] {
+                entry.vouchers.insert(voucher)
+                // Only a record that would win needs its signature checked.
+                if record.seq > entry.record.seq, verified || record.hasValidSignature() {
+                    entry.record = record
+                    changes.append(.held(record))
+                }
+                held[record.owner] = entry
+            } else if verified || record.hasValidSignature() {
+                held[record.owner] = Held(record: record, vouchers: [voucher])
+                changes.append(.held(record))
+            }
+        }
+        var dropped = Set(gone)
+        if full {
+            for (owner, entry) in held where entry.vouchers.contains(voucher) && !listed.contains(owner) { dropped.insert(owner) }
+        }
+        for owner in dropped.sorted() where !listed.contains(owner) {
+            guard var entry = held[owner], entry.vouchers.remove(voucher) != nil else { continue }
+            if entry.vouchers.isEmpty {
+                held[owner] = nil
+                changes.append(.released(owner))
+            } else {
+                held[owner] = entry
+            }
+        }
+        return changes
+    }
+
+    private mutating func withdraw(_ vouchers: Set<Endpoint>) -> [Change] {
+        var changes = [Change]()
+        for (owner, entry) in held where !entry.vouchers.isDisjoint(with: vouchers) {
+            let remaining = entry.vouchers.subtracting(vouchers)
+            if remaining.isEmpty {
+                held[owner] = nil
+                changes.append(.released(owner))
+            } else {
+                held[owner]?.vouchers = remaining
+            }
+        }
+        return changes.sorted { lhs, rhs in
+            guard case .released(let left) = lhs, case .released(let right) = rhs else { return false }
+            return left < right
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import Testing
+@testable import SubnetDHT
+@testable import SubnetDHTCore
+
+extension SubnetTests {
+    /// The reader's side of record feeds (docs/PROTOCOL.md 3.2): owners held while any replica
+    /// vouches for them, full reads that forget what they no longer list, forged records
+    /// refused, replicas without feeds replaced, silent replicas' word lapsing.
+    @Suite struct ShardFeedTests {
+        private static let key = RecordFixtures.nodeKey
+        private static let target = KeyedRecord.target(forKey: key)
+        private let start = Timestamp(seconds: 1_800_000_000)
+        private let replicas = (1...4).map { NodeInfo(id: .random(), endpoint: Endpoint(address: .v4(0x7f00_0001), port: UInt16(7000 + $0))) }
+
+        private func heartbeat(_ owner: SigningKey, seq: Int64 = 1) -> KeyedRecord {
+            RecordFixtures.heartbeat(owner, seq: seq, expires: start.seconds + 90)
+        }
+
+        private func answer(full: Bool, records: [KeyedRecord] = [], gone: [PublicKey] = [], version: UInt64 = 1) -> ResponseBody {
+            var body = ResponseBody(id: .random())
+            body.feedCursor = RecordFeedCursor(epoch: 1, version: version).bytes
+            body.isFullRead = full
+            body.records = records.map(\.wireDictionary)
+            body.gone = gone.isEmpty ? nil : gone.flatMap(\.bytes)
+            body.memberCount = Int64(records.count)
+            return body
+        }
+
+        /// A feed following `homes` of the replicas (chosen at random), reads started.
+        private func feed(homes: Int) -> (ShardFeed, [Endpoint], SplitMix64) {
+            var generator = SplitMix64(seed: 5)
+            var feed = ShardFeed(key: Self.key, target: Self.target)
+            feed.adopt(replicas, wanted: homes, vouchTime: .seconds(90), now: start, generator: &generator)
+            let queries = feed.startReads()
+            #expect(queries.count == homes)
+            for (_, query) in queries { #expect(query == .getRecordChanges(target: Self.target, since: [], after: nil)) }
+            return (feed, queries.map(\.node.endpoint), generator)
+        }
+
+        private func held(_ feed: ShardFeed) -> Set<PublicKey> { Set(feed.held.keys) }
+
+        @Test func anOwnerStaysWhileAnyReplicaVouchesForIt() {
+            var (feed, homes, generator) = feed(homes: 2)
+            let x = SigningKey.generate(), y = SigningKey.generate()
+            func deliver(_ body: ResponseBody?, from home: Endpoint) -> [ShardFeed.Change] {
+                feed.answered(from: home, body: body, wanted: 2, vouchTime: .seconds(90), maxPages: 10, now: start, generator: &generator).changes
+            }
+            // The first lists both owners; the second missed a store of y.
+            #expect(deliver(answer(full: true, records: [heartbeat(x), heartbeat(y)]), from: homes[0]).count == 2)
+            #expect(deliver(answer(full: true, records: [heartbeat(x)]), from: homes[1]).isEmpty)
+            #expect(held(feed) == [x.publicKey, y.publicKey])
+            // Each following read starts from the cursor it was given.
+            for (_, query) in feed.startReads() {
+                #expect(query == .getRecordChanges(target: Self.target, since: RecordFeedCursor(epoch: 1, version: 1).bytes, after: nil))
+            }
+            // One replica's removal of x (a lie, or an early expiry) costs nothing while the other holds x.
+            #expect(deliver(answer(full: false, gone: [x.publicKey], version: 2), from: homes[0]).isEmpty)
+            #expect(held(feed) == [x.publicKey, y.publicKey])
+            _ = feed.startReads()
+            let changes = deliver(answer(full: false, gone: [x.publicKey], version: 2), from: homes[1])
+            guard case .released(let owner)? = changes.first, changes.count == 1 else { Issue.record("\(changes)"); return }
+            #expect(owner == x.publicKey && held(feed) == [y.publicKey])
+        }
+
+        @Test func aFullReadForgetsWhatItNoLongerListsAndANewerRecordWins() {
+            var (feed, homes, generator) = feed(homes: 1)
+            let x = SigningKey.generate(), y = SigningKey.generate()
+            func deliver(_ body: ResponseBody) -> [ShardFeed.Change] {
+                feed.answered(from: homes[0], body: body, wanted: 1, vouchTime: .seconds(90), maxPages: 10, now: start, generator: &generator).changes
+            }
+            _ = deliver(answer(full: true, records: [heartbeat(x), heartbeat(y)]))
+            _ = feed.startReads()
+            // A full read again (the cursor fell behind): y is gone, x says something newer.
+            let changes = deliver(answer(full: true, records: [heartbeat(x, seq: 2)], version: 9))
+            #expect(held(feed) == [x.publicKey] && feed.held[x.publicKey]?.record.seq == 2)
+            #expect(changes.count == 2)
+            // An older record of x, replayed, changes nothing.
+            _ = feed.startReads()
+            #expect(deliver(answer(full: false, records: [heartbeat(x, seq: 1)], version: 10)).isEmpty)
+            #expect(feed.held[x.publicKey]?.record.seq == 2)
+        }
+
+        @Test func forgedRecordsAreNeverHeld() {
+            var (feed, homes, generator) = feed(homes: 1)
+            var forged = heartbeat(SigningKey.generate())
+            forged.signature = [UInt8](repeating: 7, count: 64)
+            let changes = feed.answered(from: homes[0], body: answer(full: true, records: [forged]), wanted: 1, vouchTime: .seconds(90),
+                                        maxPages: 10, now: start, generator: &generator).changes
+            #expect(changes.isEmpty && feed.held.isEmpty)
+        }
+
+        @Test func aReplicaWithoutFeedsIsReplacedAndAKeyWithNoneIsReadInFull() {
+            var (feed, homes, generator) = feed(homes: 1)
+            #expect(!feed.hasNoFeeds)
+            // An older node answers as a find_node would: no cursor.
+            let old = ResponseBody(id: .random())
+            _ = feed.answered(from: homes[0], body: old, wanted: 1, vouchTime: .seconds(90), maxPages: 10, now: start, generator: &generator)
+            #expect(feed.homes.count == 1 && feed.homes[0].node.endpoint != homes[0])
+            // Every candidate without feeds: the key falls back to full reads.
+            for _ in 0..<3 {
+                let next = feed.startReads()
+                guard let home = next.first?.node.endpoint else { break }
+                _ = feed.answered(from: home, body: old, wanted: 1, vouchTime: .seconds(90), maxPages: 10, now: start, generator: &generator)
+            }
+            #expect(feed.homes.isEmpty && feed.hasNoFeeds)
+        }
+
+        @Test func aSilentReplicasWordLapsesAfterTheVouchTime() {
+            var (feed, homes, generator) = feed(homes: 1)
+            let x = SigningKey.generate()
+            _ = feed.answered(from: homes[0], body: answer(full: true, records: [heartbeat(x)]), wanted: 1, vouchTime: .seconds(90),
+                              maxPages: 10, now: start, generator: &generator)
+            #expect(feed.lapse(vouchTime: .seconds(90), now: start + .seconds(89)).isEmpty)
+            let changes = feed.lapse(vouchTime: .seconds(90), now: start + .seconds(90))
+            guard case .released(let owner)? = changes.first else { Issue.record("\(changes)"); return }
+            #expect(owner == x.publicKey && feed.held.isEmpty)
+        }
+
+        @Test func pagesAreFollowedWithTheSameCursor() {
+            var (feed, homes, generator) = feed(homes: 1)
+            let x = SigningKey.generate(), y = SigningKey.generate()
+            var first = answer(full: true, records: [heartbeat(x)], version: 4)
+            first.more = x.publicKey.bytes
+            let step = feed.answered(from: homes[0], body: first, wanted: 1, vouchTime: .seconds(90), maxPages: 10, now: start, generator: &generator)
+            #expect(step.next == .getRecordChanges(target: Self.target, since: [], after: x.publicKey.bytes) && step.changes.isEmpty)
+            // The second page carries a later cursor; the read keeps the first page's.
+            let last = feed.answered(from: homes[0], body: answer(full: true, records: [heartbeat(y)], version: 6), wanted: 1,
+                                     vouchTime: .seconds(90), maxPages: 10, now: start, generator: &generator)
+            #expect(last.next == nil && last.changes.count == 2)
+            #expect(feed.homes[0].cursor == RecordFeedCursor(epoch: 1, version: 4).bytes)
+        }
+    }
+}
