@@ -8,7 +8,8 @@ public enum StorePlan: Sendable {
     case putMutable(signingKey: SigningKey, salt: [UInt8], value: BValue, seq: Int64?, cas: Int64?)
     /// A signed keyed record, stored with `announce_record` (docs/PROTOCOL.md 3), stamped
     /// as `stamping` says when the stores go out.
-    case announceRecord(KeyedRecord, stamping: RecordStamping = .asSigned)
+    /// `shardDepth` is the key's (docs/PROTOCOL.md 3.3), sent as `sd` when not 0.
+    case announceRecord(KeyedRecord, stamping: RecordStamping = .asSigned, shardDepth: Int = 0)
 }
 
 extension DHTCore {
@@ -48,15 +49,25 @@ extension DHTCore {
         return id
     }
 
-    /// Reads every record under `key`: a lookup of SHA1(key), then every page from the
-    /// closest replicas, merged and verified (docs/PROTOCOL.md 3).
+    /// Reads every record under `key`: a lookup of each of its storage targets (SHA1(key) alone
+    /// unless the key is sharded, docs/PROTOCOL.md 3.3), then every page from the closest
+    /// replicas, merged and verified (docs/PROTOCOL.md 3), as one operation.
     public mutating func startRecordsLookup(key: [UInt8], now: Timestamp) -> OperationID {
-        startLookup(target: KeyedRecord.target(forKey: key), kind: .getRecords(key: key), now: now)
+        let targets = storageTargets(forKey: key)
+        guard targets.count > 1 else { return startLookup(target: targets[0], kind: .getRecords(key: key), now: now) }
+        let parent = makeOperationID()
+        shardedReads[parent] = ShardedRead(target: KeyedRecord.target(forKey: key), pending: targets.count)
+        for target in targets {
+            _ = beginLookup(target: target, kind: .getRecords(key: key), extraSeeds: [], purpose: .shardRead(parent: parent), now: now)
+        }
+        return parent
     }
 
     /// Stores `record` on the closest nodes of its key, with their tokens.
     public mutating func startAnnounce(_ record: KeyedRecord, now: Timestamp) -> OperationID {
-        startStore(target: record.target, plan: .announceRecord(record), now: now)
+        let depth = shardDepth(ofKey: record.key)
+        return startStore(target: KeyedRecord.target(forKey: record.key, owner: record.owner, shardDepth: depth),
+                          plan: .announceRecord(record, shardDepth: depth), now: now)
     }
 
     /// A lookup of `target` that collects write tokens, then stores `plan` on the closest nodes.
@@ -71,13 +82,23 @@ extension DHTCore {
         case .announcePeer: kind = .getPeers
         case .putImmutable: kind = .getImmutable
         case .putMutable(let key, let salt, _, _, _): kind = .getMutable(publicKey: key.publicKey.bytes, salt: salt)
-        case .announceRecord(let record, _): kind = .getRecords(key: record.key)
+        case .announceRecord(let record, _, _): kind = .getRecords(key: record.key)
         }
         let id = makeOperationID()
         let lookup = makeLookup(target: target, kind: kind, extraSeeds: [], stopsAtFirstValue: false)
         operations[id] = Operation(phase: .walking(lookup, read: nil), plan: plan, owner: purpose.map(Operation.Owner.core) ?? .caller)
         advance(id, now: now)
         return id
+    }
+
+    /// The shard depth of `key`'s policy (docs/PROTOCOL.md 3.3); 0 for keys without one.
+    public func shardDepth(ofKey key: [UInt8]) -> Int {
+        min(max(settings.keyPolicies.policy(for: key)?.shardDepth ?? 0, 0), KeyedRecord.maxShardDepth)
+    }
+
+    /// Where `key`'s records are stored: SHA1(key), or its shard targets.
+    public func storageTargets(forKey key: [UInt8]) -> [NodeID] {
+        KeyedRecord.storageTargets(forKey: key, shardDepth: shardDepth(ofKey: key))
     }
 
     mutating func makeOperationID() -> OperationID {
@@ -155,9 +176,11 @@ extension DHTCore {
             progress.seq = chosenSeq
             query = .put(PutArguments(token: [], value: value, publicKey: key.publicKey.bytes,
                                       signature: key.sign(buffer), seq: chosenSeq, cas: cas, salt: salt))
-        case .announceRecord(var record, let stamping):
+        case .announceRecord(var record, let stamping, let depth):
             if stamping == .renewedAtStore, let restamped = heartbeat?.restamp(id, now: now) { record = restamped }
-            query = .announceRecord(arguments: record.announceArguments)
+            var arguments = record.announceArguments
+            if depth > 0 { arguments[Array("sd".utf8)] = .int(Int64(depth)) }
+            query = .announceRecord(arguments: arguments)
             progress.seq = record.seq
         }
         for candidate in targets {

@@ -60,3 +60,41 @@ extension KeyedRecord {
         return fields
     }
 }
+
+/// A read of every storage target of a sharded key (docs/PROTOCOL.md 3.3), gathered into the
+/// one result its caller waits for.
+struct ShardedRead: Sendable {
+    var result: LookupResult
+    var pending: Int
+
+    init(target: NodeID, pending: Int) {
+        result = LookupResult(target: target, closest: [], rounds: 0, messagesSent: 0, responses: 0, peers: [],
+                              immutableValue: nil, mutableItem: nil, records: [])
+        self.pending = pending
+    }
+
+    /// One target's read: its records joined (owners never share a shard), its costs added.
+    mutating func add(_ part: LookupResult) {
+        result.records += part.records
+        result.closest += part.closest
+        result.rounds = max(result.rounds, part.rounds)
+        result.messagesSent += part.messagesSent
+        result.responses += part.responses
+    }
+}
+
+extension DHTCore {
+    /// One storage target of a sharded read finished; the last one finishes the read.
+    mutating func shardReadFinished(parent: OperationID, result: OperationResult) {
+        guard var read = shardedReads[parent] else { return }
+        if case .lookup(let part) = result { read.add(part) }
+        read.pending -= 1
+        guard read.pending == 0 else {
+            shardedReads[parent] = read
+            return
+        }
+        shardedReads[parent] = nil
+        read.result.records.sort { $0.owner < $1.owner }
+        effects.append(.event(.operationFinished(parent, .lookup(read.result))))
+    }
+}

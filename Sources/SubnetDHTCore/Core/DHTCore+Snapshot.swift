@@ -16,7 +16,10 @@ extension DHTCore {
         for record in snapshot.records where !record.isExpired(at: now) && record.hasValidSignature() {
             guard (1...KeyedRecord.maxKeyLength).contains(record.key.count), record.encodedValue.count <= settings.storage.maxValueSize,
                 let policy = settings.keyPolicies.policy(for: record.key), policy.refusal(of: record) == nil else { continue }
-            if (try? responder.recordStore.store(record, maxOwners: policy.maxOwners, now: now)) != nil { restored += 1 }
+            // Back under the target it was stored at: the key's shard for its owner.
+            let target = KeyedRecord.target(forKey: record.key, owner: record.owner, shardDepth: shardDepth(ofKey: record.key))
+            if (try? responder.recordStore.store(record, target: target, encodedValue: record.encodedValue, maxOwners: policy.maxOwners,
+                                                 now: now)) != nil { restored += 1 }
         }
         for contact in snapshot.contacts where contact.id != localID {
             pingCandidate(of: .cached(pingCandidate: Contact(id: contact.id, endpoint: contact.endpoint, firstSeen: now)), now: now)

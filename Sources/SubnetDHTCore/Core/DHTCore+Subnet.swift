@@ -6,6 +6,8 @@ enum InternalPurpose: Hashable, Sendable {
     case rejoin
     /// A lookup of the replicas of a watched key's storage target, for its feeds.
     case feedReplicas(NodeID)
+    /// One storage target's part of the sharded read the caller knows as `parent`.
+    case shardRead(parent: OperationID)
 }
 
 /// The watched key's live view and when it is next read.
@@ -16,7 +18,8 @@ struct MembershipWatch: Sendable {
     var shards: [ShardFeed]
     /// How long a replica's word counts after its last answer: the heartbeat TTL.
     var vouchTime: Duration
-    var readInFlight: OperationID?
+    /// Full reads in flight, of storage targets whose replicas have no feeds.
+    var readsInFlight: Set<OperationID> = []
     /// Whether any read of the view reached a node. Until one does, the view is read again
     /// as soon as a heartbeat gets through rather than a whole prune interval later.
     var hasBeenAnswered = false
@@ -67,7 +70,7 @@ extension DHTCore {
     public mutating func watchMembership(key: String, vouchTime: Duration = .seconds(90), now: Timestamp) {
         guard membership?.key != Array(key.utf8) else { return }
         let bytes = Array(key.utf8)
-        membership = MembershipWatch(key: bytes, shards: [ShardFeed(key: bytes, target: KeyedRecord.target(forKey: bytes))],
+        membership = MembershipWatch(key: bytes, shards: storageTargets(forKey: bytes).map { ShardFeed(key: bytes, target: $0) },
                                      vouchTime: vouchTime)
         nextPrune = now
     }
@@ -89,7 +92,9 @@ extension DHTCore {
         if var publisher = heartbeat, publisher.isDue(now: now) {
             let record = publisher.nextRecord(now: now)
             heartbeat = publisher
-            let id = beginStore(target: record.target, plan: .announceRecord(record, stamping: .renewedAtStore), purpose: .heartbeat, now: now)
+            let depth = shardDepth(ofKey: record.key)
+            let id = beginStore(target: KeyedRecord.target(forKey: record.key, owner: record.owner, shardDepth: depth),
+                                plan: .announceRecord(record, stamping: .renewedAtStore, shardDepth: depth), purpose: .heartbeat, now: now)
             if operations[id] != nil {
                 heartbeat?.started(id, record: record, now: now)
             } else {
@@ -137,10 +142,11 @@ extension DHTCore {
             removedPeers += removeFromRouting(watch.view.departedPeers(now: now), rememberLost: false, now: now)
             for event in events { emit(event: .membership(event)) }
             // Keys whose replicas have no feeds (older nodes) are read in full, as before feeds.
-            if watch.readInFlight == nil, watch.shards.contains(where: \.hasNoFeeds) {
-                let id = beginLookup(target: KeyedRecord.target(forKey: watch.key), kind: .getRecords(key: watch.key),
-                                     extraSeeds: [], purpose: .membershipRead, now: now)
-                if operations[id] != nil { membership?.readInFlight = id }
+            if watch.readsInFlight.isEmpty {
+                for shard in watch.shards where shard.hasNoFeeds {
+                    let id = beginLookup(target: shard.target, kind: .getRecords(key: watch.key), extraSeeds: [], purpose: .membershipRead, now: now)
+                    if operations[id] != nil { membership?.readsInFlight.insert(id) }
+                }
             }
             pollMembershipFeeds(now: now)
         }
@@ -204,10 +210,9 @@ extension DHTCore {
             // The store's lookup found the replicas of the heartbeat's target: the feeds need no lookup of their own.
             adoptFeedReplicas(stored.lookup, now: now)
             // The network is reachable now: a view never read from it is read at once.
-            if outcome.ok, membership?.hasBeenAnswered == false, membership?.readInFlight == nil { nextPrune = now }
+            if outcome.ok, membership?.hasBeenAnswered == false, membership?.readsInFlight.isEmpty == true { nextPrune = now }
         case .membershipRead:
-            guard var watch = membership, watch.readInFlight == id else { return }
-            watch.readInFlight = nil
+            guard var watch = membership, watch.readsInFlight.remove(id) != nil else { return }
             var events = [MembershipEvent]()
             if case .lookup(let lookup) = result {
                 events = watch.view.apply(lookup.records, now: now)
@@ -215,6 +220,8 @@ extension DHTCore {
             }
             membership = watch
             deliver(events, now: now)
+        case .shardRead(let parent):
+            shardReadFinished(parent: parent, result: result)
         case .feedReplicas(let target):
             guard case .lookup(let lookup) = result,
                 let index = membership?.shards.firstIndex(where: { $0.target == target && $0.lookupInFlight == id }) else { return }

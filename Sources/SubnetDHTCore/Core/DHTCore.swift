@@ -31,6 +31,8 @@ public struct DHTCore {
     var heartbeat: HeartbeatPublisher?
     /// The live view of the watched key (the heartbeat key), once watched.
     var membership: MembershipWatch?
+    /// Reads of every storage target of a sharded key, by the operation the caller was given.
+    var shardedReads: [OperationID: ShardedRead] = [:]
     var nextPrune: Timestamp
     /// `settings.pruneInterval`, or the heartbeat's own once one starts: a view read less
     /// often than TTL - interval would lose live peers between reads.

@@ -12,6 +12,10 @@ public struct KeyPolicy: Sendable {
     public var allowedWriters: Set<PublicKey>?
     /// Checks the value; returns why it is refused, or nil to accept.
     public var valueCheck: @Sendable (BValue) -> String?
+    /// docs/PROTOCOL.md 3.3: the key's records are stored under 2^`shardDepth` targets, by
+    /// their owner key's top bits, instead of SHA1(key) alone (0). Every member of a subnet
+    /// must use the same depth for a key: readers look where writers store.
+    public var shardDepth = 0
 
     /// A policy with the given bounds.
     ///

@@ -90,8 +90,30 @@ public struct KeyedRecord: Hashable, Sendable {
     /// The DHT target the record is stored under: SHA1(`key`).
     public var target: NodeID { Self.target(forKey: key) }
 
-    /// SHA1(`key`): where every record of `key` lives, whoever owns it.
+    /// SHA1(`key`): where every record of `key` lives, whoever owns it, when the key is not sharded.
     public static func target(forKey key: [UInt8]) -> NodeID { SHA1Hash.id(key) }
+
+    /// The deepest sharding of a key: 256 storage targets.
+    public static let maxShardDepth = 8
+
+    /// docs/PROTOCOL.md 3.3: where `owner`'s record under `key` is stored when the key is
+    /// sharded `depth` bits deep: the shard named by the top `depth` bits of the owner key.
+    public static func target(forKey key: [UInt8], owner: PublicKey, shardDepth depth: Int) -> NodeID {
+        guard depth > 0 else { return target(forKey: key) }
+        return shardTarget(forKey: key, depth: depth, shard: Int(owner.bytes[0] >> (8 - depth)))
+    }
+
+    /// Every storage target of `key` sharded `depth` bits deep: SHA1(`key`) alone at depth 0.
+    public static func storageTargets(forKey key: [UInt8], shardDepth depth: Int) -> [NodeID] {
+        guard depth > 0 else { return [target(forKey: key)] }
+        return (0..<(1 << depth)).map { shardTarget(forKey: key, depth: depth, shard: $0) }
+    }
+
+    /// SHA1 of the key, a zero byte, the depth, the shard and 64 zero bytes: longer than any
+    /// key, so no key's own target is ever a shard of another.
+    private static func shardTarget(forKey key: [UInt8], depth: Int, shard: Int) -> NodeID {
+        SHA1Hash.id(key + [0, UInt8(depth), UInt8(shard)] + [UInt8](repeating: 0, count: 64))
+    }
 
     /// True once `exp` has come: a record expiring at second `s` is gone from the start of
     /// that second (`exp <= now.seconds`), on every node alike.

@@ -30,6 +30,8 @@ struct RecordSubmission {
     enum Argument {
         static let key = Array("key".utf8)
         static let token = Array("token".utf8)
+        static let shardDepth = Array("sd".utf8)
+        static let owner = Array("k".utf8)
         static let value = Array("v".utf8)
     }
 }
@@ -73,7 +75,16 @@ struct TokenRule: RecordRule {
     func check(_ submission: inout RecordSubmission, in context: inout RecordValidationContext) -> KRPCError? {
         guard let token = submission.arguments[RecordSubmission.Argument.token]?.bytesValue, let key = submission.keyBytes
         else { return .protocolError("bad token") }
-        let target = KeyedRecord.target(forKey: key)
+        var target = KeyedRecord.target(forKey: key)
+        // docs/PROTOCOL.md 3.3: `sd`, the key's shard depth, names the shard target.
+        if let depthValue = submission.arguments[RecordSubmission.Argument.shardDepth] {
+            guard let depth = depthValue.intValue, (0...Int64(KeyedRecord.maxShardDepth)).contains(depth) else {
+                return .protocolError("sd must be an integer from 0 to \(KeyedRecord.maxShardDepth)")
+            }
+            guard let ownerBytes = submission.arguments[RecordSubmission.Argument.owner]?.bytesValue,
+                let owner = PublicKey(bytes: ownerBytes) else { return .protocolError("bad token") }
+            target = KeyedRecord.target(forKey: key, owner: owner, shardDepth: Int(depth))
+        }
         submission.target = target
         return context.tokens.isValid(token, for: submission.source, target: target, now: context.now) ? nil : .protocolError("bad token")
     }
