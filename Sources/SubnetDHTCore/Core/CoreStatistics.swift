@@ -36,6 +36,13 @@ public struct CoreStatistics: Sendable, Equatable {
     /// Keyed-record queries of ours that no attempt got an answer to: mostly plain Mainline
     /// nodes, which may ignore methods they do not know, before they are known to be plain.
     public var extensionQueriesUnanswered = 0
+    /// Feed reads of the live view (docs/PROTOCOL.md 3.2) completed: changes since a cursor,
+    /// and full reads (a first read, or a cursor the replica could no longer answer).
+    public var feedChangeReads = 0
+    public var feedFullReads = 0
+    /// Records and removals those reads carried: what the live view costs beyond its polls.
+    public var feedRecordsReceived = 0
+    public var feedRemovalsReceived = 0
 
     public init() {}
 }

@@ -66,7 +66,14 @@ extension DHTCore {
         let (next, changes) = watch.shards[index].answered(from: source, body: body, wanted: settings.feedReplicas,
                                                           vouchTime: watch.vouchTime, maxPages: settings.maxRecordPagesPerReplica,
                                                           now: now, generator: &generator)
-        if body?.feedCursor != nil, next == nil { watch.hasBeenAnswered = true }
+        if let body, body.feedCursor != nil {
+            statistics.feedRecordsReceived += RecordPage.entries(of: body).count
+            statistics.feedRemovalsReceived += (body.gone?.count ?? 0) / PublicKey.byteCount
+            if next == nil {
+                watch.hasBeenAnswered = true
+                if body.isFullRead { statistics.feedFullReads += 1 } else { statistics.feedChangeReads += 1 }
+            }
+        }
         let events = watch.view.applyFeed(changes, now: now)
         membership = watch
         if let next, let body { sendQuery(next, to: source, expectedID: body.id, purpose: .feedPage(target: target), now: now) }

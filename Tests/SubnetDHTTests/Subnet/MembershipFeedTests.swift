@@ -60,7 +60,20 @@ extension SubnetTests {
             // Two heartbeat intervals with nothing changing: reads every prune interval, no full
             // page read and not one record sent, though every peer heartbeated twice.
             let quiet = Self.count(subnet)
+            func statistics() -> CoreStatistics {
+                subnet.endpoints.compactMap { subnet.network.core(at: $0)?.statistics }.reduce(into: CoreStatistics()) { sum, each in
+                    sum.feedChangeReads += each.feedChangeReads
+                    sum.feedFullReads += each.feedFullReads
+                    sum.feedRecordsReceived += each.feedRecordsReceived
+                    sum.feedRemovalsReceived += each.feedRemovalsReceived
+                }
+            }
+            let before = statistics()
             subnet.network.run(for: .seconds(60))
+            let after = statistics()
+            // The readers' own counters agree: change reads only, nothing in them.
+            #expect(after.feedChangeReads - before.feedChangeReads >= 12 * 3 * 5 && after.feedFullReads == before.feedFullReads)
+            #expect(after.feedRecordsReceived == before.feedRecordsReceived && after.feedRemovalsReceived == before.feedRemovalsReceived)
             #expect(quiet.fullPageReads == 0)
             #expect(quiet.feedReads >= 12 * 3 * 5, "\(quiet.feedReads) feed reads")
             #expect(quiet.feedRecordsSent == 0 && quiet.feedRemovalsSent == 0)
