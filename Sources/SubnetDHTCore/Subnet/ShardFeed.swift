@@ -215,8 +215,12 @@ struct ShardFeed: Sendable {
     mutating func lapse(vouchTime: Duration, now: Timestamp) -> [Change] {
         var lapsed = Set(retired.filter { $0.value <= now }.keys)
         for endpoint in lapsed { retired[endpoint] = nil }
-        for home in homes {
-            if let last = home.lastAnswer, last + vouchTime <= now { lapsed.insert(home.node.endpoint) }
+        for index in homes.indices {
+            guard let last = homes[index].lastAnswer, last + vouchTime <= now else { continue }
+            lapsed.insert(homes[index].node.endpoint)
+            // What it vouched for is forgotten, so its next read must list everything again.
+            homes[index].cursor = []
+            homes[index].lastAnswer = nil
         }
         return lapsed.isEmpty ? [] : withdraw(lapsed)
     }

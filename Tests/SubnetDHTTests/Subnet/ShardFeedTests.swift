@@ -114,6 +114,8 @@ extension SubnetTests {
             let changes = feed.lapse(vouchTime: .seconds(90), now: start + .seconds(90))
             guard case .released(let owner)? = changes.first else { Issue.record("\(changes)"); return }
             #expect(owner == x.publicKey && feed.held.isEmpty)
+            // Its next read lists everything again: what it vouched for was forgotten.
+            #expect(feed.startReads().map(\.query) == [.getRecordChanges(target: Self.target, since: [], after: nil)])
         }
 
         @Test func pagesAreFollowedWithTheSameCursor() {
