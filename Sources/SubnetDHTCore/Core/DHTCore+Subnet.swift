@@ -75,6 +75,11 @@ extension DHTCore {
         nextPrune = now
     }
 
+    /// Stops keeping a live view: a peer that only heartbeats (a simulation's announcers).
+    public mutating func unwatchMembership() {
+        membership = nil
+    }
+
     public func livePeers(now: Timestamp) -> [Peer] { membership?.view.livePeers(now: now) ?? [] }
 
     /// Peers whose last word was OFFLINE and whose record has not expired yet.

@@ -146,11 +146,10 @@ public enum KRPCCodec {
         body.compressedRecords = try reader.optionalBytes("rz")
         body.uncompressedRecordsLength = try reader.optionalInt("rn")
         body.more = try reader.optionalBytes("more")
-        body.feedCursor = try reader.optionalBytes("ver")
-        body.isFullRead = (try reader.optionalInt("full") ?? 0) == 1
-        body.gone = try reader.optionalBytes("gone")
-        body.memberCount = try reader.optionalInt("dn")
-        body.memberDigest = try reader.optionalBytes("dg")
+        let feed = FeedAnswer(cursor: try reader.optionalBytes("ver"), isFullRead: (try reader.optionalInt("full") ?? 0) == 1,
+                              gone: try reader.optionalBytes("gone"), memberCount: try reader.optionalInt("dn"),
+                              memberDigest: try reader.optionalBytes("dg"))
+        if !feed.isEmpty { body.feed = feed }
         return body
     }
 

@@ -171,21 +171,23 @@ struct KRPCWriter {
     private mutating func response(_ body: ResponseBody) {
         // dg, dn, full, gone, id, k, more, nodes, nodes6, records, rn, rz, seq, sig, token, v, values, ver
         out.append(UInt8(ascii: "d"))
-        if let digest = body.memberDigest {
-            key("dg")
-            bytes(digest)
-        }
-        if let count = body.memberCount {
-            key("dn")
-            integer(count)
-        }
-        if body.isFullRead {
-            key("full")
-            integer(1)
-        }
-        if let gone = body.gone {
-            key("gone")
-            bytes(gone)
+        if let feed = body.feed {
+            if let digest = feed.memberDigest {
+                key("dg")
+                bytes(digest)
+            }
+            if let count = feed.memberCount {
+                key("dn")
+                integer(count)
+            }
+            if feed.isFullRead {
+                key("full")
+                integer(1)
+            }
+            if let gone = feed.gone {
+                key("gone")
+                bytes(gone)
+            }
         }
         id(body.id)
         if let publicKey = body.publicKey {
@@ -238,7 +240,7 @@ struct KRPCWriter {
             for peer in values { compactEndpoint(peer) }
             out.append(UInt8(ascii: "e"))
         }
-        if let cursor = body.feedCursor {
+        if let cursor = body.feed?.cursor {
             key("ver")
             bytes(cursor)
         }
