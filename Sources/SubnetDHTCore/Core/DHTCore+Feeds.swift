@@ -63,9 +63,12 @@ extension DHTCore {
     /// A page of a feed read arrived from `source`, or its query failed (`body` nil).
     mutating func feedPageAnswered(target: NodeID, from source: Endpoint, body: ResponseBody?, now: Timestamp) {
         guard var watch = membership, let index = watch.shards.firstIndex(where: { $0.target == target }) else { return }
-        let (next, changes) = watch.shards[index].answered(from: source, body: body, wanted: settings.feedReplicas,
-                                                          vouchTime: watch.vouchTime, maxPages: settings.maxRecordPagesPerReplica,
-                                                          now: now, generator: &generator)
+        let outcome = watch.shards[index].answered(from: source, body: body, wanted: settings.feedReplicas,
+                                                   vouchTime: watch.vouchTime, maxPages: settings.maxRecordPagesPerReplica,
+                                                   now: now, generator: &generator)
+        let next = outcome.next
+        if outcome.noticed { statistics.replicaDisagreements += 1 }
+        if outcome.avoided { statistics.replicasAvoided += 1 }
         if let body, body.feedCursor != nil {
             statistics.feedRecordsReceived += RecordPage.entries(of: body).count
             statistics.feedRemovalsReceived += (body.gone?.count ?? 0) / PublicKey.byteCount
@@ -74,12 +77,12 @@ extension DHTCore {
                 if body.isFullRead { statistics.feedFullReads += 1 } else { statistics.feedChangeReads += 1 }
             }
         }
-        let events = watch.view.applyFeed(changes, now: now)
+        let events = watch.view.applyFeed(outcome.changes, now: now)
         membership = watch
         if let next, let body { sendQuery(next, to: source, expectedID: body.id, purpose: .feedPage(target: target), now: now) }
         deliver(events, now: now)
-        // A home that failed or had no feeds was replaced: the new one starts reading now.
-        if next == nil, body?.feedCursor == nil { startFeedReads(now: now) }
+        // A home that failed, had no feeds or kept hiding owners was replaced: the new one starts reading now.
+        if next == nil, body?.feedCursor == nil || outcome.avoided { startFeedReads(now: now) }
     }
 }
 

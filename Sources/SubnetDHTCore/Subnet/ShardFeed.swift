@@ -18,6 +18,10 @@ struct ShardFeed: Sendable {
         var read: Read?
         var lastAnswer: Timestamp?
         var failures = 0
+        /// Completed reads in a row after which it lacked owners another home holds.
+        var disagreements = 0
+        /// Read in full once for disagreeing: disagreeing again, it is replaced.
+        var reReadForDisagreeing = false
         /// The replica's count and digest of what it holds, from its latest read.
         var count: Int64?
         var digest: [UInt8]?
@@ -39,7 +43,26 @@ struct ShardFeed: Sendable {
     struct Held: Sendable {
         var record: KeyedRecord
         var vouchers: Set<Endpoint>
+        /// The owner's default node id: a replica never holds the record of its own owner
+        /// (an announcer does not store on itself), which is no sign of hiding.
+        var ownerID: NodeID
     }
+
+    /// What one answer to a feed query led to.
+    struct ReadOutcome: Sendable {
+        /// The query for the read's next page, if any.
+        var next: QueryMethod?
+        /// What a completed read changed in what is held.
+        var changes: [Change] = []
+        /// The home was noticed lacking owners the others hold (docs/PROTOCOL.md 3.2): it is
+        /// read in full; `avoided` when it still did after that and was replaced.
+        var noticed = false
+        var avoided = false
+    }
+
+    /// Completed reads in a row a home may lack owners another home holds, while changes
+    /// travel, before it is read in full, and again before it is replaced.
+    static let patience = 3
 
     /// What a completed read changed in what is held.
     enum Change: Sendable {
@@ -142,19 +165,19 @@ struct ShardFeed: Sendable {
     /// A page of a read from `endpoint` arrived, or its query failed (`body` nil). Returns the
     /// query for the next page, if any, and the changes a completed read made.
     mutating func answered(from endpoint: Endpoint, body: ResponseBody?, wanted: Int, vouchTime: Duration, maxPages: Int,
-                           now: Timestamp, generator: inout SplitMix64) -> (next: QueryMethod?, changes: [Change]) {
-        guard let index = homes.firstIndex(where: { $0.node.endpoint == endpoint }), var read = homes[index].read else { return (nil, []) }
+                           now: Timestamp, generator: inout SplitMix64) -> ReadOutcome {
+        guard let index = homes.firstIndex(where: { $0.node.endpoint == endpoint }), var read = homes[index].read else { return ReadOutcome() }
         guard let body else {
             homes[index].read = nil
             homes[index].failures += 1
             if homes[index].failures >= 2 { replace(index, wanted: wanted, vouchTime: vouchTime, now: now, generator: &generator) }
-            return (nil, [])
+            return ReadOutcome()
         }
         guard let cursor = body.feedCursor else {
             // An older SubnetDHT node or a plain one: no feeds here.
             withoutFeeds.insert(endpoint)
             replace(index, wanted: wanted, vouchTime: vouchTime, now: now, generator: &generator)
-            return (nil, [])
+            return ReadOutcome()
         }
         if read.pages == 0 {
             read.next = cursor
@@ -165,7 +188,7 @@ struct ShardFeed: Sendable {
             // The cursor fell behind the replica's memory mid-read: start again from nothing.
             homes[index].read = nil
             homes[index].cursor = []
-            return (nil, [])
+            return ReadOutcome()
         }
         read.pages += 1
         read.records += RecordPage.entries(of: body)
@@ -176,7 +199,7 @@ struct ShardFeed: Sendable {
         }
         if let more = body.more, read.pages < maxPages {
             homes[index].read = read
-            return (.getRecordChanges(target: target, since: read.since, after: more), [])
+            return ReadOutcome(next: .getRecordChanges(target: target, since: read.since, after: more))
         }
         homes[index].read = nil
         homes[index].failures = 0
@@ -194,7 +217,50 @@ struct ShardFeed: Sendable {
             retired.removeAll()
             changes += withdraw(lapsed)
         }
-        return (nil, changes)
+        var outcome = ReadOutcome(changes: changes)
+        judge(index, outcome: &outcome, wanted: wanted, vouchTime: vouchTime, now: now, generator: &generator)
+        return outcome
+    }
+
+    /// After a completed read: a home that reports another set than every other home, and
+    /// lacks owners one of them holds, for `patience` reads in a row, is read in full; if it
+    /// still does after that, it is replaced. The owners it hid stay in the view meanwhile, on
+    /// the other homes' word.
+    private mutating func judge(_ index: Int, outcome: inout ReadOutcome, wanted: Int, vouchTime: Duration, now: Timestamp,
+                                generator: inout SplitMix64) {
+        let home = homes[index]
+        let others = homes.filter { $0.node.endpoint != home.node.endpoint && $0.digest != nil }
+        let agrees = others.isEmpty || others.contains { $0.digest == home.digest && $0.count == home.count }
+        // Only when the summaries differ is what is held scanned.
+        let otherEndpoints = Set(others.map(\.node.endpoint))
+        var lacked = 0, othersHold = 0
+        if !agrees {
+            for entry in held.values where !entry.vouchers.isDisjoint(with: otherEndpoints) && entry.ownerID != home.node.id {
+                othersHold += 1
+                if !entry.vouchers.contains(home.node.endpoint) { lacked += 1 }
+            }
+        }
+        guard lacked > 0 else {
+            homes[index].disagreements = 0
+            if agrees { homes[index].reReadForDisagreeing = false }
+            return
+        }
+        homes[index].disagreements += 1
+        guard homes[index].disagreements >= Self.patience else { return }
+        homes[index].disagreements = 0
+        outcome.noticed = true
+        // An honest replica may lack a few owners whose stores went to a slightly different set
+        // of nodes; one that still lacks a quarter of what the others hold (3 owners at least)
+        // after a full read is hiding them, and is no longer read. The owners stay on the
+        // others' word either way.
+        // A full read is made once per disagreement, not again while it lasts.
+        if !home.reReadForDisagreeing {
+            homes[index].reReadForDisagreeing = true
+            homes[index].cursor = []
+        } else if lacked >= 3, lacked * 4 >= othersHold {
+            outcome.avoided = true
+            replace(index, wanted: wanted, vouchTime: vouchTime, now: now, generator: &generator)
+        }
     }
 
     /// What the reader's own store holds under the target, read as a feed like a replica's.
@@ -248,7 +314,7 @@ struct ShardFeed: Sendable {
                 }
                 held[record.owner] = entry
             } else if verified || record.hasValidSignature() {
-                held[record.owner] = Held(record: record, vouchers: [voucher])
+                held[record.owner] = Held(record: record, vouchers: [voucher], ownerID: .defaultID(for: record.owner))
                 changes.append(.held(record))
             }
         }

@@ -66,6 +66,7 @@ extension SubnetTests {
                     sum.feedFullReads += each.feedFullReads
                     sum.feedRecordsReceived += each.feedRecordsReceived
                     sum.feedRemovalsReceived += each.feedRemovalsReceived
+                    sum.replicasAvoided += each.replicasAvoided
                 }
             }
             let before = statistics()
@@ -74,6 +75,8 @@ extension SubnetTests {
             // The readers' own counters agree: change reads only, nothing in them.
             #expect(after.feedChangeReads - before.feedChangeReads >= 12 * 3 * 5 && after.feedFullReads == before.feedFullReads)
             #expect(after.feedRecordsReceived == before.feedRecordsReceived && after.feedRemovalsReceived == before.feedRemovalsReceived)
+            // Honest replicas are not dropped as hiding owners once the subnet has settled.
+            #expect(after.replicasAvoided == before.replicasAvoided, "\(after.replicasAvoided - before.replicasAvoided) replicas dropped")
             #expect(quiet.fullPageReads == 0)
             #expect(quiet.feedReads >= 12 * 3 * 5, "\(quiet.feedReads) feed reads")
             #expect(quiet.feedRecordsSent == 0 && quiet.feedRemovalsSent == 0)

@@ -118,6 +118,49 @@ extension SubnetTests {
             #expect(feed.startReads().map(\.query) == [.getRecordChanges(target: Self.target, since: [], after: nil)])
         }
 
+        @Test func aHomeThatKeepsHidingAnOwnerIsReadInFullThenReplaced() {
+            var (feed, homes, generator) = feed(homes: 2)
+            let x = SigningKey.generate(), hidden = SigningKey.generate()
+            let alsoHidden = (0..<2).map { _ in SigningKey.generate() }
+            var honest = answer(full: true, records: [heartbeat(x), heartbeat(hidden)] + alsoHidden.map { heartbeat($0) })
+            honest.memberDigest = [UInt8](repeating: 1, count: 16)
+            var liar = answer(full: true, records: [heartbeat(x)])
+            liar.memberDigest = [UInt8](repeating: 2, count: 16)
+            func read(_ home: Endpoint, _ body: ResponseBody) -> ShardFeed.ReadOutcome {
+                feed.answered(from: home, body: body, wanted: 2, vouchTime: .seconds(90), maxPages: 10, now: start, generator: &generator)
+            }
+            _ = read(homes[0], honest)
+            // Two reads lacking what the other home holds are patience; the third is noticed,
+            // and the liar is read in full next.
+            for round in 1...ShardFeed.patience {
+                _ = feed.startReads()
+                let outcome = read(homes[1], liar)
+                #expect(outcome.noticed == (round == ShardFeed.patience) && !outcome.avoided)
+                _ = read(homes[0], honest)
+            }
+            #expect(feed.held.keys.contains(hidden.publicKey), "the other home's word keeps the hidden owner")
+            let next = feed.startReads().first { $0.node.endpoint == homes[1] }
+            #expect(next?.query == .getRecordChanges(target: Self.target, since: [], after: nil))
+            // Still hiding after the full read: replaced by another candidate.
+            var outcome = ShardFeed.ReadOutcome()
+            for _ in 1...ShardFeed.patience {
+                outcome = read(homes[1], liar)
+                _ = feed.startReads()
+            }
+            #expect(outcome.noticed && outcome.avoided)
+            #expect(feed.homes.count == 2 && !feed.homes.contains { $0.node.endpoint == homes[1] })
+            // Homes that agree are never judged.
+            var (calm, calmHomes, calmGenerator) = self.feed(homes: 2)
+            for _ in 0..<5 {
+                for home in calmHomes {
+                    let agreeing = calm.answered(from: home, body: honest, wanted: 2, vouchTime: .seconds(90), maxPages: 10, now: start,
+                                                 generator: &calmGenerator)
+                    #expect(!agreeing.noticed)
+                }
+                _ = calm.startReads()
+            }
+        }
+
         @Test func pagesAreFollowedWithTheSameCursor() {
             var (feed, homes, generator) = feed(homes: 1)
             let x = SigningKey.generate(), y = SigningKey.generate()
