@@ -27,12 +27,25 @@ struct Options {
     var latencyMilliseconds = 5
     var jsonPath: String?
     var svgPath: String?
+    /// The membership mode (`--membership`): live views kept by feeds, with churn.
+    var membership = false
+    var viewers = 1_000
+    var churnPercents: [Double] = [0, 1]
+    var shardDepth = 0
+    var feedReplicas = DHTSettings().feedReplicas
+    var membershipWindow = 4
 
     var settings: DHTSettings {
         // The defaults: every node has an address of its own, so one node per IP (restrictIPs)
         // costs nothing, and BEP 42 ids are not enforced (enforceSecureNodeIDs is false).
-        let settings = DHTSettings()
+        var settings = DHTSettings()
         precondition(!settings.enforceSecureNodeIDs)
+        settings.feedReplicas = feedReplicas
+        if shardDepth > 0 {
+            var policy = KeyPolicy.node()
+            policy.shardDepth = shardDepth
+            settings.keyPolicies.register(policy, for: "node")
+        }
         return settings
     }
 

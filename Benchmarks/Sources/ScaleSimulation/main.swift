@@ -17,6 +17,8 @@ func usage() -> Never {
                            [--heartbeat-peers 10000] [--heartbeat-interval 30] [--heartbeat-readers 4]
                            [--heartbeat-window 2] [--seed 1] [--parallel 10] [--join-batch 64]
                            [--join-refresh none|own|buckets] [--latency-ms 5] [--json OUT] [--svg OUT]
+           ScaleSimulation --membership --nodes 1000,10000 [--viewers 1000] [--churn 0,1] [--shard-depth 0]
+                           [--feed-replicas 3] [--membership-window 4] [--heartbeat-interval 30]
       --heartbeat-peers 0 skips the heartbeat load; it runs on the first N that is at least that many.
     """)
     exit(2)
@@ -53,6 +55,12 @@ func parseOptions() -> Options {
         case "--join-refresh":
             guard let value = arguments.next().flatMap(JoinRefresh.init(rawValue:)) else { usage() }
             options.joinRefresh = value
+        case "--membership": options.membership = true
+        case "--viewers": options.viewers = integer(arguments.next())
+        case "--churn": options.churnPercents = required(arguments.next()).split(separator: ",").compactMap { Double($0) }
+        case "--shard-depth": options.shardDepth = integer(arguments.next())
+        case "--feed-replicas": options.feedReplicas = integer(arguments.next())
+        case "--membership-window": options.membershipWindow = integer(arguments.next())
         case "--json": options.jsonPath = required(arguments.next())
         case "--svg": options.svgPath = required(arguments.next())
         case "-h", "--help": usage()
@@ -91,6 +99,36 @@ print("Join: each node bootstraps through a random member already joined (\(opti
 print("find_node: success = the closest live node was found; all k = the k closest live nodes were found.")
 print("node records: \(options.recordOwners) owners announced a record before the deaths; success = every live owner's record came back.")
 print("rounds = hops from the first contacts to the deepest node that answered, plus one; messages = queries the lookup sent (retries included).")
+
+if options.membership {
+    print("Membership: every peer heartbeats every \(options.heartbeatInterval) s (TTL \(3 * options.heartbeatInterval) s); up to \(options.viewers) of them keep live views "
+          + "by record feeds from \(options.feedReplicas) replicas per storage target; `node` sharded \(options.shardDepth) bits deep (\(1 << options.shardDepth) targets). "
+          + "Churn: per interval, that share of the peers changes, half dying silently, half dead ones coming back. Seed \(options.seed).")
+    var runs: [[String: Any]] = []
+    for count in options.nodes {
+        note("building N=\(count) ...")
+        var build = options
+        build.recordOwners = 0
+        let snapshot = buildNetwork(count: count, options: build)
+        print("")
+        print("N = \(grouped(count)): built in \(format(snapshot.buildSeconds)) s, RSS \(mebibytes(snapshot.residentAfterBuild))")
+        var quiet: MembershipResult?
+        for churn in options.churnPercents {
+            note("  N=\(count): membership with \(churn)% churn ...")
+            let result = runMembership(snapshot, churnPercent: churn, options: options)
+            var row = printMembership(result, quiet: quiet)
+            row["nodes"] = count
+            runs.append(row)
+            if churn == 0 { quiet = result }
+        }
+    }
+    if let path = options.jsonPath {
+        let data = try! JSONSerialization.data(withJSONObject: ["membership": runs, "seed": options.seed, "shard_depth": options.shardDepth,
+                                                                "feed_replicas": options.feedReplicas], options: [.prettyPrinted, .sortedKeys])
+        try! data.write(to: URL(fileURLWithPath: path))
+    }
+    exit(0)
+}
 
 for count in options.nodes {
     let log2N = log2(Double(count))
@@ -238,6 +276,36 @@ print("")
 print("Growth with N (medians; find_node / node records):")
 print("  " + lpad("N", 8) + lpad("log2 N", 8) + lpad("target", 8) + "   "
       + options.dead.map { pad("\($0)% dead: rounds  msgs  success", 34) }.joined())
+if options.membership {
+    print("Membership: every peer heartbeats every \(options.heartbeatInterval) s (TTL \(3 * options.heartbeatInterval) s); up to \(options.viewers) of them keep live views "
+          + "by record feeds from \(options.feedReplicas) replicas per storage target; `node` sharded \(options.shardDepth) bits deep (\(1 << options.shardDepth) targets). "
+          + "Churn: per interval, that share of the peers changes, half dying silently, half dead ones coming back. Seed \(options.seed).")
+    var runs: [[String: Any]] = []
+    for count in options.nodes {
+        note("building N=\(count) ...")
+        var build = options
+        build.recordOwners = 0
+        let snapshot = buildNetwork(count: count, options: build)
+        print("")
+        print("N = \(grouped(count)): built in \(format(snapshot.buildSeconds)) s, RSS \(mebibytes(snapshot.residentAfterBuild))")
+        var quiet: MembershipResult?
+        for churn in options.churnPercents {
+            note("  N=\(count): membership with \(churn)% churn ...")
+            let result = runMembership(snapshot, churnPercent: churn, options: options)
+            var row = printMembership(result, quiet: quiet)
+            row["nodes"] = count
+            runs.append(row)
+            if churn == 0 { quiet = result }
+        }
+    }
+    if let path = options.jsonPath {
+        let data = try! JSONSerialization.data(withJSONObject: ["membership": runs, "seed": options.seed, "shard_depth": options.shardDepth,
+                                                                "feed_replicas": options.feedReplicas], options: [.prettyPrinted, .sortedKeys])
+        try! data.write(to: URL(fileURLWithPath: path))
+    }
+    exit(0)
+}
+
 for count in options.nodes {
     let log2N = log2(Double(count))
     var line = "  " + lpad(grouped(count), 8) + lpad(format(log2N, 2), 8) + lpad(format(log2N / 3 + 2, 2), 8) + "   "

@@ -1,0 +1,217 @@
+import Foundation
+import SubnetDHT
+
+// MARK: - Live views kept by feeds, with churn (issue 24, item 6)
+
+struct MembershipResult {
+    let count: Int
+    let viewers: Int
+    let churnPercent: Double
+    let windowSeconds: Double
+    /// Bytes and datagrams each viewer alive through the window received per second.
+    var viewerBytesPerSecond: [Double] = []
+    var viewerDatagramsPerSecond: [Double] = []
+    /// The busiest node of all (alive through the window): queries received per second and
+    /// bytes sent per second, each its own maximum.
+    var busiestQueriesPerSecond = 0.0
+    var busiestBytesSentPerSecond = 0.0
+    /// Joins and deaths made during the window: what each viewer had to learn.
+    var joins = 0
+    var deaths = 0
+    /// Seconds from a join (a dead peer back) until 99 % of the sampled viewers listed it,
+    /// and from a silent death until 99 % no longer did; nil where it never happened.
+    var joinDelays: [Double?] = []
+    var deathDelays: [Double?] = []
+    /// Each sampled view's correctness at each check, against who is settled alive or dead.
+    var correctness: [Double] = []
+    /// Bytes of one heartbeat record on the wire (its `get_records` dictionary).
+    var recordBytes = 0
+    var wallSeconds = 0.0
+    var residentAtEnd = 0
+}
+
+/// `count` peers heartbeat every interval (TTL 3 intervals) at random phases; `viewers` of
+/// them keep live views (the rest only announce: a view of every peer in every peer is
+/// N squared entries, more than memory holds past a few thousand). After a warm-up, every
+/// interval `churnPercent` of the peers change: half die silently, as many dead ones come
+/// back. Traffic is counted from the cores' own counters over `window` intervals; views are
+/// sampled every 5 s against the ground truth.
+func runMembership(_ snapshot: Snapshot, churnPercent: Double, options: Options) -> MembershipResult {
+    let clock = ContinuousClock()
+    let started = clock.now
+    let count = snapshot.count
+    var generator = SplitMix64(seed: options.seed &+ 0xFEED &+ UInt64(count))
+    let network = options.makeNetwork(start: snapshot.time)
+    for index in 0..<count { network.add(snapshot.coresBeforeRecords[index], at: snapshot.endpoints[index]) }
+
+    let interval = options.heartbeatInterval
+    let settings = HeartbeatSettings(interval: .seconds(interval), ttl: .seconds(3 * interval))
+    let keys = (0..<count).map { _ in signingKey(using: &generator) }
+    let phases = (0..<count).map { _ in Int64(generator.next() % UInt64(interval * 1000)) }
+    let viewerCount = min(options.viewers, count)
+    let viewers = Set(Array(0..<count).seededShuffle(using: &generator).prefix(viewerCount))
+    let sample = Array(viewers.sorted().seededShuffle(using: &generator).prefix(100))
+    var result = MembershipResult(count: count, viewers: viewerCount, churnPercent: churnPercent,
+                                  windowSeconds: Double(options.membershipWindow * interval))
+    let info = { (index: Int) in
+        ServerInfo(state: .online, role: "worker", throughput: 1, address: snapshot.endpoints[index], name: "node-\(index)", version: "0.1.0")
+    }
+    result.recordBytes = KeyedRecord.signed(key: nodeKey, value: info(0).bencoded, seq: 1, expires: 1, by: keys[0]).encodedWireDictionary.count
+
+    let t0 = network.now
+    let churnStart = t0 + .seconds(2 * interval)
+    let windowStart = churnStart + settings.ttl + .seconds(interval)
+    let windowEnd = windowStart + .seconds(options.membershipWindow * interval)
+    // After the window, long enough for the last deaths to leave every view.
+    let end = windowEnd + settings.ttl + settings.pruneInterval * 2 + .seconds(10)
+
+    var alive = Array(repeating: false, count: count)
+    var aliveSince = Array(repeating: t0, count: count)
+    var deadSince: [Int: Timestamp] = [:]
+    var saved: [Int: DHTCore] = [:]
+    /// Joins and deaths being timed: the peer, when, and whether it is a join.
+    var pending: [(index: Int, at: Timestamp, join: Bool)] = []
+    var heartbeating = Array(repeating: false, count: count)
+    var nextChurn = churnStart
+    var before: [Int: CoreStatistics] = [:]
+    var lastReport = clock.now
+    let step = Duration.seconds(1)
+    let checkEvery: Int64 = 5
+
+    func statistics(_ index: Int) -> CoreStatistics? { network.core(at: snapshot.endpoints[index])?.statistics }
+
+    while network.now < end {
+        let now = network.now
+        // Heartbeats start at their phase in the first interval.
+        for index in 0..<count where !heartbeating[index] && t0 + .milliseconds(phases[index]) <= now {
+            heartbeating[index] = true
+            alive[index] = true
+            aliveSince[index] = now
+            let key = keys[index], peerInfo = info(index), keepsView = viewers.contains(index)
+            network.with(snapshot.endpoints[index]) { core, now in
+                core.startHeartbeat(peerInfo, settings: settings, signingKey: key, now: now)
+                if !keepsView { core.unwatchMembership() }
+            }
+        }
+        if now >= windowStart, before.isEmpty {
+            for index in 0..<count where alive[index] { before[index] = statistics(index) }
+        }
+        // Churn: half the changes are silent deaths, half dead peers coming back.
+        if churnPercent > 0, now >= nextChurn, now < windowEnd {
+            nextChurn = nextChurn + .seconds(interval)
+            let changes = max(2, Int((Double(count) * churnPercent / 100).rounded()))
+            let living = (0..<count).filter { alive[$0] }.seededShuffle(using: &generator)
+            for index in living.prefix(changes / 2) {
+                saved[index] = network.core(at: snapshot.endpoints[index])
+                network.remove(snapshot.endpoints[index])
+                alive[index] = false
+                deadSince[index] = now
+                before[index] = nil
+                if now >= windowStart { result.deaths += 1 }
+                pending.append((index, now, false))
+            }
+            let returning = saved.keys.filter { deadSince[$0].map { now - $0 >= settings.ttl + settings.pruneInterval * 2 } ?? false }
+            for index in returning.sorted().seededShuffle(using: &generator).prefix(changes / 2) {
+                network.add(saved.removeValue(forKey: index)!, at: snapshot.endpoints[index])
+                alive[index] = true
+                aliveSince[index] = now
+                deadSince[index] = nil
+                if now >= windowStart { result.joins += 1 }
+                pending.append((index, now, true))
+            }
+        }
+        network.run(for: step) { false }
+
+        // Views against the ground truth, every few seconds.
+        if (network.now.milliseconds / 1000) % checkEvery == 0 {
+            let settledAlive = (0..<count).filter { alive[$0] && network.now - aliveSince[$0] >= .seconds(2 * interval) }
+            let settledDead = deadSince.filter { network.now - $0.value >= settings.ttl + settings.pruneInterval * 2 }.map(\.key)
+            var views: [Set<PublicKey>] = []
+            for index in sample where alive[index] {
+                views.append(Set(network.core(at: snapshot.endpoints[index])?.livePeers(now: network.now).map(\.owner) ?? []))
+            }
+            if network.now >= churnStart {
+                for view in views {
+                    let missing = settledAlive.count { !view.contains(keys[$0].publicKey) }
+                    let stale = settledDead.count { view.contains(keys[$0].publicKey) }
+                    result.correctness.append(1 - Double(missing + stale) / Double(max(1, settledAlive.count + settledDead.count)))
+                }
+            }
+            pending.removeAll { event in
+                let owner = keys[event.index].publicKey
+                let seeing = views.count { $0.contains(owner) }
+                let done = event.join ? Double(seeing) >= 0.99 * Double(views.count) : Double(views.count - seeing) >= 0.99 * Double(views.count)
+                let elapsed = seconds(network.now - event.at)
+                if done {
+                    if event.join { result.joinDelays.append(elapsed) } else { result.deathDelays.append(elapsed) }
+                    return true
+                }
+                if elapsed > Double(6 * interval) {
+                    if event.join { result.joinDelays.append(nil) } else { result.deathDelays.append(nil) }
+                    return true
+                }
+                return false
+            }
+        }
+        if network.now >= windowEnd, result.viewerBytesPerSecond.isEmpty {
+            let seconds = result.windowSeconds
+            for (index, first) in before {
+                guard alive[index], let last = statistics(index) else { continue }
+                let queries = Double(last.queriesReceived.total - first.queriesReceived.total) / seconds
+                let sent = Double(last.bytesSent - first.bytesSent) / seconds
+                result.busiestQueriesPerSecond = max(result.busiestQueriesPerSecond, queries)
+                result.busiestBytesSentPerSecond = max(result.busiestBytesSentPerSecond, sent)
+                if viewers.contains(index) {
+                    result.viewerBytesPerSecond.append(Double(last.bytesReceived - first.bytesReceived) / seconds)
+                    result.viewerDatagramsPerSecond.append(Double(last.datagramsReceived - first.datagramsReceived) / seconds)
+                }
+            }
+        }
+        if clock.now - lastReport > .seconds(30) {
+            lastReport = clock.now
+            note("  membership N=\(count) churn \(churnPercent)%: \(format(seconds(network.now - t0), 0)) of \(format(seconds(end - t0), 0)) virtual s, "
+                 + "\(format(seconds(clock.now - started))) s, RSS \(mebibytes(residentBytes()))")
+        }
+    }
+    result.wallSeconds = seconds(clock.now - started)
+    result.residentAtEnd = residentBytes()
+    return result
+}
+
+/// Prints one membership run and returns its figures for the JSON output.
+func printMembership(_ result: MembershipResult, quiet: MembershipResult?) -> [String: Any] {
+    func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+    }
+    func quantile(_ values: [Double], _ q: Double) -> Double {
+        let sorted = values.sorted()
+        return sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))]
+    }
+    let bytes = median(result.viewerBytesPerSecond), meanBytes = result.viewerBytesPerSecond.reduce(0, +) / Double(max(1, result.viewerBytesPerSecond.count))
+    let joinsSeen = result.joinDelays.compactMap { $0 }, deathsSeen = result.deathDelays.compactMap { $0 }
+    print("  churn \(result.churnPercent)%: viewer bytes received/s median \(format(bytes, 0)) (mean \(format(meanBytes, 0)), p99 \(format(quantile(result.viewerBytesPerSecond, 0.99), 0))), "
+          + "datagrams/s median \(format(median(result.viewerDatagramsPerSecond), 1)); busiest node \(format(result.busiestQueriesPerSecond, 0)) queries/s received, "
+          + "\(format(result.busiestBytesSentPerSecond / 1000, 1)) KB/s sent")
+    var perChange: Double?
+    if let quiet, result.joins + result.deaths > 0 {
+        let quietMean = quiet.viewerBytesPerSecond.reduce(0, +) / Double(max(1, quiet.viewerBytesPerSecond.count))
+        perChange = (meanBytes - quietMean) * result.windowSeconds / Double(result.joins + result.deaths)
+        print("    changes in the window: \(result.joins) joins, \(result.deaths) deaths; extra bytes per viewer per change \(format(perChange!, 0)) "
+              + "(a record is \(result.recordBytes) bytes: target at most \(2 * result.recordBytes))")
+    }
+    let correct = result.correctness
+    print("    views: \(correct.count) samples, min \(format(100 * (correct.min() ?? 1), 2)) %, mean \(format(100 * correct.reduce(0, +) / Double(max(1, correct.count)), 3)) % correct; "
+          + "joins seen by 99 %: \(joinsSeen.count)/\(result.joinDelays.count), p50 \(format(median(joinsSeen), 0)) s, max \(format(joinsSeen.max() ?? 0, 0)) s; "
+          + "deaths gone from 99 %: \(deathsSeen.count)/\(result.deathDelays.count), p50 \(format(median(deathsSeen), 0)) s, max \(format(deathsSeen.max() ?? 0, 0)) s; "
+          + "\(format(result.wallSeconds)) s wall, RSS \(mebibytes(result.residentAtEnd))")
+    var json: [String: Any] = [
+        "churn_percent": result.churnPercent, "viewers": result.viewers, "viewer_bytes_per_s_median": bytes,
+        "viewer_bytes_per_s_mean": meanBytes, "viewer_datagrams_per_s_median": median(result.viewerDatagramsPerSecond),
+        "busiest_queries_per_s": result.busiestQueriesPerSecond, "busiest_bytes_sent_per_s": result.busiestBytesSentPerSecond,
+        "joins": result.joins, "deaths": result.deaths, "record_bytes": result.recordBytes,
+        "correctness_min": correct.min() ?? 1, "join_delays": result.joinDelays.map { $0 ?? -1 }, "death_delays": result.deathDelays.map { $0 ?? -1 },
+    ]
+    if let perChange { json["extra_bytes_per_change"] = perChange }
+    return json
+}
