@@ -43,6 +43,8 @@ public struct CoreStatistics: Sendable, Equatable {
     /// Records and removals those reads carried: what the live view costs beyond its polls.
     public var feedRecordsReceived = 0
     public var feedRemovalsReceived = 0
+    /// Summary-only asks of replicas a view does not follow (docs/PROTOCOL.md 3.2).
+    public var feedSpotChecks = 0
     /// Replicas noticed lacking owners the other replicas a view follows hold, for several
     /// reads in a row (docs/PROTOCOL.md 3.2), and those replaced for doing so again after a full read.
     public var replicaDisagreements = 0

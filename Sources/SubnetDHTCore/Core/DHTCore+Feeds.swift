@@ -63,6 +63,7 @@ extension DHTCore {
     /// A page of a feed read arrived from `source`, or its query failed (`body` nil).
     mutating func feedPageAnswered(target: NodeID, from source: Endpoint, body: ResponseBody?, now: Timestamp) {
         guard var watch = membership, let index = watch.shards.firstIndex(where: { $0.target == target }) else { return }
+        let isSpotCheck = watch.shards[index].spotCheck?.endpoint == source
         let outcome = watch.shards[index].answered(from: source, body: body, wanted: settings.feedReplicas,
                                                    vouchTime: watch.vouchTime, maxPages: settings.maxRecordPagesPerReplica,
                                                    now: now, generator: &generator)
@@ -72,7 +73,9 @@ extension DHTCore {
         if let body, body.feedCursor != nil {
             statistics.feedRecordsReceived += RecordPage.entries(of: body).count
             statistics.feedRemovalsReceived += (body.gone?.count ?? 0) / PublicKey.byteCount
-            if next == nil {
+            if isSpotCheck {
+                statistics.feedSpotChecks += 1
+            } else if next == nil {
                 watch.hasBeenAnswered = true
                 if body.isFullRead { statistics.feedFullReads += 1 } else { statistics.feedChangeReads += 1 }
             }
@@ -81,8 +84,9 @@ extension DHTCore {
         membership = watch
         if let next, let body { sendQuery(next, to: source, expectedID: body.id, purpose: .feedPage(target: target), now: now) }
         deliver(events, now: now)
-        // A home that failed, had no feeds or kept hiding owners was replaced: the new one starts reading now.
-        if next == nil, body?.feedCursor == nil || outcome.avoided { startFeedReads(now: now) }
+        // A home that failed, had no feeds or kept hiding owners was replaced, or a spot check
+        // found a replica holding owners this view lacks: the new home starts reading now.
+        if next == nil, body?.feedCursor == nil || outcome.avoided || outcome.followsAnother { startFeedReads(now: now) }
     }
 }
 

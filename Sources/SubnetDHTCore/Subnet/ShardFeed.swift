@@ -58,6 +58,8 @@ struct ShardFeed: Sendable {
         /// read in full; `avoided` when it still did after that and was replaced.
         var noticed = false
         var avoided = false
+        /// A spot check found a replica holding owners this view lacks: it is followed now.
+        var followsAnother = false
     }
 
     /// Completed reads in a row a home may lack owners another home holds, while changes
@@ -96,6 +98,14 @@ struct ShardFeed: Sendable {
     var lookupInFlight: OperationID?
     /// The local store's cursor, like a replica's.
     private var localCursor: RecordFeedCursor?
+    /// A replica not followed, asked for its summary alone (`dn`, `dg`): the check that the
+    /// followed ones do not all hide the same owners.
+    private(set) var spotCheck: NodeInfo?
+    private var roundsSinceSpotCheck = 0
+    /// Which candidate the next spot check asks: each in turn.
+    private var spotCheckTurn = 0
+    /// Poll rounds between spot checks: a check adds a third of a round's queries this way.
+    static let spotCheckEvery = 3
 
     init(key: [UInt8], target: NodeID) {
         self.key = key
@@ -136,6 +146,7 @@ struct ShardFeed: Sendable {
     private mutating func fillHomes(wanted: Int, generator: inout SplitMix64) {
         var free = candidates.filter { node in
             !withoutFeeds.contains(node.endpoint) && !failed.contains(node.endpoint) && !homes.contains { $0.node.endpoint == node.endpoint }
+                && spotCheck?.endpoint != node.endpoint
         }
         while homes.count < wanted, !free.isEmpty {
             let pick = free.remove(at: Int(generator.next() % UInt64(free.count)))
@@ -154,18 +165,50 @@ struct ShardFeed: Sendable {
             homes[index].read = Read(since: homes[index].cursor)
             queries.append((homes[index].node, .getRecordChanges(target: target, since: homes[index].cursor, after: nil)))
         }
+        guard !queries.isEmpty else { return queries }
+        roundsSinceSpotCheck += 1
+        let unfollowed = candidates.filter { node in
+            !withoutFeeds.contains(node.endpoint) && !failed.contains(node.endpoint) && !homes.contains { $0.node.endpoint == node.endpoint }
+        }
+        if spotCheck == nil, roundsSinceSpotCheck >= Self.spotCheckEvery, !unfollowed.isEmpty {
+            roundsSinceSpotCheck = 0
+            let pick = unfollowed[spotCheckTurn % unfollowed.count]
+            spotCheckTurn &+= 1
+            spotCheck = pick
+            // `since` empty and `after` past every owner: a full answer with no record in it.
+            queries.append((pick, .getRecordChanges(target: target, since: [], after: QueryMethod.tokenOnlyCursor)))
+        }
         return queries
     }
 
-    /// Whether a read from `endpoint` is in flight: its retries are still wanted.
+    /// Whether a read or spot check of `endpoint` is in flight: its retries are still wanted.
     func isReading(from endpoint: Endpoint) -> Bool {
-        homes.contains { $0.node.endpoint == endpoint && $0.read != nil }
+        spotCheck?.endpoint == endpoint || homes.contains { $0.node.endpoint == endpoint && $0.read != nil }
+    }
+
+    /// A spot check's answer: a replica that holds more owners than every followed replica
+    /// together tells of owners hidden from this view, and is followed in place of the
+    /// followed replica that holds the fewest.
+    private mutating func spotChecked(_ node: NodeInfo, body: ResponseBody?, vouchTime: Duration, now: Timestamp) -> ReadOutcome {
+        spotCheck = nil
+        if let body, body.feedCursor == nil { withoutFeeds.insert(node.endpoint) }
+        guard let body, body.feedCursor != nil, let count = body.memberCount, let digest = body.memberDigest,
+            !homes.contains(where: { $0.digest == digest }), count > Int64(held.count),
+            let fewest = homes.indices.min(by: { (homes[$0].count ?? 0) < (homes[$1].count ?? 0) })
+        else { return ReadOutcome() }
+        retire(homes[fewest], vouchTime: vouchTime, now: now)
+        homes[fewest] = Replica(node: node)
+        var outcome = ReadOutcome()
+        outcome.noticed = true
+        outcome.followsAnother = true
+        return outcome
     }
 
     /// A page of a read from `endpoint` arrived, or its query failed (`body` nil). Returns the
     /// query for the next page, if any, and the changes a completed read made.
     mutating func answered(from endpoint: Endpoint, body: ResponseBody?, wanted: Int, vouchTime: Duration, maxPages: Int,
                            now: Timestamp, generator: inout SplitMix64) -> ReadOutcome {
+        if let check = spotCheck, check.endpoint == endpoint { return spotChecked(check, body: body, vouchTime: vouchTime, now: now) }
         guard let index = homes.firstIndex(where: { $0.node.endpoint == endpoint }), var read = homes[index].read else { return ReadOutcome() }
         guard let body else {
             homes[index].read = nil

@@ -99,8 +99,11 @@ extension SubnetTests {
             // Every candidate without feeds: the key falls back to full reads.
             for _ in 0..<3 {
                 let next = feed.startReads()
-                guard let home = next.first?.node.endpoint else { break }
-                _ = feed.answered(from: home, body: old, wanted: 1, vouchTime: .seconds(90), maxPages: 10, now: start, generator: &generator)
+                guard !next.isEmpty else { break }
+                // Every query of the round, spot checks included, meets an older node.
+                for (node, _) in next {
+                    _ = feed.answered(from: node.endpoint, body: old, wanted: 1, vouchTime: .seconds(90), maxPages: 10, now: start, generator: &generator)
+                }
             }
             #expect(feed.homes.isEmpty && feed.hasNoFeeds)
         }
@@ -159,6 +162,47 @@ extension SubnetTests {
                 }
                 _ = calm.startReads()
             }
+        }
+
+        @Test func aSpotCheckFindsOwnersEveryFollowedReplicaHidesAndFollowsItsReplica() {
+            // Two followed replicas that hide the same owner alike: they agree, and the view lacks it.
+            var (feed, homes, generator) = feed(homes: 2)
+            let x = SigningKey.generate()
+            var colluding = answer(full: true, records: [heartbeat(x)])
+            colluding.memberDigest = [UInt8](repeating: 3, count: 16)
+            func read(_ home: Endpoint, _ body: ResponseBody?) -> ShardFeed.ReadOutcome {
+                feed.answered(from: home, body: body, wanted: 2, vouchTime: .seconds(90), maxPages: 10, now: start, generator: &generator)
+            }
+            for home in homes { _ = read(home, colluding) }
+            // Every third round also asks one replica it does not follow for its summary alone.
+            var check: (node: NodeInfo, query: QueryMethod)?
+            for _ in 1...ShardFeed.spotCheckEvery {
+                let queries = feed.startReads()
+                check = queries.first { !homes.contains($0.node.endpoint) } ?? check
+                for home in homes { _ = read(home, colluding) }
+            }
+            let spot = try! #require(check)
+            #expect(spot.query == .getRecordChanges(target: Self.target, since: [], after: QueryMethod.tokenOnlyCursor))
+            #expect(feed.isReading(from: spot.node.endpoint))
+            // It holds three owners where the view knows one: it is followed from now on.
+            var summary = answer(full: true)
+            summary.memberCount = 3
+            summary.memberDigest = [UInt8](repeating: 4, count: 16)
+            let outcome = read(spot.node.endpoint, summary)
+            #expect(outcome.noticed && outcome.followsAnother && outcome.changes.isEmpty)
+            #expect(feed.homes.contains { $0.node.endpoint == spot.node.endpoint } && feed.homes.count == 2)
+            #expect(feed.startReads().contains { $0.node.endpoint == spot.node.endpoint && $0.query == .getRecordChanges(target: Self.target, since: [], after: nil) })
+            // One that reports what a followed replica reports changes nothing.
+            var (calm, calmHomes, calmGenerator) = self.feed(homes: 2)
+            for home in calmHomes { _ = calm.answered(from: home, body: colluding, wanted: 2, vouchTime: .seconds(90), maxPages: 10, now: start, generator: &calmGenerator) }
+            var calmCheck: NodeInfo?
+            for _ in 1...ShardFeed.spotCheckEvery {
+                calmCheck = calm.startReads().first { !calmHomes.contains($0.node.endpoint) }?.node ?? calmCheck
+                for home in calmHomes { _ = calm.answered(from: home, body: colluding, wanted: 2, vouchTime: .seconds(90), maxPages: 10, now: start, generator: &calmGenerator) }
+            }
+            let same = calm.answered(from: try! #require(calmCheck).endpoint, body: colluding, wanted: 2, vouchTime: .seconds(90), maxPages: 10,
+                                     now: start, generator: &calmGenerator)
+            #expect(!same.noticed && !same.followsAnother && Set(calm.homes.map(\.node.endpoint)) == Set(calmHomes))
         }
 
         @Test func pagesAreFollowedWithTheSameCursor() {

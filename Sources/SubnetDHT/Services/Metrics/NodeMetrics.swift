@@ -101,6 +101,7 @@ public final class NodeMetrics: Sendable {
             CumulativeCounter(counter("feed_full_reads", "Live-view feed reads of a whole storage target, completed.")) { $0.statistics.feedFullReads },
             CumulativeCounter(counter("feed_records_received", "Records the live view's feed reads carried.")) { $0.statistics.feedRecordsReceived },
             CumulativeCounter(counter("feed_removals_received", "Owner removals the live view's feed reads carried.")) { $0.statistics.feedRemovalsReceived },
+            CumulativeCounter(counter("feed_spot_checks", "Summary-only asks of replicas a live view does not follow.")) { $0.statistics.feedSpotChecks },
             CumulativeCounter(counter("replica_disagreements", "Replicas noticed lacking owners the other replicas a view follows hold.")) { $0.statistics.replicaDisagreements },
             CumulativeCounter(counter("replicas_avoided", "Replicas a view stopped following for hiding owners again after a full read.")) { $0.statistics.replicasAvoided },
             CumulativeCounter(counter("unreachable_drops", "Datagrams not sent because the socket cannot reach the address.")) { $0.unreachableDrops },
