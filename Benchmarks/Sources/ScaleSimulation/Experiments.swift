@@ -83,8 +83,11 @@ struct Snapshot {
     let residentAfterBuild: Int
     let routingSizes: [Int]
 
-    func network(_ options: Options) -> InMemoryNetwork {
+    /// The built network, on a network of its own; `beforeRecords` leaves out the records the
+    /// owners announced (the heartbeat and membership runs announce their own).
+    func network(_ options: Options, beforeRecords: Bool = false) -> InMemoryNetwork {
         let network = options.makeNetwork(start: time)
+        let cores = beforeRecords ? coresBeforeRecords : cores
         for index in 0..<count { network.add(cores[index], at: endpoints[index]) }
         return network
     }
@@ -305,9 +308,8 @@ func runHeartbeats(_ snapshot: Snapshot, options: Options) -> HeartbeatResult {
     let started = clock.now
     let count = snapshot.count
     var generator = SplitMix64(seed: options.seed &+ 0xBEEF &+ UInt64(count))
-    let network = options.makeNetwork(start: snapshot.time)
+    let network = snapshot.network(options, beforeRecords: true)
     let traffic = TrafficCounters()
-    for index in 0..<count { network.add(snapshot.coresBeforeRecords[index], at: snapshot.endpoints[index]) }
 
     let k = options.settings.k
     let target = KeyedRecord.target(forKey: nodeKey)

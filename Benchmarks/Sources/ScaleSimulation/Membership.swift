@@ -41,8 +41,7 @@ func runMembership(_ snapshot: Snapshot, churnPercent: Double, options: Options)
     let started = clock.now
     let count = snapshot.count
     var generator = SplitMix64(seed: options.seed &+ 0xFEED &+ UInt64(count))
-    let network = options.makeNetwork(start: snapshot.time)
-    for index in 0..<count { network.add(snapshot.coresBeforeRecords[index], at: snapshot.endpoints[index]) }
+    let network = snapshot.network(options, beforeRecords: true)
 
     let interval = options.heartbeatInterval
     let settings = HeartbeatSettings(interval: .seconds(interval), ttl: .seconds(3 * interval))

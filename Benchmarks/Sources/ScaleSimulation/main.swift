@@ -92,14 +92,6 @@ func pair(_ values: [Int]) -> String {
 func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text : text + String(repeating: " ", count: width - text.count) }
 func lpad(_ text: String, _ width: Int) -> String { text.count >= width ? text : String(repeating: " ", count: width - text.count) + text }
 
-print("Scale simulation: k=\(settings.k), alpha=\(settings.alpha), one-way latency \(options.latencyMilliseconds) ms, "
-      + "\(options.lookups) lookups per row from random live nodes (\(options.parallel) at a time), seed \(options.seed)")
-print("Join: each node bootstraps through a random member already joined (\(options.joinBatch) at a time); "
-      + "refresh after join: \(options.joinRefresh.rawValue). Dead nodes are removed without notice right before the lookups.")
-print("find_node: success = the closest live node was found; all k = the k closest live nodes were found.")
-print("node records: \(options.recordOwners) owners announced a record before the deaths; success = every live owner's record came back.")
-print("rounds = hops from the first contacts to the deepest node that answered, plus one; messages = queries the lookup sent (retries included).")
-
 if options.membership {
     print("Membership: every peer heartbeats every \(options.heartbeatInterval) s (TTL \(3 * options.heartbeatInterval) s); up to \(options.viewers) of them keep live views "
           + "by record feeds from \(options.feedReplicas) replicas per storage target; `node` sharded \(options.shardDepth) bits deep (\(1 << options.shardDepth) targets). "
@@ -129,6 +121,14 @@ if options.membership {
     }
     exit(0)
 }
+
+print("Scale simulation: k=\(settings.k), alpha=\(settings.alpha), one-way latency \(options.latencyMilliseconds) ms, "
+      + "\(options.lookups) lookups per row from random live nodes (\(options.parallel) at a time), seed \(options.seed)")
+print("Join: each node bootstraps through a random member already joined (\(options.joinBatch) at a time); "
+      + "refresh after join: \(options.joinRefresh.rawValue). Dead nodes are removed without notice right before the lookups.")
+print("find_node: success = the closest live node was found; all k = the k closest live nodes were found.")
+print("node records: \(options.recordOwners) owners announced a record before the deaths; success = every live owner's record came back.")
+print("rounds = hops from the first contacts to the deepest node that answered, plus one; messages = queries the lookup sent (retries included).")
 
 for count in options.nodes {
     let log2N = log2(Double(count))
@@ -276,36 +276,6 @@ print("")
 print("Growth with N (medians; find_node / node records):")
 print("  " + lpad("N", 8) + lpad("log2 N", 8) + lpad("target", 8) + "   "
       + options.dead.map { pad("\($0)% dead: rounds  msgs  success", 34) }.joined())
-if options.membership {
-    print("Membership: every peer heartbeats every \(options.heartbeatInterval) s (TTL \(3 * options.heartbeatInterval) s); up to \(options.viewers) of them keep live views "
-          + "by record feeds from \(options.feedReplicas) replicas per storage target; `node` sharded \(options.shardDepth) bits deep (\(1 << options.shardDepth) targets). "
-          + "Churn: per interval, that share of the peers changes, half dying silently, half dead ones coming back. Seed \(options.seed).")
-    var runs: [[String: Any]] = []
-    for count in options.nodes {
-        note("building N=\(count) ...")
-        var build = options
-        build.recordOwners = 0
-        let snapshot = buildNetwork(count: count, options: build)
-        print("")
-        print("N = \(grouped(count)): built in \(format(snapshot.buildSeconds)) s, RSS \(mebibytes(snapshot.residentAfterBuild))")
-        var quiet: MembershipResult?
-        for churn in options.churnPercents {
-            note("  N=\(count): membership with \(churn)% churn ...")
-            let result = runMembership(snapshot, churnPercent: churn, options: options)
-            var row = printMembership(result, quiet: quiet)
-            row["nodes"] = count
-            runs.append(row)
-            if churn == 0 { quiet = result }
-        }
-    }
-    if let path = options.jsonPath {
-        let data = try! JSONSerialization.data(withJSONObject: ["membership": runs, "seed": options.seed, "shard_depth": options.shardDepth,
-                                                                "feed_replicas": options.feedReplicas], options: [.prettyPrinted, .sortedKeys])
-        try! data.write(to: URL(fileURLWithPath: path))
-    }
-    exit(0)
-}
-
 for count in options.nodes {
     let log2N = log2(Double(count))
     var line = "  " + lpad(grouped(count), 8) + lpad(format(log2N, 2), 8) + lpad(format(log2N / 3 + 2, 2), 8) + "   "
