@@ -40,7 +40,7 @@ public struct CoreSeed: Sendable {
     /// The epoch of this node's record feeds (docs/PROTOCOL.md 3.2): a fresh seed, a fresh
     /// epoch, so readers' cursors from before a restart are never taken for current ones.
     var recordFeedEpoch: UInt64 {
-        Self.derive("feed", counter: 0, length: 16, key: bytes).prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
+        Self.derive("feed", counter: 0, length: 16, key: bytes).prefix(8).bigEndianInteger()
     }
 
     /// BLAKE2b of (label, counter) keyed by `key` (the seed), `length` bytes (16 to 64).

@@ -16,15 +16,15 @@ public struct RecordFeedCursor: Hashable, Sendable {
     /// The cursor `bytes` carry, nil unless they are exactly 16 bytes.
     public init?(bytes: [UInt8]) {
         guard bytes.count == Self.byteCount else { return nil }
-        epoch = bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }
-        version = bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) }
+        epoch = bytes[0..<8].bigEndianInteger()
+        version = bytes[8..<16].bigEndianInteger()
     }
 
     public var bytes: [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(Self.byteCount)
-        for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: epoch >> UInt64(shift))) }
-        for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: version >> UInt64(shift))) }
+        out.appendBigEndian(epoch)
+        out.appendBigEndian(version)
         return out
     }
 }
@@ -41,13 +41,13 @@ public struct RecordValueHash: Hashable, Sendable {
         Sodium.ensureInitialized()
         var output = [UInt8](repeating: 0, count: Self.byteCount)
         _ = crypto_generichash(&output, Self.byteCount, encodedValue, UInt64(encodedValue.count), nil, 0)
-        high = output[0..<8].reduce(0) { $0 << 8 | UInt64($1) }
-        low = output[8..<16].reduce(0) { $0 << 8 | UInt64($1) }
+        high = output[0..<8].bigEndianInteger()
+        low = output[8..<16].bigEndianInteger()
     }
 
     func append(to bytes: inout [UInt8]) {
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: high >> UInt64(shift))) }
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: low >> UInt64(shift))) }
+        bytes.appendBigEndian(high)
+        bytes.appendBigEndian(low)
     }
 }
 
