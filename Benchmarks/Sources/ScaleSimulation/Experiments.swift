@@ -34,6 +34,8 @@ struct Options {
     var shardDepth = 0
     var feedReplicas = DHTSettings().feedReplicas
     var membershipWindow = 4
+    /// Counts every viewer's traffic by kind, for the heaviest viewers' breakdown (slow).
+    var trafficBreakdown = false
 
     var settings: DHTSettings {
         // The defaults: every node has an address of its own, so one node per IP (restrictIPs)

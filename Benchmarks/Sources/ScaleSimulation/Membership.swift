@@ -26,6 +26,13 @@ struct MembershipResult {
     var correctness: [Double] = []
     /// Bytes of one heartbeat record on the wire (its `get_records` dictionary).
     var recordBytes = 0
+    /// What the heaviest 1 % of viewers (by bytes received) did over the window, per viewer
+    /// per second: to tell what a long tail of the per-peer cost is made of.
+    var heaviest: [String: Double] = [:]
+    /// With `--traffic-breakdown`: the bytes per second those viewers, and the 1 % of viewers
+    /// around the median, received, by kind.
+    var heaviestBytesByKind: [String: Double] = [:]
+    var medianBytesByKind: [String: Double] = [:]
     var wallSeconds = 0.0
     var residentAtEnd = 0
 }
@@ -73,6 +80,7 @@ func runMembership(_ snapshot: Snapshot, churnPercent: Double, options: Options)
     var heartbeating = Array(repeating: false, count: count)
     var nextChurn = churnStart
     var before: [Int: CoreStatistics] = [:]
+    let traffic = TrafficCounters()
     var lastReport = clock.now
     let step = Duration.seconds(1)
     let checkEvery: Int64 = 5
@@ -94,6 +102,9 @@ func runMembership(_ snapshot: Snapshot, churnPercent: Double, options: Options)
         }
         if now >= windowStart, before.isEmpty {
             for index in 0..<count where alive[index] { before[index] = statistics(index) }
+            if options.trafficBreakdown {
+                for index in viewers where alive[index] { traffic.watch(snapshot.endpoints[index], on: network) }
+            }
         }
         // Churn: half the changes are silent deaths, half dead peers coming back.
         if churnPercent > 0, now >= nextChurn, now < windowEnd {
@@ -154,6 +165,7 @@ func runMembership(_ snapshot: Snapshot, churnPercent: Double, options: Options)
         }
         if network.now >= windowEnd, result.viewerBytesPerSecond.isEmpty {
             let seconds = result.windowSeconds
+            var perViewer: [(index: Int, bytes: Double, first: CoreStatistics, last: CoreStatistics)] = []
             for (index, first) in before {
                 guard alive[index], let last = statistics(index) else { continue }
                 let queries = Double(last.queriesReceived.total - first.queriesReceived.total) / seconds
@@ -161,9 +173,28 @@ func runMembership(_ snapshot: Snapshot, churnPercent: Double, options: Options)
                 result.busiestQueriesPerSecond = max(result.busiestQueriesPerSecond, queries)
                 result.busiestBytesSentPerSecond = max(result.busiestBytesSentPerSecond, sent)
                 if viewers.contains(index) {
+                    perViewer.append((index, Double(last.bytesReceived - first.bytesReceived) / seconds, first, last))
                     result.viewerBytesPerSecond.append(Double(last.bytesReceived - first.bytesReceived) / seconds)
                     result.viewerDatagramsPerSecond.append(Double(last.datagramsReceived - first.datagramsReceived) / seconds)
                 }
+            }
+            let ranked = perViewer.sorted { $0.bytes > $1.bytes }, onePercent = max(1, perViewer.count / 100)
+            let heaviest = ranked.prefix(onePercent)
+            result.heaviest = heaviestBreakdown(heaviest, seconds: seconds)
+            if options.trafficBreakdown {
+                func bytesByKind(_ group: ArraySlice<(index: Int, bytes: Double, first: CoreStatistics, last: CoreStatistics)>) -> [String: Double] {
+                    var figures: [String: Double] = [:]
+                    for viewer in group {
+                        for (kind, bytes) in traffic[snapshot.endpoints[viewer.index]]?.receivedBytes ?? [:] {
+                            figures[kind, default: 0] += Double(bytes) / seconds / Double(group.count)
+                        }
+                    }
+                    return figures
+                }
+                result.heaviestBytesByKind = bytesByKind(heaviest)
+                let middle = max(0, ranked.count / 2 - onePercent / 2)
+                result.medianBytesByKind = bytesByKind(ranked[middle..<min(ranked.count, middle + onePercent)])
+                for index in viewers { traffic.stopWatching(snapshot.endpoints[index], on: network) }
             }
         }
         if clock.now - lastReport > .seconds(30) {
@@ -175,6 +206,25 @@ func runMembership(_ snapshot: Snapshot, churnPercent: Double, options: Options)
     result.wallSeconds = seconds(clock.now - started)
     result.residentAtEnd = residentBytes()
     return result
+}
+
+/// The mean, over `heaviest` (the heaviest 1 % of viewers by bytes received), of what they
+/// received and did per second.
+func heaviestBreakdown(_ heaviest: ArraySlice<(index: Int, bytes: Double, first: CoreStatistics, last: CoreStatistics)>, seconds: Double) -> [String: Double] {
+    guard !heaviest.isEmpty else { return [:] }
+    var figures: [String: Double] = [:]
+    func add(_ name: String, _ value: (CoreStatistics) -> Int) {
+        figures[name] = heaviest.reduce(0.0) { $0 + Double(value($1.last) - value($1.first)) } / seconds / Double(heaviest.count)
+    }
+    add("bytes_received", \.bytesReceived)
+    add("feed_full_reads", \.feedFullReads)
+    add("feed_change_reads", \.feedChangeReads)
+    add("feed_records_received", \.feedRecordsReceived)
+    add("feed_spot_checks", \.feedSpotChecks)
+    add("replica_disagreements", \.replicaDisagreements)
+    add("replicas_avoided", \.replicasAvoided)
+    for kind in QueryKind.allCases { add("queries_received_\(kind.name)", { $0.queriesReceived[kind] }) }
+    return figures.filter { $0.value > 0 }
 }
 
 /// Prints one membership run and returns its figures for the JSON output.
@@ -212,5 +262,15 @@ func printMembership(_ result: MembershipResult, quiet: MembershipResult?) -> [S
         "correctness_min": correct.min() ?? 1, "join_delays": result.joinDelays.map { $0 ?? -1 }, "death_delays": result.deathDelays.map { $0 ?? -1 },
     ]
     if let perChange { json["extra_bytes_per_change"] = perChange }
+    if !result.heaviest.isEmpty {
+        print("    heaviest 1 % of viewers, per viewer per second: " + result.heaviest.sorted { $0.key < $1.key }.map { "\($0.key) \(format($0.value, 2))" }.joined(separator: ", "))
+        json["heaviest_viewers_per_s"] = result.heaviest
+    }
+    if !result.heaviestBytesByKind.isEmpty {
+        print("    their bytes received per second by kind: " + result.heaviestBytesByKind.sorted { $0.value > $1.value }.map { "\($0.key) \(format($0.value, 0))" }.joined(separator: ", "))
+        json["heaviest_viewers_bytes_by_kind"] = result.heaviestBytesByKind
+        print("    the median 1 %'s bytes received per second by kind: " + result.medianBytesByKind.sorted { $0.value > $1.value }.map { "\($0.key) \(format($0.value, 0))" }.joined(separator: ", "))
+        json["median_viewers_bytes_by_kind"] = result.medianBytesByKind
+    }
     return json
 }

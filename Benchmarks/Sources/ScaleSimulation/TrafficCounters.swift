@@ -63,12 +63,18 @@ final class TrafficCounters {
 
     private static let queryMarker = Array("1:y1:q".utf8)
     private static let methods: [(name: String, marker: [UInt8])] = [
-        "announce_record", "get_records", "find_node", "get_peers", "ping", "announce_peer", "get", "put",
+        "announce_record", "get_records", "get_record_changes", "find_node", "get_peers", "ping", "announce_peer", "get", "put",
     ].map { ($0, Array("1:q\($0.utf8.count):\($0)".utf8)) }
+    /// Keys that tell answers apart: a feed answer carries its cursor, a records page its
+    /// records (plain or compressed), a lookup step its nodes.
+    private static let answers: [(name: String, marker: [UInt8])] = [
+        ("feed answer", Array("3:ver".utf8)), ("records answer", Array("2:rz".utf8)), ("records answer", Array("7:records".utf8)),
+        ("nodes answer", Array("5:nodes".utf8)),
+    ]
 
-    /// The query method a datagram carries, or "response or error".
+    /// The query method a datagram carries, or the kind of answer.
     private static func classify(_ bytes: [UInt8]) -> String {
-        guard contains(bytes, queryMarker) else { return "response or error" }
+        guard contains(bytes, queryMarker) else { return answers.first { contains(bytes, $0.marker) }?.name ?? "other answer or error" }
         return methods.first { contains(bytes, $0.marker) }?.name ?? "other query"
     }
 
