@@ -78,7 +78,10 @@ struct OutgoingRequests {
         case .get: break
         // A token-only lookup asks for no records: its answer fits without padding.
         case .getRecords(_, let after, _) where after != QueryMethod.tokenOnlyCursor: break
-        case .getRecordChanges: break
+        // A poll from a cursor is answered with the few changes since it, which fit four times
+        // its size; padding every poll made the polls most of what a replica receives. Full
+        // reads and the pages after the first are padded; a summary-only spot check is not.
+        case .getRecordChanges(_, let since, let after) where after.map { $0 != QueryMethod.tokenOnlyCursor } ?? since.isEmpty: break
         default: return message
         }
         let wanted = AmplificationLimit.paddedQuerySize(maxResponseSize: maxResponseSize)

@@ -25,14 +25,22 @@ extension QueryResponder {
         }
         body.isFullRead = changes == nil
         let budget = responseLimit - envelopeSize(body, transactionID: transactionID, to: source)
+        var pending: Bool
         if let changes {
             let (page, gone) = RecordFeedPage.contents(of: changes, budget: budget)
             page.add(to: &body)
             body.gone = gone
+            pending = !changes.isEmpty
         } else {
             let candidates = recordStore.page(target: target, after: cursor, limit: settings.maxResponseSize / 96 + 1, now: now)
             RecordPage.contents(of: candidates, budget: budget).add(to: &body)
+            pending = !candidates.isEmpty
         }
+        // A poll from a cursor comes unpadded, so under a requester's amplification limit not
+        // even one change may fit. Its answer must not pass for "nothing changed": `more`
+        // then repeats where the page started, and the reader asks again, padded.
+        pending = pending && body.records == nil && body.compressedRecords == nil && body.gone == nil
+        if pending { body.more = after ?? QueryMethod.beforeEveryOwner }
         return .success(body)
     }
 }

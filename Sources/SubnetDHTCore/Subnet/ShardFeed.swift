@@ -37,6 +37,8 @@ struct ShardFeed: Sendable {
         var records: [BValue] = []
         var gone: [PublicKey] = []
         var pages = 0
+        /// `after` of the page asked last: a `more` that repeats it makes no progress.
+        var after: [UInt8]?
     }
 
     /// An owner as held: its best record and who vouches for it.
@@ -210,7 +212,9 @@ struct ShardFeed: Sendable {
                            now: Timestamp, generator: inout SplitMix64) -> ReadOutcome {
         if let check = spotCheck, check.endpoint == endpoint { return spotChecked(check, body: body, vouchTime: vouchTime, now: now) }
         guard let index = homes.firstIndex(where: { $0.node.endpoint == endpoint }), var read = homes[index].read else { return ReadOutcome() }
-        guard let body else {
+        // A `more` that repeats the `after` asked: not one change fits even a padded page, so
+        // the read cannot finish. It fails as an unanswered one does; the cursor stays.
+        guard let body, body.more == nil || body.more != read.after else {
             homes[index].read = nil
             homes[index].failures += 1
             if homes[index].failures >= 2 { replace(index, wanted: wanted, vouchTime: vouchTime, now: now, generator: &generator) }
@@ -241,6 +245,7 @@ struct ShardFeed: Sendable {
             }
         }
         if let more = body.more, read.pages < maxPages {
+            read.after = more
             homes[index].read = read
             return ReadOutcome(next: .getRecordChanges(target: target, since: read.since, after: more))
         }

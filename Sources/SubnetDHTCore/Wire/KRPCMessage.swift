@@ -58,6 +58,11 @@ public enum QueryMethod: Hashable, Sendable {
     /// an empty page, just the token and nodes a store needs, not records it would discard.
     public static let tokenOnlyCursor = [UInt8](repeating: 0xff, count: 32)
 
+    /// `more` of a `get_record_changes` page into which not one change fitted (docs/PROTOCOL.md
+    /// 3.2): every owner key sorts after 32 zero bytes, so the reader's next, padded, page
+    /// starts from the first change again.
+    public static let beforeEveryOwner = [UInt8](repeating: 0, count: 32)
+
     /// `announce_record` and `get_records`: our extension, which plain Mainline nodes ignore.
     public var isKeyedRecordQuery: Bool {
         switch self {

@@ -229,6 +229,50 @@ extension RecordsTests {
             #expect(Set(expired.gone) == Set(owners[1...].map(\.publicKey)) && expired.records.isEmpty && expired.count == 1)
         }
 
+        @Test func aChangeTooLargeForAnUnpaddedPollIsNotPassedOffAsNoChange() throws {
+            var peer = RecordPeer()
+            let now = peer.nowSeconds
+            let owner = SigningKey.generate()
+            #expect(peer.announce(RecordFixtures.heartbeat(owner, seq: 1, expires: now + 60)) == 0)
+            let full = try peer.requiredFeedRead(key, since: [])
+            let cursor = try #require(full.cursor)
+            // A field of this subnet's own, of random bytes that do not compress: the record is
+            // larger than four times a poll.
+            guard case .dict(var fields) = RecordFixtures.serverInfo().bencoded else { return }
+            fields[Array("blob".utf8)] = .bytes((0..<600).map { _ in UInt8.random(in: 0...255) })
+            let large = KeyedRecord.signed(key: key, value: .dict(fields), seq: 2, expires: now + 60, by: SigningKey.generate())
+            #expect(peer.announce(large) == 0)
+            // The poll from a cursor goes unpadded, and not even the one change fits.
+            guard case .response(let body)? = peer.changes(key, since: cursor) else {
+                Issue.record("no answer")
+                return
+            }
+            #expect(RecordPage.entries(of: body).isEmpty && body.gone == nil && !body.isFullRead)
+            #expect(body.more == QueryMethod.beforeEveryOwner, "an empty page must not read as nothing changed")
+            // The reader's next page is padded, and carries it.
+            let changed = try peer.requiredFeedRead(key, since: cursor)
+            #expect(!changed.full && changed.records.map(\.owner) == [large.owner] && changed.pages == 2)
+            // Nothing changed since: the quiet poll's answer is complete, without `more`.
+            guard case .response(let quiet)? = peer.changes(key, since: try #require(changed.cursor)) else {
+                Issue.record("no answer")
+                return
+            }
+            #expect(quiet.more == nil && RecordPage.entries(of: quiet).isEmpty)
+        }
+
+        @Test func unpaddedPollsAndPaddedReads() {
+            let target = KeyedRecord.target(forKey: RecordsTests.nodeKey), cursor = [UInt8](repeating: 1, count: 16)
+            func size(_ method: QueryMethod) -> Int {
+                KRPCCodec.encode(OutgoingRequests.padded(KRPCMessage(transactionID: [1, 2], body: .query(Query(senderID: NodeID.zero, method: method))),
+                                                         for: method, maxResponseSize: 1400)).count
+            }
+            let wanted = AmplificationLimit.paddedQuerySize(maxResponseSize: 1400)
+            #expect(size(.getRecordChanges(target: target, since: [], after: nil)) >= wanted, "a full read")
+            #expect(size(.getRecordChanges(target: target, since: cursor, after: QueryMethod.beforeEveryOwner)) >= wanted, "a next page")
+            #expect(size(.getRecordChanges(target: target, since: cursor, after: nil)) < wanted / 2, "a poll from a cursor")
+            #expect(size(.getRecordChanges(target: target, since: [], after: QueryMethod.tokenOnlyCursor)) < wanted / 2, "a summary-only spot check")
+        }
+
         @Test func manyChangesPageAndEveryOneArrivesOnce() throws {
             var peer = RecordPeer()
             let now = peer.nowSeconds

@@ -62,6 +62,27 @@ extension SubnetTests {
             #expect(owner == x.publicKey && held(feed) == [y.publicKey])
         }
 
+        @Test func aPageThatMakesNoProgressFailsTheReadAndKeepsTheCursor() {
+            var (feed, homes, generator) = feed(homes: 1)
+            let x = SigningKey.generate()
+            func deliver(_ body: ResponseBody) -> ShardFeed.ReadOutcome {
+                feed.answered(from: homes[0], body: body, wanted: 1, vouchTime: .seconds(90), maxPages: 10, now: start, generator: &generator)
+            }
+            _ = deliver(answer(full: true, records: [heartbeat(x)]))
+            let since = RecordFeedCursor(epoch: 1, version: 1).bytes
+            _ = feed.startReads()
+            // Nothing fitted the unpadded poll's page: the next page starts from the first change.
+            var empty = answer(full: false, version: 5)
+            empty.more = QueryMethod.beforeEveryOwner
+            #expect(deliver(empty).next == .getRecordChanges(target: Self.target, since: since, after: QueryMethod.beforeEveryOwner))
+            // Nor the padded one: the read is given up, and the next poll asks from the same cursor.
+            #expect(deliver(empty).next == nil)
+            #expect(held(feed) == [x.publicKey])
+            // (Other queries of the round are a spot check of another replica.)
+            let polls = feed.startReads().filter { $0.node.endpoint == homes[0] }
+            #expect(polls.map(\.query) == [.getRecordChanges(target: Self.target, since: since, after: nil)])
+        }
+
         @Test func aFullReadForgetsWhatItNoLongerListsAndANewerRecordWins() {
             var (feed, homes, generator) = feed(homes: 1)
             let x = SigningKey.generate(), y = SigningKey.generate()
