@@ -34,6 +34,10 @@ struct Options {
     var shardDepth = 0
     var feedReplicas = DHTSettings().feedReplicas
     var membershipWindow = 4
+    /// Adversaries per storage target of `node`, with ids closer to it than any peer's: they
+    /// route honestly but acknowledge stores they never keep, so they answer every read of
+    /// `node` with nothing (issue 24's attack).
+    var adversaries = 0
     /// Counts every viewer's traffic by kind, for the heaviest viewers' breakdown (slow).
     var trafficBreakdown = false
 

@@ -24,6 +24,8 @@ struct MembershipResult {
     var deathDelays: [Double?] = []
     /// Each sampled view's correctness at each check, against who is settled alive or dead.
     var correctness: [Double] = []
+    /// Of those checks, how many found the view listing every settled live peer.
+    var completeViews = 0
     /// Bytes of one heartbeat record on the wire (its `get_records` dictionary).
     var recordBytes = 0
     /// What the heaviest 1 % of viewers (by bytes received) did over the window, per viewer
@@ -64,6 +66,7 @@ func runMembership(_ snapshot: Snapshot, churnPercent: Double, options: Options)
     }
     result.recordBytes = KeyedRecord.signed(key: nodeKey, value: info(0).bencoded, seq: 1, expires: 1, by: keys[0]).encodedWireDictionary.count
 
+    addAdversaries(to: network, snapshot: snapshot, options: options, generator: &generator)
     let t0 = network.now
     let churnStart = t0 + .seconds(2 * interval)
     let windowStart = churnStart + settings.ttl + .seconds(interval)
@@ -145,6 +148,7 @@ func runMembership(_ snapshot: Snapshot, churnPercent: Double, options: Options)
                     let missing = settledAlive.count { !view.contains(keys[$0].publicKey) }
                     let stale = settledDead.count { view.contains(keys[$0].publicKey) }
                     result.correctness.append(1 - Double(missing + stale) / Double(max(1, settledAlive.count + settledDead.count)))
+                    if missing == 0 { result.completeViews += 1 }
                 }
             }
             pending.removeAll { event in
@@ -250,7 +254,9 @@ func printMembership(_ result: MembershipResult, quiet: MembershipResult?) -> [S
               + "(a record is \(result.recordBytes) bytes: target at most \(2 * result.recordBytes))")
     }
     let correct = result.correctness
-    print("    views: \(correct.count) samples, min \(format(100 * (correct.min() ?? 1), 2)) %, mean \(format(100 * correct.reduce(0, +) / Double(max(1, correct.count)), 3)) % correct; "
+    let complete = Double(result.completeViews) / Double(max(1, correct.count))
+    print("    views: \(correct.count) samples, min \(format(100 * (correct.min() ?? 1), 2)) %, mean \(format(100 * correct.reduce(0, +) / Double(max(1, correct.count)), 3)) % correct, "
+          + "\(format(100 * complete, 2)) % listing every settled live peer; "
           + "joins seen by 99 %: \(joinsSeen.count)/\(result.joinDelays.count), p50 \(format(median(joinsSeen), 0)) s, max \(format(joinsSeen.max() ?? 0, 0)) s; "
           + "deaths gone from 99 %: \(deathsSeen.count)/\(result.deathDelays.count), p50 \(format(median(deathsSeen), 0)) s, max \(format(deathsSeen.max() ?? 0, 0)) s; "
           + "\(format(result.wallSeconds)) s wall, RSS \(mebibytes(result.residentAtEnd))")
@@ -259,7 +265,7 @@ func printMembership(_ result: MembershipResult, quiet: MembershipResult?) -> [S
         "viewer_bytes_per_s_mean": meanBytes, "viewer_datagrams_per_s_median": median(result.viewerDatagramsPerSecond),
         "busiest_queries_per_s": result.busiestQueriesPerSecond, "busiest_bytes_sent_per_s": result.busiestBytesSentPerSecond,
         "joins": result.joins, "deaths": result.deaths, "record_bytes": result.recordBytes,
-        "correctness_min": correct.min() ?? 1, "join_delays": result.joinDelays.map { $0 ?? -1 }, "death_delays": result.deathDelays.map { $0 ?? -1 },
+        "correctness_min": correct.min() ?? 1, "complete_views": complete, "join_delays": result.joinDelays.map { $0 ?? -1 }, "death_delays": result.deathDelays.map { $0 ?? -1 },
     ]
     if let perChange { json["extra_bytes_per_change"] = perChange }
     if !result.heaviest.isEmpty {
@@ -273,4 +279,31 @@ func printMembership(_ result: MembershipResult, quiet: MembershipResult?) -> [S
         json["median_viewers_bytes_by_kind"] = result.medianBytesByKind
     }
     return json
+}
+
+/// `options.adversaries` nodes per storage target of `node`, with ids sharing the target's
+/// first 40 bits (closer than any peer of a simulated subnet), joined through random peers.
+/// Each routes honestly, but an inbound filter acknowledges every `announce_record` in its
+/// core's place, so the core never stores a record and answers every read with nothing.
+func addAdversaries(to network: InMemoryNetwork, snapshot: Snapshot, options: Options, generator: inout SplitMix64) {
+    guard options.adversaries > 0 else { return }
+    var joins: [(Endpoint, OperationID)] = []
+    for target in KeyedRecord.storageTargets(forKey: nodeKey, shardDepth: options.shardDepth) {
+        for _ in 0..<options.adversaries {
+            let id = target.randomized(afterPrefix: 40, using: &generator)
+            // 198.18.0.0/15, the benchmarking range: never a simulated peer's address.
+            let endpoint = Endpoint(address: .v4(0xC612_0000 | UInt32(joins.count)), port: 6881)
+            network.add(DHTCore(localID: id, settings: options.settings, seed: generator.next(), now: network.now), at: endpoint)
+            network.filterInbound(of: endpoint) { bytes, source, _ in
+                guard let message = try? KRPCCodec.decode(bytes), case .query(let query) = message.body,
+                    case .announceRecord = query.method else { return nil }
+                let ack = KRPCMessage(transactionID: message.transactionID, body: .response(ResponseBody(id: id)))
+                return [(KRPCCodec.encode(ack), source)]
+            }
+            let seed = snapshot.endpoints[Int(generator.next() % UInt64(snapshot.count))]
+            joins.append((endpoint, network.with(endpoint) { core, now in core.bootstrap(from: [seed], now: now) }))
+        }
+    }
+    for (endpoint, operation) in joins { _ = network.await(operation, at: endpoint) }
+    note("  \(joins.count) adversaries joined")
 }

@@ -18,7 +18,8 @@ func usage() -> Never {
                            [--heartbeat-window 2] [--seed 1] [--parallel 10] [--join-batch 64]
                            [--join-refresh none|own|buckets] [--latency-ms 5] [--json OUT] [--svg OUT]
            ScaleSimulation --membership --nodes 1000,10000 [--viewers 1000] [--churn 0,1] [--shard-depth 0]
-                           [--feed-replicas 3] [--membership-window 4] [--traffic-breakdown] [--heartbeat-interval 30]
+                           [--feed-replicas 3] [--membership-window 4] [--traffic-breakdown]
+                          [--adversaries 16] [--heartbeat-interval 30]
       --heartbeat-peers 0 skips the heartbeat load; it runs on the first N that is at least that many.
     """)
     exit(2)
@@ -61,6 +62,7 @@ func parseOptions() -> Options {
         case "--shard-depth": options.shardDepth = integer(arguments.next())
         case "--feed-replicas": options.feedReplicas = integer(arguments.next())
         case "--traffic-breakdown": options.trafficBreakdown = true
+        case "--adversaries": options.adversaries = integer(arguments.next())
         case "--membership-window": options.membershipWindow = integer(arguments.next())
         case "--json": options.jsonPath = required(arguments.next())
         case "--svg": options.svgPath = required(arguments.next())

@@ -9,6 +9,11 @@ public final class InMemoryNetwork {
     /// datagram, its source and the time, it returns the datagrams it sends in reply.
     public typealias ForeignNode = (_ datagram: [UInt8], _ source: Endpoint, _ now: Timestamp) -> [(bytes: [UInt8], to: Endpoint)]
 
+    /// Sees each datagram to a node before its core does: `nil` lets the core take it in;
+    /// replies instead answer it in the core's place, and the core never sees it (a test's
+    /// adversary that acknowledges stores it never keeps).
+    public typealias InboundFilter = (_ datagram: [UInt8], _ source: Endpoint, _ now: Timestamp) -> [(bytes: [UInt8], to: Endpoint)]?
+
     /// Told of every datagram a watched node's core takes in or sends, for a simulation that
     /// measures the load on chosen nodes (see ``observeTraffic(of:_:)``).
     public typealias TrafficObserver = (ObservedDatagram) -> Void
@@ -50,6 +55,7 @@ public final class InMemoryNetwork {
     private var foreignNodes: [ForeignNode?] = []
     private var scheduledWakeups: [Timestamp?] = []
     private var observers: [Int: TrafficObserver] = [:]
+    private var inboundFilters: [Int: InboundFilter] = [:]
     private var events = Heap<ScheduledEvent>()
     private var results: [Endpoint: [OperationID: OperationResult]] = [:]
     /// Events other than finished operations, per node, oldest first (the newest 10,000 kept).
@@ -133,6 +139,11 @@ public final class InMemoryNetwork {
         observers[slot(for: endpoint)] = observer
     }
 
+    /// Puts `filter` in front of the core at `endpoint`, for as long as the network runs.
+    public func filterInbound(of endpoint: Endpoint, _ filter: @escaping InboundFilter) {
+        inboundFilters[slot(for: endpoint)] = filter
+    }
+
     public func stopObservingTraffic(of endpoint: Endpoint) {
         guard let slot = slotOf[endpoint] else { return }
         observers[slot] = nil
@@ -201,6 +212,10 @@ public final class InMemoryNetwork {
         case .deliver(let bytes, let source, let slot):
             if hasCore[slot] {
                 datagramsDelivered += 1
+                if !inboundFilters.isEmpty, let filter = inboundFilters[slot], let replies = filter(bytes, source, now) {
+                    for reply in replies { transmit(reply.bytes, from: endpointOf[slot], to: reply.to) }
+                    return
+                }
                 if !observers.isEmpty, let observer = observers[slot] {
                     let started = ContinuousClock.now
                     cores[slot]!.receive(bytes, from: source, now: now)
