@@ -54,8 +54,11 @@ extension DHTCore {
     mutating func adoptFeedReplicas(_ lookup: LookupResult, now: Timestamp) {
         guard let watch = membership, let index = watch.shards.firstIndex(where: { $0.target == lookup.target }) else { return }
         if lookup.responses > 0 { membership?.hasBeenAnswered = true }
-        guard !lookup.closest.isEmpty else { return }
-        membership?.shards[index].adopt(lookup.closest, wanted: settings.feedReplicas, vouchTime: watch.vouchTime, now: now,
+        // A lookup begun before a hider was caught may still name it.
+        let hiders = watch.hiders.current(now: now)
+        let closest = lookup.closest.filter { !hiders.contains($0.endpoint) }
+        guard !closest.isEmpty else { return }
+        membership?.shards[index].adopt(closest, wanted: settings.feedReplicas, vouchTime: watch.vouchTime, now: now,
                                         generator: &generator)
         startFeedReads(now: now)
     }
@@ -70,6 +73,14 @@ extension DHTCore {
         let next = outcome.next
         if outcome.noticed { statistics.replicaDisagreements += 1 }
         if outcome.avoided { statistics.replicasAvoided += 1 }
+        if let hider = outcome.hidesOwnRecord {
+            // Caught for certain: no patience, and the heartbeat goes at once to replicas that
+            // are not known to hide it.
+            statistics.replicaDisagreements += 1
+            statistics.replicasAvoided += 1
+            watch.hiders.add(hider, now: now)
+            heartbeat?.publishSoon(now: now)
+        }
         if let body, body.feedCursor != nil {
             statistics.feedRecordsReceived += RecordPage.entries(of: body).count
             statistics.feedRemovalsReceived += (body.gone?.count ?? 0) / PublicKey.byteCount
@@ -86,7 +97,9 @@ extension DHTCore {
         deliver(events, now: now)
         // A home that failed, had no feeds or kept hiding owners was replaced, or a spot check
         // found a replica holding owners this view lacks: the new home starts reading now.
-        if next == nil, body?.feedCursor == nil || outcome.avoided || outcome.followsAnother { startFeedReads(now: now) }
+        if next == nil, body?.feedCursor == nil || outcome.avoided || outcome.followsAnother || outcome.hidesOwnRecord != nil {
+            startFeedReads(now: now)
+        }
     }
 }
 

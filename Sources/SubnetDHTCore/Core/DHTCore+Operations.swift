@@ -118,6 +118,7 @@ extension DHTCore {
                 .filter { contact in !known.contains { $0.endpoint == contact.endpoint } }
         }
         lookup.seed(nodes: known, endpoints: extraSeeds.filter { seed in !known.contains { $0.endpoint == seed } })
+        if case .getRecords = kind, let hiders = membership?.hiders.current(now: currentTime), !hiders.isEmpty { lookup.routeOnly(through: hiders) }
         return lookup
     }
 

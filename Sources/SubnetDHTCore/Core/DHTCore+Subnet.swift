@@ -23,6 +23,8 @@ struct MembershipWatch: Sendable {
     /// Whether any read of the view reached a node. Until one does, the view is read again
     /// as soon as a heartbeat gets through rather than a whole prune interval later.
     var hasBeenAnswered = false
+    /// Replicas caught hiding the node's own heartbeat: record lookups only route through them.
+    var hiders = RecordHiders()
 }
 
 /// Re-bootstrapping after the routing table emptied (an outage, a laptop waking up): from
@@ -214,6 +216,9 @@ extension DHTCore {
             emit(event: .heartbeatPublished(ok: outcome.ok, latency: outcome.latency))
             // The store's lookup found the replicas of the heartbeat's target: the feeds need no lookup of their own.
             adoptFeedReplicas(stored.lookup, now: now)
+            if let owner = heartbeat?.signingKey.publicKey, let index = membership?.shards.firstIndex(where: { $0.target == stored.lookup.target }) {
+                membership?.shards[index].ownRecordStored(by: owner, at: stored.accepted.map(\.endpoint))
+            }
             // The network is reachable now: a view never read from it is read at once.
             if outcome.ok, membership?.hasBeenAnswered == false, membership?.readsInFlight.isEmpty == true { nextPrune = now }
         case .membershipRead:

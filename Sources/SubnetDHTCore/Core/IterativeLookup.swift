@@ -66,6 +66,9 @@ struct IterativeLookup {
     /// at a time. Asked `alpha` at a time they cost one or two more round trips per lookup for
     /// the same messages.
     private var converged = false
+    /// Nodes this lookup only routes through, whatever they answer: replicas caught hiding
+    /// records (`RecordHiders`), neither stored on nor read from.
+    private var routersOnly: Set<Endpoint> = []
 
     /// How far past k a record lookup walks through routers: it ends once the k closest
     /// replicas have answered, or the `routerWidening` x k closest of any kind have. Where
@@ -87,6 +90,10 @@ struct IterativeLookup {
     mutating func seed(nodes: [NodeInfo], endpoints: [Endpoint]) {
         for node in nodes { insert(endpoint: node.endpoint, id: node.id, depth: 0) }
         for endpoint in endpoints { insert(endpoint: endpoint, id: nil, depth: 0) }
+    }
+
+    mutating func routeOnly(through endpoints: Set<Endpoint>) {
+        routersOnly = endpoints
     }
 
     /// Picks the next nodes to query, closest first, keeping at most `alpha` in flight (k once
@@ -149,7 +156,7 @@ struct IterativeLookup {
         candidate.state = .responded
         candidate.id = body.id
         candidate.token = body.token
-        if case .getRecords = kind, body.token == nil { candidate.isRouterOnly = true }
+        if case .getRecords = kind, body.token == nil || routersOnly.contains(endpoint) { candidate.isRouterOnly = true }
         insertSorted(candidate)
         let depth = candidate.depth + 1
         for node in body.allNodes { insert(endpoint: node.endpoint, id: node.id, depth: depth) }
@@ -172,8 +179,8 @@ struct IterativeLookup {
     /// A router turned out to serve what the lookup wants (its answer to the query that stood in
     /// said so): back to fresh as a candidate replica, so the next round asks it the real query.
     mutating func reconsider(_ endpoint: Endpoint) {
-        guard let index = candidates.firstIndex(where: { $0.endpoint == endpoint }), candidates[index].isRouterOnly,
-            candidates[index].state == .responded else { return }
+        guard !routersOnly.contains(endpoint), let index = candidates.firstIndex(where: { $0.endpoint == endpoint }),
+            candidates[index].isRouterOnly, candidates[index].state == .responded else { return }
         candidates[index].isRouterOnly = false
         candidates[index].state = .fresh
     }

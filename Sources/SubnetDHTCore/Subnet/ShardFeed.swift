@@ -39,6 +39,8 @@ struct ShardFeed: Sendable {
         var pages = 0
         /// `after` of the page asked last: a `more` that repeats it makes no progress.
         var after: [UInt8]?
+        /// `ownStoreRound` when the read began: it shows the stores acknowledged by then.
+        var ownStoreRound = 0
     }
 
     /// An owner as held: its best record and who vouches for it.
@@ -62,6 +64,9 @@ struct ShardFeed: Sendable {
         var avoided = false
         /// A spot check found a replica holding owners this view lacks: it is followed now.
         var followsAnother = false
+        /// The home acknowledged this reader's own record, then read without it: it hides
+        /// records, and was replaced.
+        var hidesOwnRecord: Endpoint?
     }
 
     /// Completed reads in a row a home may lack owners another home holds, while changes
@@ -106,6 +111,12 @@ struct ShardFeed: Sendable {
     private var roundsSinceSpotCheck = 0
     /// Which candidate the next spot check asks: each in turn.
     private var spotCheckTurn = 0
+    /// The reader's own record under this target, if it stores one (its heartbeat), and
+    /// where the latest store of it was acknowledged, by store round: the one thing a reader
+    /// knows every honest replica holds (docs/PROTOCOL.md 3.2).
+    private var ownOwner: PublicKey?
+    private var ownStores: [Endpoint: Int] = [:]
+    private var ownStoreRound = 0
     /// Poll rounds between spot checks: a check adds a third of a round's queries this way.
     static let spotCheckEvery = 3
 
@@ -164,7 +175,7 @@ struct ShardFeed: Sendable {
     mutating func startReads() -> [(node: NodeInfo, query: QueryMethod)] {
         var queries = [(node: NodeInfo, query: QueryMethod)]()
         for index in homes.indices where homes[index].read == nil {
-            homes[index].read = Read(since: homes[index].cursor)
+            homes[index].read = Read(since: homes[index].cursor, ownStoreRound: ownStoreRound)
             queries.append((homes[index].node, .getRecordChanges(target: target, since: homes[index].cursor, after: nil)))
         }
         guard !queries.isEmpty else { return queries }
@@ -266,8 +277,30 @@ struct ShardFeed: Sendable {
             changes += withdraw(lapsed)
         }
         var outcome = ReadOutcome(changes: changes)
+        if hidesOwnRecord(endpoint, readFromRound: read.ownStoreRound) {
+            outcome.hidesOwnRecord = endpoint
+            replace(index, wanted: wanted, vouchTime: vouchTime, now: now, generator: &generator)
+            return outcome
+        }
         judge(index, outcome: &outcome, wanted: wanted, vouchTime: vouchTime, now: now, generator: &generator)
         return outcome
+    }
+
+    /// The reader's own record was stored (acknowledged) at `endpoints`.
+    mutating func ownRecordStored(by owner: PublicKey, at endpoints: [Endpoint]) {
+        ownOwner = owner
+        ownStoreRound += 1
+        ownStores = Dictionary(endpoints.map { ($0, ownStoreRound) }, uniquingKeysWith: max)
+    }
+
+    /// Whether `endpoint`, which acknowledged the reader's own record before the read that
+    /// just completed began, does not vouch for it after that read. An honest replica sends
+    /// a record it took since the cursor as a change, or listed it already (a refresh), so
+    /// this needs no other replica's word and no patience: it is a lie, or a store lost in a
+    /// restart, and either way the replica is no place to read or store this target.
+    private func hidesOwnRecord(_ endpoint: Endpoint, readFromRound round: Int) -> Bool {
+        guard let owner = ownOwner, let stored = ownStores[endpoint], round >= stored else { return false }
+        return held[owner]?.vouchers.contains(endpoint) != true
     }
 
     /// After a completed read: a home that reports another set than every other home, and

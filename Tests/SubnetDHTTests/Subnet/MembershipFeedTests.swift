@@ -107,5 +107,59 @@ extension SubnetTests {
             }
             #expect(removed.feedRemovalsSent >= 11, "\(removed.feedRemovalsSent) removals")
         }
+
+        /// Stores acknowledged on nodes that keep nothing.
+        final class HiddenStores {
+            var count = 0
+        }
+
+        /// Replicas that route honestly and acknowledge every store but keep no record, with
+        /// ids closer to the `node` target than any peer's (issue 24's attack), more of them
+        /// than k: each peer catches them hiding its own heartbeat, stores and reads past them,
+        /// and every view lists everyone.
+        @Test func replicasThatHideRecordsAreCaughtAndViewsReadPastThem() {
+            let subnet = InMemoryTestnet(count: 16, seed: 83)
+            let target = KeyedRecord.target(forKey: RecordFixtures.nodeKey)
+            var generator = SplitMix64(seed: 83)
+            let hidden = HiddenStores()
+            var hiders = Set<Endpoint>()
+            for index in 0..<10 {
+                let id = target.randomized(afterPrefix: 40, using: &generator)
+                let endpoint = Endpoint(address: .v4(0x7f00_0200 | UInt32(index)), port: 7000)
+                subnet.network.add(DHTCore(localID: id, settings: .loopbackTestNetwork, seed: generator.next(), now: subnet.network.now), at: endpoint)
+                subnet.network.filterInbound(of: endpoint) { bytes, source, _ in
+                    guard let message = try? KRPCCodec.decode(bytes), case .query(let query) = message.body,
+                        case .announceRecord = query.method else { return nil }
+                    hidden.count += 1
+                    return [(KRPCCodec.encode(KRPCMessage(transactionID: message.transactionID, body: .response(ResponseBody(id: id)))), source)]
+                }
+                let operation = subnet.network.with(endpoint) { core, now in core.bootstrap(from: [subnet.endpoints[index]], now: now) }
+                _ = subnet.network.await(operation, at: endpoint)
+                hiders.insert(endpoint)
+            }
+            var keys = [Endpoint: SigningKey]()
+            for endpoint in subnet.endpoints {
+                let key = SigningKey.generate()
+                keys[endpoint] = key
+                let info = ServerInfo(state: .online, role: "worker", throughput: 1, address: endpoint)
+                subnet.network.with(endpoint) { core, now in
+                    core.startHeartbeat(info, settings: HeartbeatSettings(interval: .seconds(30), ttl: .seconds(90)), signingKey: key, now: now)
+                }
+            }
+            // Within two heartbeat intervals.
+            subnet.network.run(for: .seconds(60))
+            let everyone = Set(keys.values.map(\.publicKey))
+            for endpoint in subnet.endpoints {
+                let view = Set(subnet.network.core(at: endpoint)?.livePeers(now: subnet.network.now).map(\.owner) ?? [])
+                #expect(view == everyone, "\(endpoint) sees \(view.count) of \(everyone.count)")
+            }
+            #expect(hidden.count >= 16, "the first heartbeats went to the hiders: \(hidden.count)")
+            let caught = subnet.endpoints.reduce(0) { $0 + (subnet.network.core(at: $1)?.statistics.replicasAvoided ?? 0) }
+            #expect(caught >= 16, "\(caught) hiders caught")
+            // Caught, they are stored on no more: the next interval's heartbeats all go past them.
+            let before = hidden.count
+            subnet.network.run(for: .seconds(30))
+            #expect(hidden.count == before, "\(hidden.count - before) stores on hiders")
+        }
     }
 }

@@ -62,6 +62,30 @@ extension SubnetTests {
             #expect(owner == x.publicKey && held(feed) == [y.publicKey])
         }
 
+        @Test func aHomeThatAcknowledgedTheReadersOwnRecordAndReadsWithoutItIsCaught() {
+            var (feed, homes, generator) = feed(homes: 2)
+            let me = SigningKey.generate(), x = SigningKey.generate()
+            func deliver(_ body: ResponseBody, from home: Endpoint) -> ShardFeed.ReadOutcome {
+                feed.answered(from: home, body: body, wanted: 2, vouchTime: .seconds(90), maxPages: 10, now: start, generator: &generator)
+            }
+            // Reads begun before the store prove nothing: neither home holds the record yet.
+            feed.ownRecordStored(by: me.publicKey, at: homes)
+            #expect(deliver(answer(full: true, records: [heartbeat(x)]), from: homes[0]).hidesOwnRecord == nil)
+            #expect(deliver(answer(full: true, records: [heartbeat(x)]), from: homes[1]).hidesOwnRecord == nil)
+            // Stored again; the next reads begin after it. One sends the record as a change, the
+            // other answers as if nothing changed.
+            feed.ownRecordStored(by: me.publicKey, at: homes)
+            _ = feed.startReads()
+            #expect(deliver(answer(full: false, records: [heartbeat(me)], version: 2), from: homes[0]).hidesOwnRecord == nil)
+            let caught = deliver(answer(full: false, version: 2), from: homes[1])
+            #expect(caught.hidesOwnRecord == homes[1])
+            #expect(!feed.homes.contains { $0.node.endpoint == homes[1] }, "replaced")
+            // The honest home, asked again, vouches still: a refresh is no change.
+            _ = feed.startReads()
+            #expect(deliver(answer(full: false, version: 3), from: homes[0]).hidesOwnRecord == nil)
+            #expect(held(feed) == [me.publicKey, x.publicKey])
+        }
+
         @Test func aPageThatMakesNoProgressFailsTheReadAndKeepsTheCursor() {
             var (feed, homes, generator) = feed(homes: 1)
             let x = SigningKey.generate()
