@@ -56,6 +56,34 @@ extension RecordsTests {
             #expect(changes(store, since: middle).map { $0.map(\.1) } == [true])
         }
 
+        @Test func aReadsPagesFollowItsFirstPageAndWhatChangesMeanwhileComesNextTime() throws {
+            var store = RecordStore(feedEpoch: 9)
+            let start = store.feedCursor
+            let owners = try (0..<100).map { try RecordsTests.owner([UInt8(1 + $0)] + [UInt8](repeating: 0, count: 31)) }
+            for owner in owners { try store.store(record(owner, seq: 1, expiresIn: 90), maxOwners: 1_000, now: t0) }
+            func page(after: PublicKey?) -> [RecordChange] { store.pageOfChanges(target: target, since: start, after: after, limit: 10) ?? [] }
+            let first = page(after: nil)
+            #expect(first.map(\.owner) == Array(owners.prefix(10)))
+            let cursor = store.feedCursor
+            // Meanwhile: one owner further on is removed, a new one joins among those not sent yet.
+            store.remove(target: target, owner: owners[15])
+            let late = try RecordsTests.owner([20, 1] + [UInt8](repeating: 0, count: 30))
+            try store.store(record(late, seq: 1, expiresIn: 90), maxOwners: 1_000, now: t0)
+            var sent = first
+            while let last = sent.last?.owner {
+                let next = page(after: last)
+                if next.isEmpty { break }
+                sent += next
+            }
+            // Every owner of the first page's list once, in order, each as it is now.
+            #expect(sent.map(\.owner) == owners)
+            #expect(sent.filter { $0.current == nil }.map(\.owner) == [owners[15]])
+            // The newcomer comes with the next read, from the first page's cursor.
+            #expect(store.pageOfChanges(target: target, since: cursor, after: nil, limit: 10)?.map(\.owner) == [owners[15], late])
+            // The same pages as the uncached reading, for a read that starts now.
+            #expect(page(after: owners[40]).map(\.owner) == store.changes(target: target, since: start, after: owners[40], limit: 10)?.map(\.owner))
+        }
+
         @Test func cursorsTheStoreCannotAnswerAskForAFullRead() throws {
             var store = RecordStore(feedEpoch: 9)
             let a = try RecordsTests.owner(1)
