@@ -21,7 +21,7 @@ extension QueryResponder {
         body.memberCount = Int64(summary.count)
         body.memberDigest = summary.digest
         let changes = RecordFeedCursor(bytes: since).flatMap { known in
-            recordStore.pageOfChanges(target: target, since: known, after: cursor, limit: settings.maxResponseSize / PublicKey.byteCount + 1)
+            recordStore.changes(target: target, since: known, after: cursor, limit: settings.maxResponseSize / PublicKey.byteCount + 1)
         }
         body.isFullRead = changes == nil
         let budget = responseLimit - envelopeSize(body, transactionID: transactionID, to: source)

@@ -53,12 +53,31 @@ struct RecordChangeLog: Sendable {
     /// Owners whose newest entry is after `since`; `isCurrent(owner, version)` tells the
     /// owner's newest entry from stale ones. Costs O(log n) plus the entries after `since`.
     func owners(changedAfter since: UInt64, isCurrent: (PublicKey, UInt64) -> Bool) -> [PublicKey] {
-        var low = logStart, high = log.count
+        log[Self.firstEntry(after: since, in: log, from: logStart)...].compactMap { isCurrent($0.owner, $0.version) ? $0.owner : nil }
+    }
+
+    /// Entries logged after `since`, stale ones included: at most what a read from `since`
+    /// has to look at. O(log n).
+    func entryCount(after since: UInt64) -> Int {
+        log.count - Self.firstEntry(after: since, in: log, from: logStart)
+    }
+
+    /// Owners removed after `since` and still removed, in owner order. Costs O(log n) plus the
+    /// removals after `since`.
+    func ownersRemoved(after since: UInt64) -> [PublicKey] {
+        removals[Self.firstEntry(after: since, in: removals, from: removalsStart)...]
+            .compactMap { tombstones[$0.owner]?.version == $0.version ? $0.owner : nil }
+            .sorted()
+    }
+
+    /// Index of the first entry of `entries` (in version order from `start`) after `since`.
+    private static func firstEntry(after since: UInt64, in entries: [(version: UInt64, owner: PublicKey)], from start: Int) -> Int {
+        var low = start, high = entries.count
         while low < high {
             let middle = low + (high - low) / 2
-            if log[middle].version <= since { low = middle + 1 } else { high = middle }
+            if entries[middle].version <= since { low = middle + 1 } else { high = middle }
         }
-        return log[low...].compactMap { isCurrent($0.owner, $0.version) ? $0.owner : nil }
+        return low
     }
 
     /// Forgets the oldest tombstones while more than `maxTombstones` are held or they are

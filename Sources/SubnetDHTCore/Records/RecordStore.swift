@@ -49,16 +49,14 @@ public struct RecordStore: Sendable {
         var entries: [PublicKey: Entry] = [:]
         /// What feed readers are told (docs/PROTOCOL.md 3.2): changes and removals since a cursor.
         var feed: RecordChangeLog
-        /// The owners changed after a cursor, in owner order, for the next pages of the read
-        /// that asked from it, most recently used last. Sorted again for every page, a read of
-        /// C changes cost C/6 pages' worth of sorts of C: at 10,000 peers, where a reader
-        /// catching up is sent thousands, that made answering quadratic. The pages of one read
-        /// may follow the list as its first page found it: changes made while it pages are
-        /// sent again from its next cursor, and each owner is sent as it is now.
-        var changeLists: [(since: UInt64, owners: [PublicKey])] = []
-        /// Reads paging at once that keep their lists; memory is at most this many times the
-        /// owners and removals of the target.
-        static let changeListCapacity = 8
+        /// Each owner's `Entry.changed`, in `owners`' order: a read of many changes walks the
+        /// owners in order and picks the changed ones without a lookup or a sort.
+        var contentRevisions: [UInt64] = []
+        /// Changes since a cursor up to which a read's page sorts them; past it, a page walks
+        /// the owners from `after` instead. Sorting all of them for every page made a read of
+        /// C changes, sent in about C/6 pages, cost C²/6 log C: at 10,000 peers, where a reader
+        /// catching up is sent thousands, answering was quadratic.
+        static let sortedChangesLimit = 256
 
         init(createdAt revision: UInt64) {
             feed = RecordChangeLog(floor: revision - 1)
@@ -105,8 +103,10 @@ public struct RecordStore: Sendable {
                 owners.insert(record.owner, at: index)
                 prefixes.insert(record.owner.orderPrefix, at: index)
                 revisions.insert(revision, at: index)
+                contentRevisions.insert(changed, at: index)
             } else {
                 revisions[index] = revision
+                contentRevisions[index] = changed
             }
         }
 
@@ -119,6 +119,7 @@ public struct RecordStore: Sendable {
                 owners.remove(at: index)
                 prefixes.remove(at: index)
                 revisions.remove(at: index)
+                contentRevisions.remove(at: index)
             }
             return record
         }
@@ -127,45 +128,50 @@ public struct RecordStore: Sendable {
         /// most `limit`; nil when `since` is older than what the feed still knows.
         func changes(since: UInt64, after: PublicKey?, limit: Int) -> [RecordChange]? {
             guard since >= feed.floor else { return nil }
-            return page(of: changedOwners(since: since), after: after, limit: limit)
-        }
-
-        /// `changes(since:after:limit:)` for a replica's answers: a read's first page sorts the
-        /// owners changed, its next pages find their place in that list.
-        mutating func pageOfChanges(since: UInt64, after: PublicKey?, limit: Int) -> [RecordChange]? {
-            guard since >= feed.floor else { return nil }
-            let kept = changeLists.firstIndex { $0.since == since }
-            let owners = after != nil ? kept.map { changeLists[$0].owners } ?? changedOwners(since: since) : changedOwners(since: since)
-            if let kept { changeLists.remove(at: kept) }
-            if owners.count > limit {
-                if changeLists.count >= Self.changeListCapacity { changeLists.removeFirst() }
-                changeLists.append((since, owners))
-            }
-            return page(of: owners, after: after, limit: limit)
-        }
-
-        /// The owners whose content changed, or who were removed, after `since`, in owner order.
-        private func changedOwners(since: UInt64) -> [PublicKey] {
-            let changed = feed.owners(changedAfter: since) { owner, version in
-                entries[owner]?.changed == version || feed.tombstones[owner]?.version == version
-            }
-            // By the inline prefixes first: comparing keys follows each to its heap storage.
-            return changed.map { ($0.orderPrefix, $0) }.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }.map(\.1)
-        }
-
-        /// Up to `limit` of `owners` (in owner order) after `after`, each as it is now.
-        private func page(of owners: [PublicKey], after: PublicKey?, limit: Int) -> [RecordChange] {
-            var start = 0
-            if let after {
-                var high = owners.count
-                while start < high {
-                    let middle = start + (high - start) / 2
-                    if owners[middle] <= after { start = middle + 1 } else { high = middle }
-                }
-            }
-            return owners[start..<min(owners.count, start + limit)].map { owner in
+            let changed = feed.entryCount(after: since) <= Self.sortedChangesLimit
+                ? sortedChanges(since: since, after: after, limit: limit)
+                : walkedChanges(since: since, after: after, limit: limit)
+            return changed.map { owner in
                 RecordChange(owner: owner, current: entries[owner].map { ($0.record, $0.wire) })
             }
+        }
+
+        /// A few changes: those logged after `since`, sorted.
+        private func sortedChanges(since: UInt64, after: PublicKey?, limit: Int) -> [PublicKey] {
+            var changed = feed.owners(changedAfter: since) { owner, version in
+                entries[owner]?.changed == version || feed.tombstones[owner]?.version == version
+            }
+            if let after { changed.removeAll { $0 <= after } }
+            changed.sort()
+            return Array(changed.prefix(limit))
+        }
+
+        /// Many changes: the owners held after `after` whose content changed after `since`,
+        /// walked in order until `limit` are found, merged with the owners removed after
+        /// `since`. A read's pages walk the owners once between them.
+        private func walkedChanges(since: UInt64, after: PublicKey?, limit: Int) -> [PublicKey] {
+            var changed = [PublicKey]()
+            var index = after.map(upperBound) ?? 0
+            while index < owners.count, changed.count < limit {
+                if contentRevisions[index] > since { changed.append(owners[index]) }
+                index += 1
+            }
+            var removed = feed.ownersRemoved(after: since)
+            if let after { removed.removeAll { $0 <= after } }
+            guard !removed.isEmpty else { return changed }
+            var merged = [PublicKey]()
+            merged.reserveCapacity(min(limit, changed.count + removed.count))
+            var (left, right) = (0, 0)
+            while merged.count < limit, left < changed.count || right < removed.count {
+                if right == removed.count || (left < changed.count && changed[left] < removed[right]) {
+                    merged.append(changed[left])
+                    left += 1
+                } else {
+                    merged.append(removed[right])
+                    right += 1
+                }
+            }
+            return merged
         }
 
         /// Owners and value hashes of the records held, in owner order.
@@ -217,13 +223,6 @@ public struct RecordStore: Sendable {
     func changes(target: NodeID, since cursor: RecordFeedCursor, after: PublicKey?, limit: Int) -> [RecordChange]? {
         guard accepts(cursor), let bucket = targets[target] else { return nil }
         return bucket.changes(since: cursor.version, after: after, limit: limit)
-    }
-
-    /// The same, for a replica answering page after page: the next pages of a read cost a
-    /// binary search rather than a sort of every change (`TargetRecords.changeLists`).
-    mutating func pageOfChanges(target: NodeID, since cursor: RecordFeedCursor, after: PublicKey?, limit: Int) -> [RecordChange]? {
-        guard accepts(cursor), targets[target] != nil else { return nil }
-        return targets[target]?.pageOfChanges(since: cursor.version, after: after, limit: limit)
     }
 
     /// How many owners `target` holds and their digest (`RecordSetDigest`), computed again

@@ -56,32 +56,45 @@ extension RecordsTests {
             #expect(changes(store, since: middle).map { $0.map(\.1) } == [true])
         }
 
-        @Test func aReadsPagesFollowItsFirstPageAndWhatChangesMeanwhileComesNextTime() throws {
+        @Test func aReadOfManyChangesWalksTheOwnersAndMergesTheRemovals() throws {
             var store = RecordStore(feedEpoch: 9)
-            let start = store.feedCursor
-            let owners = try (0..<100).map { try RecordsTests.owner([UInt8(1 + $0)] + [UInt8](repeating: 0, count: 31)) }
+            let key = { (first: Int, second: UInt8) in try RecordsTests.owner([UInt8(first >> 8), UInt8(first & 0xff), second] + [UInt8](repeating: 0, count: 29)) }
+            // 400 owners held from the start; the cursor; then 300 of them change and 20 others
+            // go: more changes than a page sorts (`sortedChangesLimit`), so pages walk.
+            let owners = try (0..<400).map { try key($0, 0) }
             for owner in owners { try store.store(record(owner, seq: 1, expiresIn: 90), maxOwners: 1_000, now: t0) }
-            func page(after: PublicKey?) -> [RecordChange] { store.pageOfChanges(target: target, since: start, after: after, limit: 10) ?? [] }
-            let first = page(after: nil)
-            #expect(first.map(\.owner) == Array(owners.prefix(10)))
-            let cursor = store.feedCursor
-            // Meanwhile: one owner further on is removed, a new one joins among those not sent yet.
-            store.remove(target: target, owner: owners[15])
-            let late = try RecordsTests.owner([20, 1] + [UInt8](repeating: 0, count: 30))
-            try store.store(record(late, seq: 1, expiresIn: 90), maxOwners: 1_000, now: t0)
-            var sent = first
-            while let last = sent.last?.owner {
-                let next = page(after: last)
-                if next.isEmpty { break }
-                sent += next
+            let start = store.feedCursor
+            for owner in owners.prefix(300) { try store.store(record(owner, value: 8, seq: 2, expiresIn: 90), maxOwners: 1_000, now: t0) }
+            for owner in owners[350..<370] { store.remove(target: target, owner: owner) }
+            func read(pageSize: Int, meanwhile: (Int) throws -> Void = { _ in }) throws -> [RecordChange] {
+                var sent = [RecordChange](), pages = 0
+                repeat {
+                    let page = try #require(store.changes(target: target, since: start, after: sent.last?.owner, limit: pageSize))
+                    if page.isEmpty { break }
+                    sent += page
+                    pages += 1
+                    try meanwhile(pages)
+                } while true
+                return sent
             }
-            // Every owner of the first page's list once, in order, each as it is now.
-            #expect(sent.map(\.owner) == owners)
-            #expect(sent.filter { $0.current == nil }.map(\.owner) == [owners[15]])
-            // The newcomer comes with the next read, from the first page's cursor.
-            #expect(store.pageOfChanges(target: target, since: cursor, after: nil, limit: 10)?.map(\.owner) == [owners[15], late])
-            // The same pages as the uncached reading, for a read that starts now.
-            #expect(page(after: owners[40]).map(\.owner) == store.changes(target: target, since: start, after: owners[40], limit: 10)?.map(\.owner))
+            let sent = try read(pageSize: 7)
+            #expect(sent.map(\.owner) == Array(owners.prefix(300)) + Array(owners[350..<370]))
+            #expect(sent.filter { $0.current == nil }.map(\.owner) == Array(owners[350..<370]))
+            // While a read pages: a removal ahead of it is sent as one, an owner joining ahead
+            // of it is sent in this read, one joining behind it comes with the next.
+            let ahead = try key(250, 1), behind = try key(5, 1)
+            let cursor = store.feedCursor
+            let again = try read(pageSize: 7) { pages in
+                guard pages == 3 else { return }
+                store.remove(target: target, owner: owners[200])
+                try store.store(record(ahead, seq: 1, expiresIn: 90), maxOwners: 1_000, now: t0)
+                try store.store(record(behind, seq: 1, expiresIn: 90), maxOwners: 1_000, now: t0)
+            }
+            #expect(again.contains { $0.owner == owners[200] && $0.current == nil })
+            #expect(again.contains { $0.owner == ahead } && !again.contains { $0.owner == behind })
+            #expect(again.map(\.owner) == again.map(\.owner).sorted())
+            let next = try #require(store.changes(target: target, since: cursor, after: nil, limit: 10))
+            #expect(next.map(\.owner) == [behind, owners[200], ahead])
         }
 
         @Test func cursorsTheStoreCannotAnswerAskForAFullRead() throws {
