@@ -5,7 +5,9 @@ extension DHTCore {
     /// Every prune interval: replicas whose word lapsed stop vouching, the local store is read,
     /// replicas are looked up when due, and every home is asked what changed.
     mutating func pollMembershipFeeds(now: Timestamp) {
-        guard var watch = membership else { return }
+        // Taken, not copied, while it changes (here and below): a copy left in `membership`
+        // made every change to the view or a feed copy what it holds, per page read.
+        guard var watch = membership.take() else { return }
         var events = [MembershipEvent]()
         var lookups = [NodeID]()
         for index in watch.shards.indices {
@@ -29,7 +31,7 @@ extension DHTCore {
 
     /// What the local store holds under each storage target, read like a replica's feed.
     mutating func readLocalFeeds(now: Timestamp) {
-        guard var watch = membership else { return }
+        guard var watch = membership.take() else { return }
         var events = [MembershipEvent]()
         for index in watch.shards.indices {
             events += watch.view.applyFeed(watch.shards[index].readLocal(responder.recordStore, now: now), now: now)
@@ -65,7 +67,7 @@ extension DHTCore {
 
     /// A page of a feed read arrived from `source`, or its query failed (`body` nil).
     mutating func feedPageAnswered(target: NodeID, from source: Endpoint, body: ResponseBody?, now: Timestamp) {
-        guard var watch = membership, let index = watch.shards.firstIndex(where: { $0.target == target }) else { return }
+        guard let index = membership?.shards.firstIndex(where: { $0.target == target }), var watch = membership.take() else { return }
         let isSpotCheck = watch.shards[index].spotCheck?.endpoint == source
         let outcome = watch.shards[index].answered(from: source, body: body, wanted: settings.feedReplicas,
                                                    vouchTime: watch.vouchTime, maxPages: settings.maxRecordPagesPerReplica,

@@ -141,7 +141,7 @@ extension DHTCore {
             removedPeers += 1
         }
         probeLostContacts(now: now)
-        if var watch = membership {
+        if var watch = membership.take() {
             let events = watch.view.expire(now: now)
             membership = watch
             // Expired peers may only be cut off and are probed later; OFFLINE ones left on purpose.

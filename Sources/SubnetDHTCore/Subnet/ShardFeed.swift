@@ -223,6 +223,9 @@ struct ShardFeed: Sendable {
                            now: Timestamp, generator: inout SplitMix64) -> ReadOutcome {
         if let check = spotCheck, check.endpoint == endpoint { return spotChecked(check, body: body, vouchTime: vouchTime, now: now) }
         guard let index = homes.firstIndex(where: { $0.node.endpoint == endpoint }), var read = homes[index].read else { return ReadOutcome() }
+        // Taken out while it grows: appending to records the home still shared copied them
+        // all on every page, which made a read of many pages quadratic. Put back to go on.
+        homes[index].read = nil
         // A `more` that repeats the `after` asked: not one change fits even a padded page, so
         // the read cannot finish. It fails as an unanswered one does; the cursor stays.
         guard let body, body.more == nil || body.more != read.after else {
