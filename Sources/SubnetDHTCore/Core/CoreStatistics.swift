@@ -46,7 +46,9 @@ public struct CoreStatistics: Sendable, Equatable {
     /// Summary-only asks of replicas a view does not follow (docs/PROTOCOL.md 3.2).
     public var feedSpotChecks = 0
     /// Replicas noticed lacking owners the other replicas a view follows hold, for several
-    /// reads in a row (docs/PROTOCOL.md 3.2), and those replaced for doing so again after a full read.
+    /// reads in a row (docs/PROTOCOL.md 3.2), and those replaced for doing so again after a full
+    /// read; both also count a replica caught reading without the node's own heartbeat, which it
+    /// acknowledged (then routed around for a while).
     public var replicaDisagreements = 0
     public var replicasAvoided = 0
 
