@@ -174,10 +174,19 @@ extension SubnetTests {
             honest.memberDigest = [UInt8](repeating: 1, count: 16)
             var liar = answer(full: true, records: [heartbeat(x)])
             liar.memberDigest = [UInt8](repeating: 2, count: 16)
+            var now = start
             func read(_ home: Endpoint, _ body: ResponseBody) -> ShardFeed.ReadOutcome {
-                feed.answered(from: home, body: body, wanted: 2, vouchTime: .seconds(90), maxPages: 10, now: start, generator: &generator)
+                feed.answered(from: home, body: body, wanted: 2, vouchTime: .seconds(90), maxPages: 10, now: now, generator: &generator)
             }
             _ = read(homes[0], honest)
+            // Owners held for less than an interval (a third of the vouch time) judge no one:
+            // an honest replica may not have been told of them yet.
+            for _ in 1...ShardFeed.patience + 1 {
+                _ = feed.startReads()
+                #expect(!read(homes[1], liar).noticed)
+                _ = read(homes[0], honest)
+            }
+            now = start + .seconds(30)
             // Two reads lacking what the other home holds are patience; the third is noticed,
             // and the liar is read in full next.
             for round in 1...ShardFeed.patience {
