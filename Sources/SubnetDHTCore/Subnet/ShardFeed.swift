@@ -209,7 +209,7 @@ struct ShardFeed: Sendable {
         spotCheck = nil
         if let body, body.feedCursor == nil { withoutFeeds.insert(node.endpoint) }
         guard let body, body.feedCursor != nil, let count = body.memberCount, let digest = body.memberDigest,
-            !homes.contains(where: { $0.digest == digest }), count > Int64(held.count),
+            !homes.contains(where: { $0.digest == digest }), Self.isMany(Int(clamping: count) - held.count, of: held.count),
             let fewest = homes.indices.min(by: { (homes[$0].count ?? 0) < (homes[$1].count ?? 0) })
         else { return ReadOutcome() }
         retire(homes[fewest], vouchTime: vouchTime, now: now)
@@ -328,7 +328,7 @@ struct ShardFeed: Sendable {
                 if !entry.vouchers.contains(home.node.endpoint) { lacked += 1 }
             }
         }
-        guard lacked > 0 else {
+        guard Self.isMany(lacked, of: othersHold) else {
             homes[index].disagreements = 0
             if agrees { homes[index].reReadForDisagreeing = false }
             return
@@ -349,6 +349,14 @@ struct ShardFeed: Sendable {
             outcome.avoided = true
             replace(index, wanted: wanted, vouchTime: vouchTime, now: now, generator: &generator)
         }
+    }
+
+    /// Whether `difference` owners, of `total`, are worth acting on: 3 at least, and 1 % of a
+    /// large set. Honest replicas differ by a few owners whose stores went to other nodes, and
+    /// while changes travel; acting means a full read, which at 10,000 owners is 2 MB, and at
+    /// 1 % churn per interval every read of every replica differed by one or two.
+    static func isMany(_ difference: Int, of total: Int) -> Bool {
+        difference >= max(3, total / 100)
     }
 
     /// Whether `entry` can tell an honest replica from one that hides: held for a heartbeat
