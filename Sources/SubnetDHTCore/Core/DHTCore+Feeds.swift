@@ -46,7 +46,8 @@ extension DHTCore {
         for index in shards.indices {
             guard let queries = membership?.shards[index].startReads() else { continue }
             for (node, query) in queries {
-                sendQuery(query, to: node.endpoint, expectedID: node.id, purpose: .feedPage(target: shards[index].target), now: now)
+                let padded = membership?.shards[index].padsPolls(to: node.endpoint) ?? false
+                sendQuery(query, to: node.endpoint, expectedID: node.id, purpose: .feedPage(target: shards[index].target), padded: padded, now: now)
             }
         }
     }
