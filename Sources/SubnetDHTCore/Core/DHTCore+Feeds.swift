@@ -46,8 +46,7 @@ extension DHTCore {
         for index in shards.indices {
             guard let queries = membership?.shards[index].startReads() else { continue }
             for (node, query) in queries {
-                let padded = membership?.shards[index].padsPolls(to: node.endpoint) ?? false
-                sendQuery(query, to: node.endpoint, expectedID: node.id, purpose: .feedPage(target: shards[index].target), padded: padded, now: now)
+                sendQuery(query, to: node.endpoint, expectedID: node.id, purpose: .feedPage(target: shards[index].target), now: now)
             }
         }
     }

@@ -172,9 +172,8 @@ public struct DHTCore {
 
     // MARK: - Sending
 
-    mutating func sendQuery(_ method: QueryMethod, to endpoint: Endpoint, expectedID: NodeID?, purpose: RequestPurpose,
-                            padded: Bool = false, now: Timestamp) {
-        emit(requests.query(method, to: endpoint, expectedID: expectedID, purpose: purpose, padded: padded, now: now), to: endpoint)
+    mutating func sendQuery(_ method: QueryMethod, to endpoint: Endpoint, expectedID: NodeID?, purpose: RequestPurpose, now: Timestamp) {
+        emit(requests.query(method, to: endpoint, expectedID: expectedID, purpose: purpose, now: now), to: endpoint)
     }
 
     mutating func resend(_ request: PendingRequest, now: Timestamp) {

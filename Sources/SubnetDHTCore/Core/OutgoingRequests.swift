@@ -30,7 +30,7 @@ struct OutgoingRequests {
     /// The datagram that asks `method` of `endpoint`; the request is kept until answered or
     /// timed out.
     mutating func query(_ method: QueryMethod, to endpoint: Endpoint, expectedID: NodeID?, purpose: RequestPurpose,
-                        padded alwaysPadded: Bool = false, now: Timestamp) -> [UInt8] {
+                        now: Timestamp) -> [UInt8] {
         let transactionID = pending.allocateID()
         let unpadded = KRPCMessage(
             transactionID: PendingRequests.encode(transactionID),
@@ -38,7 +38,7 @@ struct OutgoingRequests {
             clientVersion: clientVersion,
             readOnly: readOnly,
             networkID: networkID)
-        let message = Self.padded(unpadded, for: method, always: alwaysPadded, maxResponseSize: maxResponseSize)
+        let message = Self.padded(unpadded, for: method, maxResponseSize: maxResponseSize)
         pending.insert(PendingRequest(transactionID: transactionID, endpoint: endpoint, expectedID: expectedID,
                                       purpose: purpose, message: message, attempt: 1,
                                       deadline: now + roundTrips.timeout(attempt: 1), sentAt: now))
@@ -73,10 +73,8 @@ struct OutgoingRequests {
     /// Pads the queries whose answer can be large (a BEP 44 item, a page of records) to a
     /// quarter of the response budget, so that a node that has not verified us yet may still
     /// answer them in full under its amplification limit.
-    /// `always` pads a query whatever its method (a feed poll whose answers overflow).
-    static func padded(_ message: KRPCMessage, for method: QueryMethod, always: Bool = false, maxResponseSize: Int) -> KRPCMessage {
+    static func padded(_ message: KRPCMessage, for method: QueryMethod, maxResponseSize: Int) -> KRPCMessage {
         switch method {
-        case _ where always: break
         case .get: break
         // A token-only lookup asks for no records: its answer fits without padding.
         case .getRecords(_, let after, _) where after != QueryMethod.tokenOnlyCursor: break

@@ -25,9 +25,6 @@ struct ShardFeed: Sendable {
         /// The replica's count and digest of what it holds, from its latest read.
         var count: Int64?
         var digest: [UInt8]?
-        /// Its polls are padded: its latest read of changes took more than one page, or carried
-        /// more than a couple of changes, which an unpadded poll's answer may not hold.
-        var padsPolls = false
 
         init(node: NodeInfo) { self.node = node }
     }
@@ -200,13 +197,6 @@ struct ShardFeed: Sendable {
         return queries
     }
 
-    /// Whether a poll of the home at `endpoint` is to be padded (`Replica.padsPolls`): an
-    /// unpadded poll is answered within 4 times its size by a replica that has not verified
-    /// the reader, so a busy home's changes would take a second, padded, page.
-    func padsPolls(to endpoint: Endpoint) -> Bool {
-        homes.first { $0.node.endpoint == endpoint }?.padsPolls ?? false
-    }
-
     /// Whether a read or spot check of `endpoint` is in flight: its retries are still wanted.
     func isReading(from endpoint: Endpoint) -> Bool {
         spotCheck?.endpoint == endpoint || homes.contains { $0.node.endpoint == endpoint && $0.read != nil }
@@ -279,7 +269,6 @@ struct ShardFeed: Sendable {
         homes[index].read = nil
         homes[index].failures = 0
         homes[index].lastAnswer = now
-        if !read.full { homes[index].padsPolls = read.pages > 1 || read.records.count + read.gone.count > 2 }
         homes[index].cursor = read.next ?? []
         var records = [KeyedRecord]()
         for wire in read.records {

@@ -86,34 +86,6 @@ extension SubnetTests {
             #expect(held(feed) == [me.publicKey, x.publicKey])
         }
 
-        @Test func aHomeWhoseChangesOverflowIsPolledPadded() {
-            var (feed, homes, generator) = feed(homes: 1)
-            func deliver(_ body: ResponseBody) -> ShardFeed.ReadOutcome {
-                feed.answered(from: homes[0], body: body, wanted: 1, vouchTime: .seconds(90), maxPages: 10, now: start, generator: &generator)
-            }
-            _ = deliver(answer(full: true, records: (0..<5).map { _ in heartbeat(.generate()) }))
-            #expect(!feed.padsPolls(to: homes[0]), "a full read says nothing of the changes to come")
-            // Three changes in two pages: the next poll is padded.
-            _ = feed.startReads()
-            var first = answer(full: false, records: [heartbeat(.generate())], version: 2)
-            first.more = Array(repeating: 0x80, count: 32)
-            _ = deliver(first)
-            _ = deliver(answer(full: false, records: [heartbeat(.generate()), heartbeat(.generate())], version: 2))
-            #expect(feed.padsPolls(to: homes[0]))
-            // A quiet read: no longer.
-            _ = feed.startReads()
-            _ = deliver(answer(full: false, version: 3))
-            #expect(!feed.padsPolls(to: homes[0]))
-        }
-
-        @Test func paddedPollsAreFullSized() {
-            let method = QueryMethod.getRecordChanges(target: Self.target, since: RecordFeedCursor(epoch: 1, version: 1).bytes, after: nil)
-            let poll = KRPCMessage(transactionID: [1, 2], body: .query(Query(senderID: NodeID.zero, method: method)))
-            let wanted = AmplificationLimit.paddedQuerySize(maxResponseSize: 1400)
-            #expect(KRPCCodec.encode(OutgoingRequests.padded(poll, for: method, maxResponseSize: 1400)).count < wanted / 2)
-            #expect(KRPCCodec.encode(OutgoingRequests.padded(poll, for: method, always: true, maxResponseSize: 1400)).count >= wanted)
-        }
-
         @Test func aPageThatMakesNoProgressFailsTheReadAndKeepsTheCursor() {
             var (feed, homes, generator) = feed(homes: 1)
             let x = SigningKey.generate()
