@@ -17,15 +17,7 @@ extension SubnetTests {
 
         private static func start(count: Int, seed: UInt64) -> (InMemoryTestnet, [Endpoint: SigningKey]) {
             let subnet = InMemoryTestnet(count: count, seed: seed)
-            var keys = [Endpoint: SigningKey]()
-            let settings = HeartbeatSettings(interval: .seconds(30), ttl: .seconds(90))
-            for endpoint in subnet.endpoints {
-                let key = SigningKey.generate()
-                keys[endpoint] = key
-                let info = ServerInfo(state: .online, role: "worker", throughput: 1, address: endpoint)
-                subnet.network.with(endpoint) { core, now in core.startHeartbeat(info, settings: settings, signingKey: key, now: now) }
-            }
-            return (subnet, keys)
+            return (subnet, subnet.startHeartbeats())
         }
 
         private static func count(_ subnet: InMemoryTestnet) -> FeedTraffic {
@@ -137,15 +129,7 @@ extension SubnetTests {
                 _ = subnet.network.await(operation, at: endpoint)
                 hiders.insert(endpoint)
             }
-            var keys = [Endpoint: SigningKey]()
-            for endpoint in subnet.endpoints {
-                let key = SigningKey.generate()
-                keys[endpoint] = key
-                let info = ServerInfo(state: .online, role: "worker", throughput: 1, address: endpoint)
-                subnet.network.with(endpoint) { core, now in
-                    core.startHeartbeat(info, settings: HeartbeatSettings(interval: .seconds(30), ttl: .seconds(90)), signingKey: key, now: now)
-                }
-            }
+            let keys = subnet.startHeartbeats()
             // Within two heartbeat intervals.
             subnet.network.run(for: .seconds(60))
             let everyone = Set(keys.values.map(\.publicKey))
@@ -161,5 +145,21 @@ extension SubnetTests {
             subnet.network.run(for: .seconds(30))
             #expect(hidden.count == before, "\(hidden.count - before) stores on hiders")
         }
+    }
+}
+
+extension InMemoryTestnet {
+    /// Every node heartbeats ONLINE as a worker (30 s interval, 90 s TTL) under a fresh key,
+    /// from now; returns each node's key.
+    func startHeartbeats() -> [Endpoint: SigningKey] {
+        var keys = [Endpoint: SigningKey]()
+        let settings = HeartbeatSettings(interval: .seconds(30), ttl: .seconds(90))
+        for endpoint in endpoints {
+            let key = SigningKey.generate()
+            keys[endpoint] = key
+            let info = ServerInfo(state: .online, role: "worker", throughput: 1, address: endpoint)
+            network.with(endpoint) { core, now in core.startHeartbeat(info, settings: settings, signingKey: key, now: now) }
+        }
+        return keys
     }
 }

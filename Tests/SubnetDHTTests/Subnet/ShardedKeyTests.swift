@@ -58,15 +58,7 @@ extension SubnetTests {
 
         @Test func heartbeatsSpreadOverShardsAndEveryViewAndFullReadHasEveryone() {
             let subnet = InMemoryTestnet(count: 16, seed: 83, settings: Self.shardedSettings(depth: 2))
-            var keys = [Endpoint: SigningKey]()
-            for endpoint in subnet.endpoints {
-                let key = SigningKey.generate()
-                keys[endpoint] = key
-                let info = ServerInfo(state: .online, role: "worker", throughput: 1, address: endpoint)
-                subnet.network.with(endpoint) { core, now in
-                    core.startHeartbeat(info, settings: HeartbeatSettings(interval: .seconds(30), ttl: .seconds(90)), signingKey: key, now: now)
-                }
-            }
+            let keys = subnet.startHeartbeats()
             subnet.network.run(for: .seconds(45))
             let everyone = Set(keys.values.map(\.publicKey))
             for endpoint in subnet.endpoints {
