@@ -3,7 +3,8 @@
 /// rule, with 4 instead of 3 so that a plain `find_node` still gets its 8 nodes).
 ///
 /// A requester shows it by answering one of our queries (our random transaction id came
-/// back from that address). Others that want a large answer, such as a one-shot reader
+/// back from that address), or by a store accepted with a write token (the token was sent
+/// to its IP). Others that want a large answer, such as a one-shot reader
 /// asking for a 1,000-byte item or a full page of records, pad their query (`pad`,
 /// docs/PROTOCOL.md 1.2).
 struct AmplificationLimit {
@@ -20,8 +21,8 @@ struct AmplificationLimit {
         self.lifetime = lifetime
     }
 
-    /// `endpoint` answered one of our queries.
-    mutating func noteAnswered(by endpoint: Endpoint, now: Timestamp) {
+    /// `endpoint` answered one of our queries, or stored with a valid write token.
+    mutating func noteVerified(_ endpoint: Endpoint, now: Timestamp) {
         if verified[endpoint] == nil, verified.count >= capacity { evict(now: now) }
         verified[endpoint] = now
     }

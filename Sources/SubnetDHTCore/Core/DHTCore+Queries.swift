@@ -20,6 +20,9 @@ extension DHTCore {
         case .success(let body):
             statistics.answersSent.add(kind)
             sendResponse(body, transactionID: message.transactionID, to: source, limit: responseLimit)
+            // A store is accepted only with a write token, which was sent to this IP: the
+            // requester receives there, as one that answered our query does (docs/PROTOCOL.md 1.2).
+            if kind.needsWriteToken { amplification.noteVerified(source, now: now) }
         case .failure(let error): sendError(error, transactionID: message.transactionID, to: source, limit: responseLimit)
         }
         // A heartbeat stored here reaches this node's own view at once, as a replica's change.

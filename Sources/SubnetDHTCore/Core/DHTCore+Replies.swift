@@ -6,7 +6,7 @@ extension DHTCore {
             statistics.unmatchedResponses += 1
             return
         }
-        amplification.noteAnswered(by: source, now: now)
+        amplification.noteVerified(source, now: now)
         lostContacts.remove(source)
         learnCapabilities(answering: request, message: message, body: body, now: now)
         noteResponder(id: body.id, endpoint: source, now: now)
@@ -49,7 +49,7 @@ extension DHTCore {
             statistics.unmatchedResponses += 1
             return
         }
-        amplification.noteAnswered(by: source, now: now)
+        amplification.noteVerified(source, now: now)
         let refusedAsUnknown = learnCapabilities(refusal: error, of: request, now: now)
         switch request.purpose {
         case .lookup(let id):

@@ -275,6 +275,14 @@ public enum QueryKind: Int, CaseIterable, Sendable {
         case .other: "other"
         }
     }
+
+    /// A store, answered with success only when it carried a valid write token.
+    public var needsWriteToken: Bool {
+        switch self {
+        case .announcePeer, .put, .announceRecord: true
+        default: false
+        }
+    }
 }
 
 extension QueryMethod {

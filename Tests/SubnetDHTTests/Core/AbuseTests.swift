@@ -218,5 +218,21 @@ extension CoreTests {
             let (_, _, get) = exchange(&core, .get(target: item, seq: nil, want: nil), from: verified)
             #expect(get?.value != nil)
         }
+
+        @Test func aStoreWithAValidTokenVerifiesItsSourceAndOneWithABadTokenDoesNot() {
+            var (core, _, infoHash) = loadedCore()
+            // 127.0.2.1:6881 announced a peer with the token sent to its IP in `loadedCore`.
+            let announcer = Endpoint("127.0.2.1:6881")!
+            let (_, _, peers) = exchange(&core, .getPeers(infoHash: infoHash, want: nil), from: announcer)
+            #expect((peers?.values?.count ?? 0) > 30, "a store's token shows the source receives at its address")
+            let forger = Endpoint("127.0.3.1:6881")!
+            let badToken = KRPCMessage(transactionID: [4], body: .query(Query(senderID: .random(),
+                method: .announcePeer(infoHash: infoHash, port: 6881, impliedPort: false, token: [1, 2, 3, 4]))))
+            core.receive(KRPCCodec.encode(badToken), from: forger, now: start)
+            _ = core.takeEffects()
+            let (request, response, refused) = exchange(&core, .getPeers(infoHash: infoHash, want: nil), from: forger)
+            #expect(refused != nil && response <= AmplificationLimit.factor * request)
+            #expect((refused?.values?.count ?? 0) < 30)
+        }
     }
 }

@@ -6,7 +6,7 @@ import Testing
 struct RawPeer {
     var core = DHTCore(localID: NodeID.random(), settings: .loopbackTestNetwork, now: Timestamp(seconds: 1_700_000_000))
     var now = Timestamp(seconds: 1_700_000_000)
-    let me = Endpoint("127.0.0.1:4000")!
+    var me = Endpoint("127.0.0.1:4000")!
     let myID = NodeID.random()
 
     /// Sends `datagram` and returns the messages the core sent back to us.

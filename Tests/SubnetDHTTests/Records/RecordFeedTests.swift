@@ -283,6 +283,8 @@ extension RecordsTests {
             fields[Array("blob".utf8)] = .bytes((0..<600).map { _ in UInt8.random(in: 0...255) })
             let large = KeyedRecord.signed(key: key, value: .dict(fields), seq: 2, expires: now + 60, by: SigningKey.generate())
             #expect(peer.announce(large) == 0)
+            // A reader at another address, which stored nothing here: its address is unverified.
+            peer.peer.me = Endpoint("127.0.0.9:4000")!
             // The poll from a cursor goes unpadded, and not even the one change fits.
             guard case .response(let body)? = peer.changes(key, since: cursor) else {
                 Issue.record("no answer")

@@ -126,7 +126,7 @@ extension TransportTests {
                     }
                 }
                 guard !asked.isEmpty else { continue }
-                let answers = probe.drain()
+                let answers = probe.drain(expecting: asked.count)
                 for (transaction, id) in asked {
                     answersChecked += 1
                     let answer = answers.first { $0.transactionID == transaction }

@@ -77,6 +77,18 @@ final class RawUDPSocket: @unchecked Sendable {  // a file descriptor; tests use
         }
         return messages
     }
+
+    /// Drains until `count` messages came or `limit` passed: on a loaded machine an answer
+    /// can come later than one receive timeout after another.
+    func drain(expecting count: Int, within limit: Duration = .seconds(3)) -> [KRPCMessage] {
+        let deadline = ContinuousClock.now + limit
+        var messages = [KRPCMessage]()
+        while messages.count < count, ContinuousClock.now < deadline {
+            guard let bytes = receive() else { continue }
+            if let message = try? KRPCCodec.decode(bytes) { messages.append(message) }
+        }
+        return messages
+    }
 }
 
 struct CLIStyleError: Error { let text: String; init(_ text: String) { self.text = text } }
