@@ -26,6 +26,12 @@ struct MembershipResult {
     var correctness: [Double] = []
     /// Of those checks, how many found the view listing every settled live peer.
     var completeViews = 0
+    /// Of the incomplete ones, how many were views of peers alive less than 2 intervals
+    /// (a peer back from the dead still reading its first view).
+    var incompleteViewsOfNewcomers = 0
+    /// The settled live peers missing from a sampled view, by the whole intervals they had
+    /// been alive (the last bucket holds the rest): to tell which peers views miss.
+    var missingByIntervalsAlive = Array(repeating: 0, count: 8)
     /// Bytes of one heartbeat record on the wire (its `get_records` dictionary).
     var recordBytes = 0
     /// What the heaviest 1 % of viewers (by bytes received) did over the window, per viewer
@@ -140,15 +146,25 @@ func runMembership(_ snapshot: Snapshot, churnPercent: Double, options: Options)
             let settledAlive = (0..<count).filter { alive[$0] && network.now - aliveSince[$0] >= .seconds(2 * interval) }
             let settledDead = deadSince.filter { network.now - $0.value >= settings.ttl + settings.pruneInterval * 2 }.map(\.key)
             var views: [Set<PublicKey>] = []
+            var viewersAge: [Duration] = []
             for index in sample where alive[index] {
                 views.append(Set(network.core(at: snapshot.endpoints[index])?.livePeers(now: network.now).map(\.owner) ?? []))
+                viewersAge.append(network.now - aliveSince[index])
             }
             if network.now >= churnStart {
-                for view in views {
-                    let missing = settledAlive.count { !view.contains(keys[$0].publicKey) }
+                for (view, age) in zip(views, viewersAge) {
+                    let missing = settledAlive.filter { !view.contains(keys[$0].publicKey) }
                     let stale = settledDead.count { view.contains(keys[$0].publicKey) }
-                    result.correctness.append(1 - Double(missing + stale) / Double(max(1, settledAlive.count + settledDead.count)))
-                    if missing == 0 { result.completeViews += 1 }
+                    result.correctness.append(1 - Double(missing.count + stale) / Double(max(1, settledAlive.count + settledDead.count)))
+                    if missing.isEmpty {
+                        result.completeViews += 1
+                    } else if age < .seconds(2 * interval) {
+                        result.incompleteViewsOfNewcomers += 1
+                    }
+                    for peer in missing {
+                        let intervalsAlive = Int((network.now - aliveSince[peer]).components.seconds / interval)
+                        result.missingByIntervalsAlive[min(intervalsAlive, result.missingByIntervalsAlive.count - 1)] += 1
+                    }
                 }
             }
             pending.removeAll { event in
@@ -256,7 +272,9 @@ func printMembership(_ result: MembershipResult, quiet: MembershipResult?) -> [S
     let correct = result.correctness
     let complete = Double(result.completeViews) / Double(max(1, correct.count))
     print("    views: \(correct.count) samples, min \(format(100 * (correct.min() ?? 1), 2)) %, mean \(format(100 * correct.reduce(0, +) / Double(max(1, correct.count)), 3)) % correct, "
-          + "\(format(100 * complete, 2)) % listing every settled live peer; "
+          + "\(format(100 * complete, 2)) % listing every settled live peer "
+          + "(of the rest, \(result.incompleteViewsOfNewcomers) were views of peers alive under 2 intervals; "
+          + "missing peers by intervals alive: \(result.missingByIntervalsAlive.map(String.init).joined(separator: " "))); "
           + "joins seen by 99 %: \(joinsSeen.count)/\(result.joinDelays.count), p50 \(format(median(joinsSeen), 0)) s, max \(format(joinsSeen.max() ?? 0, 0)) s; "
           + "deaths gone from 99 %: \(deathsSeen.count)/\(result.deathDelays.count), p50 \(format(median(deathsSeen), 0)) s, max \(format(deathsSeen.max() ?? 0, 0)) s; "
           + "\(format(result.wallSeconds)) s wall, RSS \(mebibytes(result.residentAtEnd))")
@@ -265,7 +283,8 @@ func printMembership(_ result: MembershipResult, quiet: MembershipResult?) -> [S
         "viewer_bytes_per_s_mean": meanBytes, "viewer_datagrams_per_s_median": median(result.viewerDatagramsPerSecond),
         "busiest_queries_per_s": result.busiestQueriesPerSecond, "busiest_bytes_sent_per_s": result.busiestBytesSentPerSecond,
         "joins": result.joins, "deaths": result.deaths, "record_bytes": result.recordBytes,
-        "correctness_min": correct.min() ?? 1, "complete_views": complete, "join_delays": result.joinDelays.map { $0 ?? -1 }, "death_delays": result.deathDelays.map { $0 ?? -1 },
+        "correctness_min": correct.min() ?? 1, "complete_views": complete,
+        "incomplete_views_of_newcomers": result.incompleteViewsOfNewcomers, "missing_by_intervals_alive": result.missingByIntervalsAlive, "join_delays": result.joinDelays.map { $0 ?? -1 }, "death_delays": result.deathDelays.map { $0 ?? -1 },
     ]
     if let perChange { json["extra_bytes_per_change"] = perChange }
     if !result.heaviest.isEmpty {

@@ -23,6 +23,11 @@ struct RecordHiders: Sendable {
         caught[endpoint] = now
     }
 
+    /// Whether no hider is remembered at `now`.
+    func isEmpty(now: Timestamp) -> Bool {
+        !caught.values.contains { now - $0 < memory }
+    }
+
     /// The hiders still remembered at `now`.
     func current(now: Timestamp) -> Set<Endpoint> {
         Set(caught.lazy.filter { now - $0.value < memory }.map(\.key))
