@@ -162,7 +162,7 @@ func runMembership(_ snapshot: Snapshot, churnPercent: Double, options: Options)
                         result.incompleteViewsOfNewcomers += 1
                     }
                     for peer in missing {
-                        let intervalsAlive = Int((network.now - aliveSince[peer]).components.seconds / interval)
+                        let intervalsAlive = Int((network.now - aliveSince[peer]).components.seconds / Int64(interval))
                         result.missingByIntervalsAlive[min(intervalsAlive, result.missingByIntervalsAlive.count - 1)] += 1
                     }
                 }
