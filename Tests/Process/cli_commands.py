@@ -5,8 +5,11 @@ A subnet of 4 plain peers (2 s heartbeats, 6 s TTL) plus peers that each carry f
   * F: --node-id, --json-logs, --max-records 2, --rate-limit 5, --metrics-port, --role validator;
   * Q: --no-heartbeat;
   * K: --key jobs (no node accepts that key yet), then O: --key jobs --open-keys;
-  * N: --network-id 7, on its own.
+  * N: --network-id 7, on its own;
+  * S: --node-shard-depth 2.
 Checks:
+  * S's heartbeat is listed by `records node --node-shard-depth 2` alone, and that read lists
+    no depth-0 heartbeat;
   * `ping` prints F's chosen id and exits 0; exits 2 where nothing answers and across network ids;
   * Q answers pings and publishes no heartbeat;
   * F logs JSON lines only, stores at most 2 records, answers at most its burst of a ping flood;
@@ -110,6 +113,7 @@ def main():
         _, k_address, k_key = start(11, "keyed", seed, ("--key", "jobs", "--metrics-port", str(k_metrics)))
         _, n_address, _ = start(12, "network-7", None, ("--network-id", "7"))
         _, quiet_address, quiet_key = start(14, "quiet", seed, ("--no-heartbeat",))
+        _, _, s_key = start(15, "sharded", seed, ("--node-shard-depth", "2"))
 
         # ping: the id F was given, exit 0; exit 2 where nothing listens and across network ids.
         pong = cli("ping", f_address)
@@ -142,6 +146,18 @@ def main():
         check("node-records-online", online is not None and f_key in owners and k_key not in owners and quiet_key not in owners,
               "records node: %s" % [(r.get("name"), r.get("state")) for r in online or []],
               "%d online after %.1f s" % (PLAIN_PEERS + 1, took or 0))
+
+        # --node-shard-depth 2: S's heartbeat is stored under the 4 shard targets of `node`, so
+        # only a read at the same depth lists it, and that read lists no depth-0 heartbeat.
+        def sharded_view():
+            listed = read_json("records", "node", "--json", "--node-shard-depth", "2", "--bootstrap", reader) or []
+            return listed if s_key in {r.get("owner") for r in listed} else None
+
+        sharded, took = wait_until(30, sharded_view)
+        check("node-shard-depth", sharded is not None and {r.get("owner") for r in sharded} == {s_key} and s_key not in owners,
+              "records node --node-shard-depth 2: %s; S among depth-0 records: %s" % (
+                  [(r.get("name"), r.get("state")) for r in sharded or []], s_key in owners),
+              "listed after %.1f s" % (took or 0))
 
         # --no-heartbeat: the peer serves the DHT but publishes nothing.
         quiet_pong = cli("ping", quiet_address)

@@ -50,6 +50,16 @@ import Testing
         #expect(configuration.bootstrap == [Endpoint("127.0.0.1:7000")!, Endpoint("[::1]:7001")!])
     }
 
+    @Test func theNodeShardDepthReachesTheNodeKeysPolicyAndNothingElse() throws {
+        let node = Array("node".utf8)
+        let plain = try parse(["run"], as: Run.self).peerConfiguration(signingKey: key)
+        #expect(plain.node.settings.keyPolicies.policy(for: node)?.shardDepth == 0)
+        let sharded = try parse(["run", "--node-shard-depth", "2", "--open-keys"], as: Run.self).peerConfiguration(signingKey: key)
+        #expect(sharded.node.settings.keyPolicies.policy(for: node)?.shardDepth == 2)
+        #expect(sharded.node.settings.keyPolicies.policy(for: Array("jobs".utf8))?.shardDepth == 0)
+        #expect(refusal(["run", "--node-shard-depth", "8"]) == nil)
+    }
+
     @Test func noHeartbeatKeepsTheNodeButPublishesNothing() throws {
         let configuration = try parse(["run", "--no-heartbeat"], as: Run.self).peerConfiguration(signingKey: key)
         #expect(configuration.heartbeat == nil)
@@ -85,6 +95,8 @@ import Testing
         (["--heartbeat-ttl", "3601"], "the heartbeat TTL may be at most 3600 s"),
         (["--prune-interval", "60"], "the prune interval (60.0 seconds) must be shorter than TTL - interval (60.0 seconds)"),
         (["--bootstrap", "nowhere"], "not a HOST:PORT address: nowhere"),
+        (["--node-shard-depth", "9"], "--node-shard-depth must be 0 to 8"),
+        (["--node-shard-depth=-1"], "--node-shard-depth must be 0 to 8"),
     ] as [([String], String)])
     func badValuesAreRefusedNamingWhatIsWrong(flags: [String], message: String) throws {
         let refused = try #require(refusal(["run"] + flags))

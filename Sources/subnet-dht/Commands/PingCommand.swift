@@ -15,7 +15,7 @@ struct Ping: AsyncParsableCommand {
         guard let endpoint = Endpoint(address) else { throw ValidationError("not a HOST:PORT address: \(address)") }
         var settings = DHTSettings.loopbackTestNetwork
         settings.readOnly = true
-        settings.networkID = network.networkID
+        network.apply(to: &settings)
         let host = endpoint.address.isIPv4 ? (endpoint.address.isLoopback ? "127.0.0.1" : "0.0.0.0") : (endpoint.address.isLoopback ? "::1" : "::")
         let node = try await DHTNode.start(DHTNode.Configuration(host: host, port: 0, settings: settings))
         defer { Task { await node.shutdown() } }

@@ -54,7 +54,7 @@ struct Run: AsyncParsableCommand {
     /// flag's way into the settings without starting a node.
     func peerConfiguration(signingKey: SigningKey) throws -> SubnetPeer.Configuration {
         var node = DHTNode.Configuration(host: host, port: port, signingKey: signingKey)
-        node.settings.networkID = network.networkID
+        network.apply(to: &node.settings)
         node.settings.keyPolicies.openKeys = openKeys
         node.settings.rateLimit.queriesPerSecond = rateLimit
         node.settings.rateLimit.burst = 2 * rateLimit

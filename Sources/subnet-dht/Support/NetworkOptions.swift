@@ -13,11 +13,27 @@ struct NetworkOptions: ParsableArguments {
     @Option(name: .long, help: "Network id: 0 is Mainline; other values keep a subnet's DHT apart.")
     var networkID: Int64 = 0
 
+    @Option(name: .long, help: ArgumentHelp("How many bits deep the `node` key is sharded, 0 to 8: its records are stored under 2^D targets (docs/PROTOCOL.md 3.3).",
+                                            discussion: "Every member of a subnet must use the same depth. 2 suits subnets past a few thousand peers (Benchmarks/README.md)."))
+    var nodeShardDepth = 0
+
     /// Exit status when the network did not answer, distinct from 1 ("not found").
     static let unreachableExitCode: Int32 = 2
 
     func validate() throws {
         _ = try bootstrapEndpoints()
+        guard (0...KeyedRecord.maxShardDepth).contains(nodeShardDepth) else {
+            throw ValidationError("--node-shard-depth must be 0 to \(KeyedRecord.maxShardDepth)")
+        }
+    }
+
+    /// The network id, and the `node` key's shard depth where `node` has a policy.
+    func apply(to settings: inout DHTSettings) {
+        settings.networkID = networkID
+        if var policy = settings.keyPolicies.policy(for: Array("node".utf8)) {
+            policy.shardDepth = nodeShardDepth
+            settings.keyPolicies.register(policy, for: "node")
+        }
     }
 
     func bootstrapEndpoints() throws -> [Endpoint] {
@@ -37,7 +53,7 @@ struct ClientSession {
         guard !seeds.isEmpty else { throw ValidationError("--bootstrap HOST:PORT is required") }
         var settings = DHTSettings.loopbackTestNetwork
         settings.readOnly = true
-        settings.networkID = options.networkID
+        options.apply(to: &settings)
         // Bind the family the bootstrap node speaks.
         let host = seeds[0].address.isIPv4 ? "0.0.0.0" : "::"
         let localHost = seeds[0].address.isLoopback ? (seeds[0].address.isIPv4 ? "127.0.0.1" : "::1") : host
