@@ -60,7 +60,7 @@ extension DHTCore {
         let hiders = watch.hiders.current(now: now)
         let closest = lookup.closest.filter { !hiders.contains($0.endpoint) }
         guard !closest.isEmpty else { return }
-        membership?.shards[index].adopt(closest, wanted: watch.homesWanted(settings, now: now), vouchTime: watch.vouchTime, now: now,
+        membership?.shards[index].adopt(closest, wanted: settings.feedReplicas, vouchTime: watch.vouchTime, now: now,
                                         generator: &generator)
         startFeedReads(now: now)
     }
@@ -69,7 +69,7 @@ extension DHTCore {
     mutating func feedPageAnswered(target: NodeID, from source: Endpoint, body: ResponseBody?, now: Timestamp) {
         guard let index = membership?.shards.firstIndex(where: { $0.target == target }), var watch = membership.take() else { return }
         let isSpotCheck = watch.shards[index].spotCheck?.endpoint == source
-        let outcome = watch.shards[index].answered(from: source, body: body, wanted: watch.homesWanted(settings, now: now),
+        let outcome = watch.shards[index].answered(from: source, body: body, wanted: settings.feedReplicas,
                                                    vouchTime: watch.vouchTime, maxPages: settings.maxRecordPagesPerReplica,
                                                    now: now, generator: &generator)
         let next = outcome.next

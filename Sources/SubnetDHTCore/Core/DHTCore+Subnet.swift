@@ -25,16 +25,6 @@ struct MembershipWatch: Sendable {
     var hasBeenAnswered = false
     /// Replicas caught hiding the node's own heartbeat: record lookups only route through them.
     var hiders = RecordHiders()
-
-    /// Homes each storage target follows: `settings.feedReplicas`, or all of the k closest
-    /// while a hider is known. A node that caught one cannot tell which other nodes near the
-    /// target hide its record too; following every node it stores on, it catches each at its
-    /// next read. With only a few homes, it stopped catching once those were honest, and went
-    /// on storing on hiders it never read: its record reached other honest replicas than
-    /// those its readers followed.
-    func homesWanted(_ settings: DHTSettings, now: Timestamp) -> Int {
-        hiders.isEmpty(now: now) ? settings.feedReplicas : max(settings.feedReplicas, settings.k)
-    }
 }
 
 /// Re-bootstrapping after the routing table emptied (an outage, a laptop waking up): from

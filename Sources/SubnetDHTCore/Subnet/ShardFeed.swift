@@ -156,8 +156,6 @@ struct ShardFeed: Sendable {
         let current = Set(nodes.map(\.endpoint))
         for home in homes where !current.contains(home.node.endpoint) { retire(home, vouchTime: vouchTime, now: now) }
         homes.removeAll { !current.contains($0.node.endpoint) }
-        // Fewer wanted than followed (no hider known any more): the last ones go.
-        while homes.count > wanted { retire(homes.removeLast(), vouchTime: vouchTime, now: now) }
         fillHomes(wanted: wanted, generator: &generator)
     }
 

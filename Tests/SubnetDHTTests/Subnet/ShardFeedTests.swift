@@ -86,37 +86,6 @@ extension SubnetTests {
             #expect(held(feed) == [me.publicKey, x.publicKey])
         }
 
-        @Test func aReaderThatKnowsAHiderFollowsEveryCloseReplicaAndFewerOnceItForgets() {
-            var watch = MembershipWatch(key: Self.key, shards: [ShardFeed(key: Self.key, target: Self.target)], vouchTime: .seconds(90))
-            var settings = DHTSettings.loopbackTestNetwork
-            settings.feedReplicas = 2
-            settings.k = 4
-            #expect(watch.homesWanted(settings, now: start) == 2)
-            watch.hiders.add(Endpoint("127.0.0.9:7000")!, now: start)
-            #expect(watch.homesWanted(settings, now: start) == 4)
-            #expect(watch.homesWanted(settings, now: start + watch.hiders.memory) == 2, "forgotten after its memory")
-
-            var generator = SplitMix64(seed: 5)
-            var feed = ShardFeed(key: Self.key, target: Self.target)
-            feed.adopt(replicas, wanted: 4, vouchTime: .seconds(90), now: start, generator: &generator)
-            #expect(feed.homes.count == 4)
-            let x = SigningKey.generate()
-            for (node, _) in feed.startReads() {
-                _ = feed.answered(from: node.endpoint, body: answer(full: true, records: [heartbeat(x)]), wanted: 4, vouchTime: .seconds(90),
-                                  maxPages: 10, now: start, generator: &generator)
-            }
-            // Fewer wanted: the extra homes are retired, their word lapsing after the vouch time.
-            feed.adopt(replicas, wanted: 2, vouchTime: .seconds(90), now: start + .seconds(10), generator: &generator)
-            #expect(feed.homes.count == 2)
-            #expect(feed.held[x.publicKey]?.vouchers.count == 4)
-            for (node, _) in feed.startReads() {
-                _ = feed.answered(from: node.endpoint, body: answer(full: false, version: 2), wanted: 2, vouchTime: .seconds(90),
-                                  maxPages: 10, now: start + .seconds(50), generator: &generator)
-            }
-            #expect(feed.lapse(vouchTime: .seconds(90), now: start + .seconds(95)).isEmpty)
-            #expect(feed.held[x.publicKey]?.vouchers == Set(feed.homes.map(\.node.endpoint)))
-        }
-
         @Test func aPageThatMakesNoProgressFailsTheReadAndKeepsTheCursor() {
             var (feed, homes, generator) = feed(homes: 1)
             let x = SigningKey.generate()
