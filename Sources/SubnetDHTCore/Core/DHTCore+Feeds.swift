@@ -75,14 +75,7 @@ extension DHTCore {
         let next = outcome.next
         if outcome.noticed { statistics.replicaDisagreements += 1 }
         if outcome.avoided { statistics.replicasAvoided += 1 }
-        if let hider = outcome.hidesOwnRecord {
-            // Caught for certain: no patience, and the heartbeat goes at once to replicas that
-            // are not known to hide it.
-            statistics.replicaDisagreements += 1
-            statistics.replicasAvoided += 1
-            watch.hiders.add(hider, now: now)
-            heartbeat?.publishSoon(now: now)
-        }
+        if let hider = outcome.hidesOwnRecord { caught(hider, in: &watch, now: now) }
         if let body, body.feedCursor != nil {
             statistics.feedRecordsReceived += RecordPage.entries(of: body).count
             statistics.feedRemovalsReceived += (body.gone?.count ?? 0) / PublicKey.byteCount
@@ -102,6 +95,40 @@ extension DHTCore {
         if next == nil, body?.feedCursor == nil || outcome.avoided || outcome.followsAnother || outcome.hidesOwnRecord != nil {
             startFeedReads(now: now)
         }
+    }
+}
+
+extension DHTCore {
+    /// `hider` acknowledged the heartbeat and read or answered without it: caught for certain,
+    /// with no patience, and the heartbeat goes at once to replicas not known to hide it.
+    private mutating func caught(_ hider: Endpoint, in watch: inout MembershipWatch, now: Timestamp) {
+        statistics.replicaDisagreements += 1
+        statistics.replicasAvoided += 1
+        watch.hiders.add(hider, now: now)
+        heartbeat?.publishSoon(now: now)
+    }
+
+    /// While a hider is known: the replicas that acknowledged the heartbeat under the target
+    /// of `shard` and are not followed are asked whether they hold it (`StoreChecks`).
+    mutating func checkOwnStores(owner: PublicKey, shard index: Int, acknowledgedBy nodes: [NodeInfo], now: Timestamp) {
+        guard var watch = membership.take() else { return }
+        var queries = [(node: NodeInfo, query: QueryMethod)]()
+        if !watch.hiders.isEmpty(now: now) {
+            let followed = Set(watch.shards[index].homes.map(\.node.endpoint))
+            queries = watch.storeChecks.queries(owner: owner, target: watch.shards[index].target, acknowledgedBy: nodes,
+                                                except: followed, now: now)
+        }
+        membership = watch
+        for (node, query) in queries { sendQuery(query, to: node.endpoint, expectedID: node.id, purpose: .storeCheck, now: now) }
+    }
+
+    /// The answer to a store check, or nil when it failed.
+    mutating func storeCheckAnswered(from source: Endpoint, body: ResponseBody?, now: Timestamp) {
+        guard var watch = membership.take() else { return }
+        if watch.storeChecks.answered(from: source, body: body, key: watch.key, now: now) {
+            caught(source, in: &watch, now: now)
+        }
+        membership = watch
     }
 }
 

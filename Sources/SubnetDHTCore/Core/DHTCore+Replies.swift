@@ -32,6 +32,8 @@ extension DHTCore {
             recordPageAnswered(id, from: source, body: body, now: now)
         case .feedPage(let target):
             feedPageAnswered(target: target, from: source, body: body, now: now)
+        case .storeCheck:
+            storeCheckAnswered(from: source, body: body, now: now)
         case .store(let id):
             guard var progress = operations[id]?.store, let node = progress.waiting.removeValue(forKey: source) else { return }
             progress.accepted.append(node)
@@ -69,6 +71,8 @@ extension DHTCore {
             recordPageAnswered(id, from: source, body: nil, now: now)
         case .feedPage(let target):
             feedPageAnswered(target: target, from: source, body: nil, now: now)
+        case .storeCheck:
+            storeCheckAnswered(from: source, body: nil, now: now)
         case .userPing(let id):
             finish(id, .ping(.failure(.error(error))))
         case .maintenancePing:
@@ -104,6 +108,8 @@ extension DHTCore {
             recordPageAnswered(id, from: request.endpoint, body: nil, now: now)
         case .feedPage(let target):
             feedPageAnswered(target: target, from: request.endpoint, body: nil, now: now)
+        case .storeCheck:
+            storeCheckAnswered(from: request.endpoint, body: nil, now: now)
         case .userPing(let id):
             finish(id, .ping(.failure(.timedOut)))
         case .maintenancePing:
@@ -117,6 +123,7 @@ extension DHTCore {
         switch request.purpose {
         case .lookup(let id), .store(let id), .userPing(let id), .recordPage(let id): operations[id] != nil
         case .feedPage(let target): membership?.shards.first { $0.target == target }?.isReading(from: request.endpoint) ?? false
+        case .storeCheck: membership?.storeChecks.isPending(request.endpoint) ?? false
         case .maintenancePing: true
         }
     }

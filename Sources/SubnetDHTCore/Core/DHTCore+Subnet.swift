@@ -25,6 +25,8 @@ struct MembershipWatch: Sendable {
     var hasBeenAnswered = false
     /// Replicas caught hiding the node's own heartbeat: record lookups only route through them.
     var hiders = RecordHiders()
+    /// While a hider is known, the replicas the heartbeat is stored on are checked as well.
+    var storeChecks = StoreChecks()
 }
 
 /// Re-bootstrapping after the routing table emptied (an outage, a laptop waking up): from
@@ -218,6 +220,7 @@ extension DHTCore {
             adoptFeedReplicas(stored.lookup, now: now)
             if let owner = heartbeat?.signingKey.publicKey, let index = membership?.shards.firstIndex(where: { $0.target == stored.lookup.target }) {
                 membership?.shards[index].ownRecordStored(by: owner, at: stored.accepted.map(\.endpoint))
+                checkOwnStores(owner: owner, shard: index, acknowledgedBy: stored.accepted, now: now)
             }
             // The network is reachable now: a view never read from it is read at once.
             if outcome.ok, membership?.hasBeenAnswered == false, membership?.readsInFlight.isEmpty == true { nextPrune = now }

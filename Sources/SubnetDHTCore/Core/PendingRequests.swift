@@ -12,6 +12,8 @@ enum RequestPurpose: Equatable {
     case recordPage(OperationID)
     /// A page of a live view's feed read (docs/PROTOCOL.md 3.2) from a replica of `target`.
     case feedPage(target: NodeID)
+    /// A check that a replica holds the heartbeat it acknowledged (`StoreChecks`).
+    case storeCheck
     /// A ping that checks a questionable or newly seen contact for the routing table.
     case maintenancePing
 }
