@@ -32,6 +32,9 @@ struct MembershipResult {
     /// The settled live peers missing from a sampled view, by the whole intervals they had
     /// been alive (the last bucket holds the rest): to tell which peers views miss.
     var missingByIntervalsAlive = Array(repeating: 0, count: 8)
+    /// Sampled views, and those listing every settled live peer, by whole intervals since the
+    /// start: to tell a start-up's catching of hiders from a steady state.
+    var viewsByInterval: [Int: (sampled: Int, complete: Int)] = [:]
     /// Bytes of one heartbeat record on the wire (its `get_records` dictionary).
     var recordBytes = 0
     /// What the heaviest 1 % of viewers (by bytes received) did over the window, per viewer
@@ -156,8 +159,11 @@ func runMembership(_ snapshot: Snapshot, churnPercent: Double, options: Options)
                     let missing = settledAlive.filter { !view.contains(keys[$0].publicKey) }
                     let stale = settledDead.count { view.contains(keys[$0].publicKey) }
                     result.correctness.append(1 - Double(missing.count + stale) / Double(max(1, settledAlive.count + settledDead.count)))
+                    let sinceStart = Int((network.now - t0).components.seconds / Int64(interval))
+                    result.viewsByInterval[sinceStart, default: (0, 0)].sampled += 1
                     if missing.isEmpty {
                         result.completeViews += 1
+                        result.viewsByInterval[sinceStart, default: (0, 0)].complete += 1
                     } else if age < .seconds(2 * interval) {
                         result.incompleteViewsOfNewcomers += 1
                     }
@@ -278,7 +284,11 @@ func printMembership(_ result: MembershipResult, quiet: MembershipResult?) -> [S
           + "joins seen by 99 %: \(joinsSeen.count)/\(result.joinDelays.count), p50 \(format(median(joinsSeen), 0)) s, max \(format(joinsSeen.max() ?? 0, 0)) s; "
           + "deaths gone from 99 %: \(deathsSeen.count)/\(result.deathDelays.count), p50 \(format(median(deathsSeen), 0)) s, max \(format(deathsSeen.max() ?? 0, 0)) s; "
           + "\(format(result.wallSeconds)) s wall, RSS \(mebibytes(result.residentAtEnd))")
+    let byInterval = result.viewsByInterval.sorted { $0.key < $1.key }
+    print("    views listing every settled live peer, by intervals since the start: "
+          + byInterval.map { "\($0.key): \(format(100 * Double($0.value.complete) / Double(max(1, $0.value.sampled)), 1)) %" }.joined(separator: ", "))
     var json: [String: Any] = [
+        "complete_views_by_interval": Dictionary(uniqueKeysWithValues: byInterval.map { (String($0.key), Double($0.value.complete) / Double(max(1, $0.value.sampled))) }),
         "churn_percent": result.churnPercent, "viewers": result.viewers, "viewer_bytes_per_s_median": bytes,
         "viewer_bytes_per_s_mean": meanBytes, "viewer_datagrams_per_s_median": median(result.viewerDatagramsPerSecond),
         "busiest_queries_per_s": result.busiestQueriesPerSecond, "busiest_bytes_sent_per_s": result.busiestBytesSentPerSecond,

@@ -116,7 +116,7 @@ extension DHTCore {
         if !watch.hiders.isEmpty(now: now) {
             let followed = Set(watch.shards[index].homes.map(\.node.endpoint))
             queries = watch.storeChecks.queries(owner: owner, target: watch.shards[index].target, acknowledgedBy: nodes,
-                                                except: followed, now: now)
+                                                except: followed, owedFor: watch.vouchTime, now: now)
         }
         membership = watch
         for (node, query) in queries { sendQuery(query, to: node.endpoint, expectedID: node.id, purpose: .storeCheck, now: now) }

@@ -219,7 +219,7 @@ extension DHTCore {
             // The store's lookup found the replicas of the heartbeat's target: the feeds need no lookup of their own.
             adoptFeedReplicas(stored.lookup, now: now)
             if let owner = heartbeat?.signingKey.publicKey, let index = membership?.shards.firstIndex(where: { $0.target == stored.lookup.target }) {
-                membership?.shards[index].ownRecordStored(by: owner, at: stored.accepted.map(\.endpoint))
+                membership?.shards[index].ownRecordStored(by: owner, at: stored.accepted.map(\.endpoint), now: now)
                 checkOwnStores(owner: owner, shard: index, acknowledgedBy: stored.accepted, now: now)
             }
             // The network is reachable now: a view never read from it is read at once.

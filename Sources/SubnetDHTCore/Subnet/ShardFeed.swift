@@ -120,6 +120,9 @@ struct ShardFeed: Sendable {
     private var ownOwner: PublicKey?
     private var ownStores: [Endpoint: Int] = [:]
     private var ownStoreRound = 0
+    /// When the latest store was acknowledged: past `vouchTime` after it the record may have
+    /// expired (a node that was down, or could not store), and no replica owes it.
+    private var ownStoredAt: Timestamp?
     /// Poll rounds between spot checks: a check adds a third of a round's queries this way.
     static let spotCheckEvery = 3
 
@@ -283,7 +286,7 @@ struct ShardFeed: Sendable {
             changes += withdraw(lapsed)
         }
         var outcome = ReadOutcome(changes: changes)
-        if hidesOwnRecord(endpoint, readFromRound: read.ownStoreRound) {
+        if hidesOwnRecord(endpoint, readFromRound: read.ownStoreRound, vouchTime: vouchTime, now: now) {
             outcome.hidesOwnRecord = endpoint
             replace(index, wanted: wanted, vouchTime: vouchTime, now: now, generator: &generator)
             return outcome
@@ -293,8 +296,9 @@ struct ShardFeed: Sendable {
     }
 
     /// The reader's own record was stored (acknowledged) at `endpoints`.
-    mutating func ownRecordStored(by owner: PublicKey, at endpoints: [Endpoint]) {
+    mutating func ownRecordStored(by owner: PublicKey, at endpoints: [Endpoint], now: Timestamp) {
         ownOwner = owner
+        ownStoredAt = now
         ownStoreRound += 1
         ownStores = Dictionary(endpoints.map { ($0, ownStoreRound) }, uniquingKeysWith: max)
     }
@@ -304,8 +308,9 @@ struct ShardFeed: Sendable {
     /// a record it took since the cursor as a change, or listed it already (a refresh), so
     /// this needs no other replica's word and no patience: it is a lie, or a store lost in a
     /// restart, and either way the replica is no place to read or store this target.
-    private func hidesOwnRecord(_ endpoint: Endpoint, readFromRound round: Int) -> Bool {
-        guard let owner = ownOwner, let stored = ownStores[endpoint], round >= stored else { return false }
+    private func hidesOwnRecord(_ endpoint: Endpoint, readFromRound round: Int, vouchTime: Duration, now: Timestamp) -> Bool {
+        guard let owner = ownOwner, let stored = ownStores[endpoint], round >= stored,
+            let storedAt = ownStoredAt, now - storedAt < vouchTime else { return false }
         return held[owner]?.vouchers.contains(endpoint) != true
     }
 

@@ -12,8 +12,9 @@ struct StoreChecks: Sendable {
     /// Replicas remembered as checked at most; the earliest checked go first.
     let capacity: Int
     private var confirmed: [Endpoint: Timestamp] = [:]
-    /// Checks in flight: whose record, under which storage target.
-    private var pending: [Endpoint: (owner: PublicKey, target: NodeID)] = [:]
+    /// Checks in flight: whose record, and until when a replica owes it (the record may
+    /// expire, or the node be down, before an answer comes).
+    private var pending: [Endpoint: (owner: PublicKey, owedUntil: Timestamp)] = [:]
 
     init(memory: Duration = .seconds(600), capacity: Int = 256) {
         self.memory = memory
@@ -22,13 +23,13 @@ struct StoreChecks: Sendable {
 
     /// What the replicas in `nodes` that acknowledged `owner`'s record under `target`, are not
     /// `followed` and were not checked lately, are asked: a full feed answer from just before
-    /// the owner's key.
+    /// the owner's key. An answer counts for `owedFor` (the record's TTL).
     mutating func queries(owner: PublicKey, target: NodeID, acknowledgedBy nodes: [NodeInfo], except followed: Set<Endpoint>,
-                          now: Timestamp) -> [(node: NodeInfo, query: QueryMethod)] {
+                          owedFor: Duration, now: Timestamp) -> [(node: NodeInfo, query: QueryMethod)] {
         var queries = [(node: NodeInfo, query: QueryMethod)]()
         for node in nodes where !followed.contains(node.endpoint) && pending[node.endpoint] == nil {
             if let at = confirmed[node.endpoint], now - at < memory { continue }
-            pending[node.endpoint] = (owner, target)
+            pending[node.endpoint] = (owner, now + owedFor)
             queries.append((node, .getRecordChanges(target: target, since: [], after: Self.justBefore(owner))))
         }
         return queries
@@ -39,9 +40,10 @@ struct StoreChecks: Sendable {
     /// The answer of `endpoint` to its check, or nil when it failed. True when the replica
     /// hides the record: its page from just before the owner's key starts with another owner,
     /// or is empty with nothing after it. No verdict (false) on a failure, a replica without
-    /// feeds, or a page into which not one record fitted.
+    /// feeds, a page into which not one record fitted, or an answer after the record was owed.
     mutating func answered(from endpoint: Endpoint, body: ResponseBody?, key: [UInt8], now: Timestamp) -> Bool {
-        guard let (owner, _) = pending.removeValue(forKey: endpoint), let body, body.feedCursor != nil, body.isFullRead else { return false }
+        guard let (owner, owedUntil) = pending.removeValue(forKey: endpoint), now < owedUntil,
+            let body, body.feedCursor != nil, body.isFullRead else { return false }
         guard let first = RecordPage.entries(of: body).first else { return body.more == nil }
         guard let record = try? KeyedRecord(wire: first, key: key), record.owner == owner, !record.isExpired(at: now) else { return true }
         confirmed = confirmed.filter { now - $0.value < memory }

@@ -69,12 +69,12 @@ extension SubnetTests {
                 feed.answered(from: home, body: body, wanted: 2, vouchTime: .seconds(90), maxPages: 10, now: start, generator: &generator)
             }
             // Reads begun before the store prove nothing: neither home holds the record yet.
-            feed.ownRecordStored(by: me.publicKey, at: homes)
+            feed.ownRecordStored(by: me.publicKey, at: homes, now: start)
             #expect(deliver(answer(full: true, records: [heartbeat(x)]), from: homes[0]).hidesOwnRecord == nil)
             #expect(deliver(answer(full: true, records: [heartbeat(x)]), from: homes[1]).hidesOwnRecord == nil)
             // Stored again; the next reads begin after it. One sends the record as a change, the
             // other answers as if nothing changed.
-            feed.ownRecordStored(by: me.publicKey, at: homes)
+            feed.ownRecordStored(by: me.publicKey, at: homes, now: start)
             _ = feed.startReads()
             #expect(deliver(answer(full: false, records: [heartbeat(me)], version: 2), from: homes[0]).hidesOwnRecord == nil)
             let caught = deliver(answer(full: false, version: 2), from: homes[1])
@@ -84,6 +84,22 @@ extension SubnetTests {
             _ = feed.startReads()
             #expect(deliver(answer(full: false, version: 3), from: homes[0]).hidesOwnRecord == nil)
             #expect(held(feed) == [me.publicKey, x.publicKey])
+        }
+
+        @Test func aHomeThatDroppedTheReadersRecordAfterItsTTLIsNotCaught() {
+            var (feed, homes, generator) = feed(homes: 1)
+            let me = SigningKey.generate()
+            feed.ownRecordStored(by: me.publicKey, at: homes, now: start)
+            _ = feed.answered(from: homes[0], body: answer(full: true, records: [heartbeat(me)]), wanted: 1, vouchTime: .seconds(90),
+                              maxPages: 10, now: start, generator: &generator)
+            feed.ownRecordStored(by: me.publicKey, at: homes, now: start + .seconds(10))
+            _ = feed.startReads()
+            // The node was down (a read in flight when it stopped): its record expired at the
+            // replica, which rightly sends its removal.
+            let outcome = feed.answered(from: homes[0], body: answer(full: false, gone: [me.publicKey], version: 2), wanted: 1,
+                                        vouchTime: .seconds(90), maxPages: 10, now: start + .seconds(200), generator: &generator)
+            #expect(outcome.hidesOwnRecord == nil)
+            #expect(feed.homes.map(\.node.endpoint) == homes)
         }
 
         @Test func aPageThatMakesNoProgressFailsTheReadAndKeepsTheCursor() {

@@ -27,7 +27,7 @@ extension SubnetTests {
 
         @Test func thePageAskedForStartsJustBeforeTheOwnersKey() throws {
             var checks = StoreChecks()
-            let queries = checks.queries(owner: me.publicKey, target: Self.target, acknowledgedBy: replicas, except: [], now: start)
+            let queries = checks.queries(owner: me.publicKey, target: Self.target, acknowledgedBy: replicas, except: [], owedFor: .seconds(90), now: start)
             #expect(queries.count == 3)
             guard case .getRecordChanges(let target, let since, let after?) = queries[0].query else {
                 Issue.record("\(queries[0].query)")
@@ -43,16 +43,16 @@ extension SubnetTests {
 
         @Test func aReplicaWhosePageStartsWithTheRecordHoldsItAndIsNotAskedAgainForAWhile() {
             var checks = StoreChecks()
-            let first = checks.queries(owner: me.publicKey, target: Self.target, acknowledgedBy: replicas, except: [replicas[2].endpoint], now: start)
+            let first = checks.queries(owner: me.publicKey, target: Self.target, acknowledgedBy: replicas, except: [replicas[2].endpoint], owedFor: .seconds(90), now: start)
             #expect(first.map(\.node.endpoint) == [replicas[0].endpoint, replicas[1].endpoint], "followed replicas are read anyway")
-            let again = checks.queries(owner: me.publicKey, target: Self.target, acknowledgedBy: replicas, except: [], now: start)
+            let again = checks.queries(owner: me.publicKey, target: Self.target, acknowledgedBy: replicas, except: [], owedFor: .seconds(90), now: start)
             #expect(again.map(\.node.endpoint) == [replicas[2].endpoint], "one check in flight per replica")
             let holds = checks.answered(from: replicas[0].endpoint, body: page([mine()]), key: Self.key, now: start)
             #expect(!holds)
             #expect(!checks.isPending(replicas[0].endpoint))
-            let soon = checks.queries(owner: me.publicKey, target: Self.target, acknowledgedBy: [replicas[0]], except: [], now: start + .seconds(60))
+            let soon = checks.queries(owner: me.publicKey, target: Self.target, acknowledgedBy: [replicas[0]], except: [], owedFor: .seconds(90), now: start + .seconds(60))
             #expect(soon.isEmpty)
-            let later = checks.queries(owner: me.publicKey, target: Self.target, acknowledgedBy: [replicas[0]], except: [], now: start + checks.memory)
+            let later = checks.queries(owner: me.publicKey, target: Self.target, acknowledgedBy: [replicas[0]], except: [], owedFor: .seconds(90), now: start + checks.memory)
             #expect(later.count == 1)
         }
 
@@ -68,10 +68,14 @@ extension SubnetTests {
                 (nil, false, "no answer: no verdict"),
             ]
             for (body, hides, reason) in verdicts {
-                _ = checks.queries(owner: me.publicKey, target: Self.target, acknowledgedBy: [replicas[0]], except: [], now: start)
+                _ = checks.queries(owner: me.publicKey, target: Self.target, acknowledgedBy: [replicas[0]], except: [], owedFor: .seconds(90), now: start)
                 let verdict = checks.answered(from: replicas[0].endpoint, body: body, key: Self.key, now: start)
                 #expect(verdict == hides, "\(reason)")
             }
+            // A node that was down past the record's TTL: the replica owes it no longer.
+            _ = checks.queries(owner: me.publicKey, target: Self.target, acknowledgedBy: [replicas[0]], except: [], owedFor: .seconds(90), now: start)
+            let late = checks.answered(from: replicas[0].endpoint, body: page([]), key: Self.key, now: start + .seconds(90))
+            #expect(!late, "an answer after the record expired")
             // An answer nobody asked for proves nothing.
             let unasked = checks.answered(from: replicas[1].endpoint, body: page([]), key: Self.key, now: start)
             #expect(!unasked)
