@@ -30,9 +30,10 @@ extension DHTCore {
     }
 
     /// A store is accepted only with a write token, which was sent to this IP: the requester
-    /// receives there, as one that answered our query does (docs/PROTOCOL.md 1.2). Never
-    /// inlined: the dictionary update inlined into `handleQuery` cost every answer, stores or
-    /// not, about 300 instructions (core_instructions).
+    /// receives there, as one that answered our query does (docs/PROTOCOL.md 1.2). Kept out
+    /// of line in the hope of sparing the answering path; it did not: with this call anywhere
+    /// in `handleQuery`, every answer costs about 300 instructions more (core_instructions,
+    /// Benchmarks/README.md), and the cause is not found.
     @inline(never)
     private mutating func noteVerifiedByStore(_ source: Endpoint, now: Timestamp) {
         amplification.noteVerified(source, now: now)
