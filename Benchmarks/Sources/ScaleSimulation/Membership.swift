@@ -29,6 +29,8 @@ struct MembershipResult {
     /// Of the incomplete ones, how many were views of peers alive less than 2 intervals
     /// (a peer back from the dead still reading its first view).
     var incompleteViewsOfNewcomers = 0
+    /// And how many were views of peers back from the dead, at any age since.
+    var incompleteViewsOfReturned = 0
     /// The settled live peers missing from a sampled view, by the whole intervals they had
     /// been alive (the last bucket holds the rest): to tell which peers views miss.
     var missingByIntervalsAlive = Array(repeating: 0, count: 8)
@@ -87,6 +89,7 @@ func runMembership(_ snapshot: Snapshot, churnPercent: Double, options: Options)
     var aliveSince = Array(repeating: t0, count: count)
     var deadSince: [Int: Timestamp] = [:]
     var saved: [Int: DHTCore] = [:]
+    var returned = Set<Int>()
     /// Joins and deaths being timed: the peer, when, and whether it is a join.
     var pending: [(index: Int, at: Timestamp, join: Bool)] = []
     var heartbeating = Array(repeating: false, count: count)
@@ -135,6 +138,7 @@ func runMembership(_ snapshot: Snapshot, churnPercent: Double, options: Options)
             let returning = saved.keys.filter { deadSince[$0].map { now - $0 >= settings.ttl + settings.pruneInterval * 2 } ?? false }
             for index in returning.sorted().seededShuffle(using: &generator).prefix(changes / 2) {
                 network.add(saved.removeValue(forKey: index)!, at: snapshot.endpoints[index])
+                returned.insert(index)
                 alive[index] = true
                 aliveSince[index] = now
                 deadSince[index] = nil
@@ -150,12 +154,14 @@ func runMembership(_ snapshot: Snapshot, churnPercent: Double, options: Options)
             let settledDead = deadSince.filter { network.now - $0.value >= settings.ttl + settings.pruneInterval * 2 }.map(\.key)
             var views: [Set<PublicKey>] = []
             var viewersAge: [Duration] = []
+            var viewersReturned: [Bool] = []
             for index in sample where alive[index] {
                 views.append(Set(network.core(at: snapshot.endpoints[index])?.livePeers(now: network.now).map(\.owner) ?? []))
                 viewersAge.append(network.now - aliveSince[index])
+                viewersReturned.append(returned.contains(index))
             }
             if network.now >= churnStart {
-                for (view, age) in zip(views, viewersAge) {
+                for (number, (view, age)) in zip(views, viewersAge).enumerated() {
                     let missing = settledAlive.filter { !view.contains(keys[$0].publicKey) }
                     let stale = settledDead.count { view.contains(keys[$0].publicKey) }
                     result.correctness.append(1 - Double(missing.count + stale) / Double(max(1, settledAlive.count + settledDead.count)))
@@ -167,6 +173,7 @@ func runMembership(_ snapshot: Snapshot, churnPercent: Double, options: Options)
                     } else if age < .seconds(2 * interval) {
                         result.incompleteViewsOfNewcomers += 1
                     }
+                    if !missing.isEmpty, viewersReturned[number] { result.incompleteViewsOfReturned += 1 }
                     for peer in missing {
                         let intervalsAlive = Int((network.now - aliveSince[peer]).components.seconds / Int64(interval))
                         result.missingByIntervalsAlive[min(intervalsAlive, result.missingByIntervalsAlive.count - 1)] += 1
@@ -279,7 +286,8 @@ func printMembership(_ result: MembershipResult, quiet: MembershipResult?) -> [S
     let complete = Double(result.completeViews) / Double(max(1, correct.count))
     print("    views: \(correct.count) samples, min \(format(100 * (correct.min() ?? 1), 2)) %, mean \(format(100 * correct.reduce(0, +) / Double(max(1, correct.count)), 3)) % correct, "
           + "\(format(100 * complete, 2)) % listing every settled live peer "
-          + "(of the rest, \(result.incompleteViewsOfNewcomers) were views of peers alive under 2 intervals; "
+          + "(of the rest, \(result.incompleteViewsOfNewcomers) were views of peers alive under 2 intervals, "
+          + "\(result.incompleteViewsOfReturned) of peers back from the dead; "
           + "missing peers by intervals alive: \(result.missingByIntervalsAlive.map(String.init).joined(separator: " "))); "
           + "joins seen by 99 %: \(joinsSeen.count)/\(result.joinDelays.count), p50 \(format(median(joinsSeen), 0)) s, max \(format(joinsSeen.max() ?? 0, 0)) s; "
           + "deaths gone from 99 %: \(deathsSeen.count)/\(result.deathDelays.count), p50 \(format(median(deathsSeen), 0)) s, max \(format(deathsSeen.max() ?? 0, 0)) s; "
@@ -294,7 +302,7 @@ func printMembership(_ result: MembershipResult, quiet: MembershipResult?) -> [S
         "busiest_queries_per_s": result.busiestQueriesPerSecond, "busiest_bytes_sent_per_s": result.busiestBytesSentPerSecond,
         "joins": result.joins, "deaths": result.deaths, "record_bytes": result.recordBytes,
         "correctness_min": correct.min() ?? 1, "complete_views": complete,
-        "incomplete_views_of_newcomers": result.incompleteViewsOfNewcomers, "missing_by_intervals_alive": result.missingByIntervalsAlive, "join_delays": result.joinDelays.map { $0 ?? -1 }, "death_delays": result.deathDelays.map { $0 ?? -1 },
+        "incomplete_views_of_newcomers": result.incompleteViewsOfNewcomers, "incomplete_views_of_returned": result.incompleteViewsOfReturned, "missing_by_intervals_alive": result.missingByIntervalsAlive, "join_delays": result.joinDelays.map { $0 ?? -1 }, "death_delays": result.deathDelays.map { $0 ?? -1 },
     ]
     if let perChange { json["extra_bytes_per_change"] = perChange }
     if !result.heaviest.isEmpty {

@@ -395,8 +395,12 @@ struct ShardFeed: Sendable {
             guard let last = homes[index].lastAnswer, last + vouchTime <= now else { continue }
             lapsed.insert(homes[index].node.endpoint)
             // What it vouched for is forgotten, so its next read must list everything again.
+            // A read still in flight (the node was suspended or cut off mid-read) is dropped:
+            // finishing it from its old cursor would list only the changes since, and leave
+            // every owner that only refreshed out of the view for good.
             homes[index].cursor = []
             homes[index].lastAnswer = nil
+            homes[index].read = nil
         }
         return lapsed.isEmpty ? [] : withdraw(lapsed)
     }

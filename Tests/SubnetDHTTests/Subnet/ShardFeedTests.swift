@@ -182,6 +182,26 @@ extension SubnetTests {
             #expect(feed.startReads().map(\.query) == [.getRecordChanges(target: Self.target, since: [], after: nil)])
         }
 
+        @Test func aReadInFlightWhenTheWordLapsedIsDroppedAndTheNextReadIsFull() {
+            var (feed, homes, generator) = feed(homes: 1)
+            let x = SigningKey.generate()
+            _ = feed.answered(from: homes[0], body: answer(full: true, records: [heartbeat(x)]), wanted: 1, vouchTime: .seconds(90),
+                              maxPages: 10, now: start, generator: &generator)
+            // A poll goes out; then the node is down for longer than the vouch time.
+            #expect(feed.startReads().count == 1)
+            #expect(feed.lapse(vouchTime: .seconds(90), now: start + .seconds(200)).count == 1)
+            // The old poll's answer (nothing changed since its cursor) comes late: it must not
+            // stand for a read, or x, which only refreshed, would never be listed again.
+            _ = feed.answered(from: homes[0], body: answer(full: false, version: 2), wanted: 1, vouchTime: .seconds(90),
+                              maxPages: 10, now: start + .seconds(201), generator: &generator)
+            let next = feed.startReads().first { $0.node.endpoint == homes[0] }
+            #expect(next?.query == .getRecordChanges(target: Self.target, since: [], after: nil))
+            let renewed = RecordFixtures.heartbeat(x, seq: 2, expires: start.seconds + 300)
+            let changes = feed.answered(from: homes[0], body: answer(full: true, records: [renewed], version: 3), wanted: 1,
+                                        vouchTime: .seconds(90), maxPages: 10, now: start + .seconds(202), generator: &generator).changes
+            #expect(changes.count == 1 && held(feed) == [x.publicKey], "\(changes)")
+        }
+
         @Test func aHomeThatKeepsHidingAnOwnerIsReadInFullThenReplaced() {
             var (feed, homes, generator) = feed(homes: 2)
             let x = SigningKey.generate(), hidden = SigningKey.generate()
