@@ -23,8 +23,12 @@ struct MembershipWatch: Sendable {
     /// Whether any read of the view reached a node. Until one does, the view is read again
     /// as soon as a heartbeat gets through rather than a whole prune interval later.
     var hasBeenAnswered = false
-    /// Replicas caught hiding the node's own heartbeat: record lookups only route through them.
-    var hiders = RecordHiders()
+    /// Replicas caught hiding the node's own heartbeat (docs/PROTOCOL.md 3.2): they acknowledged
+    /// its store, then read without it. For a while they only route: record lookups pass
+    /// through them but neither store on them nor read from them, so the heartbeat and the
+    /// live view move on to the next closest nodes. Bounded: a node can be shown only so many
+    /// liars, and a replica that lost the record in a restart is trusted again after 10 minutes.
+    var hiders = RememberedEndpoints(memory: .seconds(600), capacity: 256)
     /// While a hider is known, the replicas the heartbeat is stored on are checked as well.
     var storeChecks = StoreChecks()
 }

@@ -67,7 +67,7 @@ struct IterativeLookup {
     /// the same messages.
     private var converged = false
     /// Nodes this lookup only routes through, whatever they answer: replicas caught hiding
-    /// records (`RecordHiders`), neither stored on nor read from.
+    /// records (`MembershipWatch.hiders`), neither stored on nor read from.
     private var routersOnly: Set<Endpoint> = []
 
     /// How far past k a record lookup walks through routers: it ends once the k closest

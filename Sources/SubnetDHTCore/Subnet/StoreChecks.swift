@@ -7,18 +7,15 @@
 /// acknowledged a store and is not followed is asked once (again after `memory`) for the page
 /// of records that starts at the node's own key: an honest one sends that record first.
 struct StoreChecks: Sendable {
-    /// How long a replica that showed the record is not asked again.
-    let memory: Duration
-    /// Replicas remembered as checked at most; the earliest checked go first.
-    let capacity: Int
-    private var confirmed: [Endpoint: Timestamp] = [:]
+    /// Replicas that showed the record, not asked again for `memory` (256 at most).
+    private var confirmed: RememberedEndpoints
+    var memory: Duration { confirmed.memory }
     /// Checks in flight: whose record, and until when a replica owes it (the record may
     /// expire, or the node be down, before an answer comes).
     private var pending: [Endpoint: (owner: PublicKey, owedUntil: Timestamp)] = [:]
 
     init(memory: Duration = .seconds(600), capacity: Int = 256) {
-        self.memory = memory
-        self.capacity = capacity
+        confirmed = RememberedEndpoints(memory: memory, capacity: capacity)
     }
 
     /// What the replicas in `nodes` that acknowledged `owner`'s record under `target`, are not
@@ -28,7 +25,7 @@ struct StoreChecks: Sendable {
                           owedFor: Duration, now: Timestamp) -> [(node: NodeInfo, query: QueryMethod)] {
         var queries = [(node: NodeInfo, query: QueryMethod)]()
         for node in nodes where !followed.contains(node.endpoint) && pending[node.endpoint] == nil {
-            if let at = confirmed[node.endpoint], now - at < memory { continue }
+            if confirmed.contains(node.endpoint, now: now) { continue }
             pending[node.endpoint] = (owner, now + owedFor)
             queries.append((node, .getRecordChanges(target: target, since: [], after: Self.justBefore(owner))))
         }
@@ -46,11 +43,7 @@ struct StoreChecks: Sendable {
             let body, body.feedCursor != nil, body.isFullRead else { return false }
         guard let first = RecordPage.entries(of: body).first else { return body.more == nil }
         guard let record = try? KeyedRecord(wire: first, key: key), record.owner == owner, !record.isExpired(at: now) else { return true }
-        confirmed = confirmed.filter { now - $0.value < memory }
-        if confirmed[endpoint] == nil, confirmed.count >= capacity, let earliest = confirmed.min(by: { $0.value < $1.value })?.key {
-            confirmed[earliest] = nil
-        }
-        confirmed[endpoint] = now
+        confirmed.add(endpoint, now: now)
         return false
     }
 
