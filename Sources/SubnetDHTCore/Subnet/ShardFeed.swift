@@ -169,8 +169,17 @@ struct ShardFeed: Sendable {
         }
         while homes.count < wanted, !free.isEmpty {
             let pick = free.remove(at: Int(generator.next() % UInt64(free.count)))
-            homes.append(Replica(node: pick))
+            homes.append(follow(pick))
         }
+    }
+
+    /// A replica followed from now on, retired before or not. Its word is its own again: left
+    /// among the retired, the next full read of any home (its own first one included) would
+    /// withdraw what it vouches for while its change reads never list those owners again, and
+    /// the reader would accuse it of hiding its own record.
+    private mutating func follow(_ node: NodeInfo) -> Replica {
+        retired[node.endpoint] = nil
+        return Replica(node: node)
     }
 
     private mutating func retire(_ home: Replica, vouchTime: Duration, now: Timestamp) {
@@ -216,7 +225,7 @@ struct ShardFeed: Sendable {
             let fewest = homes.indices.min(by: { (homes[$0].count ?? 0) < (homes[$1].count ?? 0) })
         else { return ReadOutcome() }
         retire(homes[fewest], vouchTime: vouchTime, now: now)
-        homes[fewest] = Replica(node: node)
+        homes[fewest] = follow(node)
         var outcome = ReadOutcome()
         outcome.noticed = true
         outcome.followsAnother = true

@@ -86,6 +86,34 @@ extension SubnetTests {
             #expect(held(feed) == [me.publicKey, x.publicKey])
         }
 
+        @Test func aReplicaFollowedAgainAfterItWasRetiredKeepsItsWord() {
+            var generator = SplitMix64(seed: 5)
+            var feed = ShardFeed(key: Self.key, target: Self.target)
+            let me = SigningKey.generate()
+            func deliver(_ home: Endpoint, full: Bool, version: UInt64) -> ShardFeed.ReadOutcome {
+                feed.answered(from: home, body: answer(full: full, records: full ? [heartbeat(me)] : [], version: version), wanted: 2,
+                              vouchTime: .seconds(90), maxPages: 10, now: start, generator: &generator)
+            }
+            feed.adopt(Array(replicas[0..<2]), wanted: 2, vouchTime: .seconds(90), now: start, generator: &generator)
+            feed.ownRecordStored(by: me.publicKey, at: replicas.map(\.endpoint), now: start)
+            for (node, _) in feed.startReads() { #expect(deliver(node.endpoint, full: true, version: 1).hidesOwnRecord == nil) }
+            // Lookups find slightly different closest sets: replica 1 is retired, then followed again
+            // before any full read completed.
+            feed.adopt([replicas[0], replicas[2]], wanted: 2, vouchTime: .seconds(90), now: start, generator: &generator)
+            _ = feed.startReads()
+            feed.adopt([replicas[1], replicas[2]], wanted: 2, vouchTime: .seconds(90), now: start, generator: &generator)
+            #expect(Set(feed.homes.map(\.node.endpoint)) == [replicas[1].endpoint, replicas[2].endpoint])
+            let queries = feed.startReads()
+            #expect(queries.contains { $0.node.endpoint == replicas[1].endpoint && $0.query == .getRecordChanges(target: Self.target, since: [], after: nil) })
+            // Its full read lists the record; it still vouches after it, and after a read with no change.
+            #expect(deliver(replicas[1].endpoint, full: true, version: 1).hidesOwnRecord == nil)
+            #expect(feed.held[me.publicKey]?.vouchers.contains(replicas[1].endpoint) == true)
+            #expect(deliver(replicas[2].endpoint, full: true, version: 1).hidesOwnRecord == nil)
+            _ = feed.startReads()
+            #expect(deliver(replicas[1].endpoint, full: false, version: 2).hidesOwnRecord == nil)
+            #expect(feed.held[me.publicKey]?.vouchers.contains(replicas[1].endpoint) == true)
+        }
+
         @Test func aHomeThatDroppedTheReadersRecordAfterItsTTLIsNotCaught() {
             var (feed, homes, generator) = feed(homes: 1)
             let me = SigningKey.generate()
