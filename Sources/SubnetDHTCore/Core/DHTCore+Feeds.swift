@@ -65,18 +65,20 @@ extension DHTCore {
         startFeedReads(now: now)
     }
 
-    /// A page of a feed read arrived from `source`, or its query failed (`body` nil).
-    mutating func feedPageAnswered(target: NodeID, from source: Endpoint, body: ResponseBody?, now: Timestamp) {
+    /// A page of a feed read arrived from `source`, answering `asked`, or its query failed (`body` nil).
+    mutating func feedPageAnswered(target: NodeID, from source: Endpoint, asked: QueryMethod?, body: ResponseBody?, now: Timestamp) {
         guard let index = membership?.shards.firstIndex(where: { $0.target == target }), var watch = membership.take() else { return }
+        // A late answer of an earlier read or spot check is no read: not counted.
+        let awaited = watch.shards[index].awaits(asked, from: source)
         let isSpotCheck = watch.shards[index].spotCheck?.endpoint == source
-        let outcome = watch.shards[index].answered(from: source, body: body, wanted: settings.feedReplicas,
+        let outcome = watch.shards[index].answered(from: source, asked: asked, body: body, wanted: settings.feedReplicas,
                                                    vouchTime: watch.vouchTime, maxPages: settings.maxRecordPagesPerReplica,
                                                    now: now, generator: &generator)
         let next = outcome.next
         if outcome.noticed { statistics.replicaDisagreements += 1 }
         if outcome.avoided { statistics.replicasAvoided += 1 }
         if let hider = outcome.hidesOwnRecord { caught(hider, in: &watch, now: now) }
-        if let body, body.feedCursor != nil {
+        if awaited, let body, body.feedCursor != nil {
             statistics.feedRecordsReceived += RecordPage.entries(of: body).count
             statistics.feedRemovalsReceived += (body.gone?.count ?? 0) / PublicKey.byteCount
             if isSpotCheck {

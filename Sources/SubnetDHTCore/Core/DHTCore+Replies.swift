@@ -31,7 +31,7 @@ extension DHTCore {
         case .recordPage(let id):
             recordPageAnswered(id, from: source, body: body, now: now)
         case .feedPage(let target):
-            feedPageAnswered(target: target, from: source, body: body, now: now)
+            feedPageAnswered(target: target, from: source, asked: request.method, body: body, now: now)
         case .storeCheck:
             storeCheckAnswered(from: source, body: body, now: now)
         case .store(let id):
@@ -70,7 +70,7 @@ extension DHTCore {
         case .recordPage(let id):
             recordPageAnswered(id, from: source, body: nil, now: now)
         case .feedPage(let target):
-            feedPageAnswered(target: target, from: source, body: nil, now: now)
+            feedPageAnswered(target: target, from: source, asked: request.method, body: nil, now: now)
         case .storeCheck:
             storeCheckAnswered(from: source, body: nil, now: now)
         case .userPing(let id):
@@ -107,7 +107,7 @@ extension DHTCore {
         case .recordPage(let id):
             recordPageAnswered(id, from: request.endpoint, body: nil, now: now)
         case .feedPage(let target):
-            feedPageAnswered(target: target, from: request.endpoint, body: nil, now: now)
+            feedPageAnswered(target: target, from: request.endpoint, asked: request.method, body: nil, now: now)
         case .storeCheck:
             storeCheckAnswered(from: request.endpoint, body: nil, now: now)
         case .userPing(let id):
@@ -122,7 +122,7 @@ extension DHTCore {
     func isStillWanted(_ request: PendingRequest) -> Bool {
         switch request.purpose {
         case .lookup(let id), .store(let id), .userPing(let id), .recordPage(let id): operations[id] != nil
-        case .feedPage(let target): membership?.shards.first { $0.target == target }?.isReading(from: request.endpoint) ?? false
+        case .feedPage(let target): membership?.shards.first { $0.target == target }?.awaits(request.method, from: request.endpoint) ?? false
         case .storeCheck: membership?.storeChecks.isPending(request.endpoint) ?? false
         case .maintenancePing: true
         }

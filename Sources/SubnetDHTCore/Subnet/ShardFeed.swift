@@ -204,14 +204,31 @@ struct ShardFeed: Sendable {
             spotCheckTurn &+= 1
             spotCheck = pick
             // `since` empty and `after` past every owner: a full answer with no record in it.
-            queries.append((pick, .getRecordChanges(target: target, since: [], after: QueryMethod.tokenOnlyCursor)))
+            queries.append((pick, spotCheckQuery))
         }
         return queries
     }
 
-    /// Whether a read or spot check of `endpoint` is in flight: its retries are still wanted.
-    func isReading(from endpoint: Endpoint) -> Bool {
-        spotCheck?.endpoint == endpoint || homes.contains { $0.node.endpoint == endpoint && $0.read != nil }
+    /// A spot check's query: `since` empty and `after` past every owner, a full answer with
+    /// no record in it.
+    private var spotCheckQuery: QueryMethod { .getRecordChanges(target: target, since: [], after: QueryMethod.tokenOnlyCursor) }
+
+    /// Whether `query`, sent to `endpoint`, is what a read or the spot check in flight waits
+    /// for: its answer counts, and its retries are still wanted. A replica may be asked more
+    /// than once in a row in different parts (spot-checked, then followed; followed, let go,
+    /// followed again), so an answer is matched to what was asked, not only to who answers:
+    /// a late answer of one part must not pass for another's. A spot check's empty answer
+    /// taken as a new home's first read made that home vouch for nothing, and the reader
+    /// accused it of hiding its own record.
+    func awaits(_ query: QueryMethod?, from endpoint: Endpoint) -> Bool {
+        query != nil && query == awaitedQuery(from: endpoint)
+    }
+
+    /// The query whose answer from `endpoint` a read or the spot check in flight waits for.
+    func awaitedQuery(from endpoint: Endpoint) -> QueryMethod? {
+        if spotCheck?.endpoint == endpoint { return spotCheckQuery }
+        guard let read = homes.first(where: { $0.node.endpoint == endpoint })?.read else { return nil }
+        return .getRecordChanges(target: target, since: read.since, after: read.after)
     }
 
     /// A spot check's answer: a replica that holds more owners than every followed replica
@@ -232,10 +249,12 @@ struct ShardFeed: Sendable {
         return outcome
     }
 
-    /// A page of a read from `endpoint` arrived, or its query failed (`body` nil). Returns the
-    /// query for the next page, if any, and the changes a completed read made.
-    mutating func answered(from endpoint: Endpoint, body: ResponseBody?, wanted: Int, vouchTime: Duration, maxPages: Int,
-                           now: Timestamp, generator: inout SplitMix64) -> ReadOutcome {
+    /// A page of a read from `endpoint` arrived, or its query failed (`body` nil): the answer to
+    /// `asked`, ignored unless a read or the spot check awaits it. Returns the query for the
+    /// next page, if any, and the changes a completed read made.
+    mutating func answered(from endpoint: Endpoint, asked: QueryMethod?, body: ResponseBody?, wanted: Int, vouchTime: Duration,
+                           maxPages: Int, now: Timestamp, generator: inout SplitMix64) -> ReadOutcome {
+        guard awaits(asked, from: endpoint) else { return ReadOutcome() }
         if let check = spotCheck, check.endpoint == endpoint { return spotChecked(check, body: body, vouchTime: vouchTime, now: now) }
         guard let index = homes.firstIndex(where: { $0.node.endpoint == endpoint }), var read = homes[index].read else { return ReadOutcome() }
         // Taken out while it grows: appending to records the home still shared copied them

@@ -114,6 +114,29 @@ extension SubnetTests {
             #expect(feed.held[me.publicKey]?.vouchers.contains(replicas[1].endpoint) == true)
         }
 
+        @Test func anAnswerCountsOnlyForTheQueryItAnswers() {
+            var (feed, homes, generator) = feed(homes: 2)
+            let me = SigningKey.generate()
+            feed.ownRecordStored(by: me.publicKey, at: homes, now: start)
+            _ = feed.startReads()
+            func deliver(_ asked: QueryMethod, _ body: ResponseBody) -> ShardFeed.ReadOutcome {
+                feed.answered(from: homes[0], asked: asked, body: body, wanted: 2, vouchTime: .seconds(90), maxPages: 10, now: start,
+                              generator: &generator)
+            }
+            let read = QueryMethod.getRecordChanges(target: Self.target, since: [], after: nil)
+            // A late, empty answer to a spot check of the same replica (asked before it was
+            // followed) is no answer to its read: it neither completes the read nor accuses it.
+            let spotCheck = QueryMethod.getRecordChanges(target: Self.target, since: [], after: QueryMethod.tokenOnlyCursor)
+            let late = deliver(spotCheck, answer(full: true))
+            #expect(late.hidesOwnRecord == nil && late.changes.isEmpty)
+            #expect(feed.awaits(read, from: homes[0]) && !feed.awaits(spotCheck, from: homes[0]))
+            // The read's own answer counts; a duplicate of it afterwards does not.
+            #expect(deliver(read, answer(full: true, records: [heartbeat(me)])).changes.count == 1)
+            #expect(!feed.awaits(read, from: homes[0]))
+            #expect(deliver(read, answer(full: true)).changes.isEmpty)
+            #expect(held(feed) == [me.publicKey])
+        }
+
         @Test func aHomeThatDroppedTheReadersRecordAfterItsTTLIsNotCaught() {
             var (feed, homes, generator) = feed(homes: 1)
             let me = SigningKey.generate()
@@ -301,7 +324,7 @@ extension SubnetTests {
             }
             let spot = try! #require(check)
             #expect(spot.query == .getRecordChanges(target: Self.target, since: [], after: QueryMethod.tokenOnlyCursor))
-            #expect(feed.isReading(from: spot.node.endpoint))
+            #expect(feed.awaits(spot.query, from: spot.node.endpoint))
             // It holds four owners where the view knows one: it is followed from now on.
             var summary = answer(full: true)
             summary.memberCount = 4
@@ -348,5 +371,15 @@ extension SubnetTests {
             #expect(last.next == nil && last.changes.count == 2)
             #expect(feed.homes[0].cursor == RecordFeedCursor(epoch: 1, version: 4).bytes)
         }
+    }
+}
+
+extension ShardFeed {
+    /// The answer of `endpoint` to whatever the feed awaits from it, as the core hands back
+    /// the answer with the query it sent.
+    mutating func answered(from endpoint: Endpoint, body: ResponseBody?, wanted: Int, vouchTime: Duration, maxPages: Int,
+                           now: Timestamp, generator: inout SplitMix64) -> ReadOutcome {
+        answered(from: endpoint, asked: awaitedQuery(from: endpoint), body: body, wanted: wanted, vouchTime: vouchTime, maxPages: maxPages,
+                 now: now, generator: &generator)
     }
 }
