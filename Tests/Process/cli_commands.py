@@ -47,6 +47,8 @@ PLAIN_PEERS = 4
 F_NODE_ID = "f0" * 20
 F_MAX_RECORDS, F_RATE = 2, 5
 TABLE_HEADER = ["OWNER", "STATE", "ROLE", "NAME", "ADDRESS", "TPUT", "VERSION", "SEQ", "EXPIRES"]
+# With a peer that publishes subnet fields (--info), the table shows them in an INFO column.
+INFO_TABLE_HEADER = TABLE_HEADER[:7] + ["INFO"] + TABLE_HEADER[7:]
 
 
 def ping_flood(address, count, settle=1.0):
@@ -108,7 +110,7 @@ def main():
         f_metrics = free_tcp_port()
         _, f_address, f_key = start(10, "flags", seed, ("--node-id", F_NODE_ID, "--json-logs", "--max-records", str(F_MAX_RECORDS),
                                                         "--rate-limit", str(F_RATE), "--metrics-port", str(f_metrics),
-                                                        "--role", "validator"))
+                                                        "--role", "validator", "--info", "stake=5", "--info", "zone=eu"))
         k_metrics = free_tcp_port()
         _, k_address, k_key = start(11, "keyed", seed, ("--key", "jobs", "--metrics-port", str(k_metrics)))
         _, n_address, _ = start(12, "network-7", None, ("--network-id", "7"))
@@ -146,6 +148,12 @@ def main():
         check("node-records-online", online is not None and f_key in owners and k_key not in owners and quiet_key not in owners,
               "records node: %s" % [(r.get("name"), r.get("state")) for r in online or []],
               "%d online after %.1f s" % (PLAIN_PEERS + 1, took or 0))
+
+        # --info: F's subnet fields travel in its signed heartbeat to every reader's JSON rows.
+        infos = {r["owner"]: r.get("info") for r in online or []}
+        check("info-travels", infos.get(f_key) == {"stake": 5, "zone": "eu"}
+              and all(info == {} for owner, info in infos.items() if owner != f_key),
+              "info by owner: %s" % infos)
 
         # --node-shard-depth 2: S's heartbeat is stored under the 4 shard targets of `node`, so
         # only a read at the same depth lists it, and that read lists no depth-0 heartbeat.
@@ -217,12 +225,13 @@ def main():
               "records jobs %s; K publishes ok %s; in node: %s" % (jobs, published(k_metrics, "ok"), bool({o_key, k_key} & in_node)),
               "K listed under jobs %.1f s after O started" % (took or 0))
 
-        # The human tables: a header and one row per live peer, with the names they run under.
+        # The human tables: a header and one row per live peer, with the names they run under
+        # (and F's subnet fields in the INFO column).
         out = cli("peers", "--bootstrap", reader)
         rows = table(out.stdout)
-        peers = sorted((row[3], row[2]) for row in rows[1:]) if rows and rows[0] == TABLE_HEADER else []
-        want = sorted([("flags", "validator")] + [("plain-%d" % i, "worker") for i in range(PLAIN_PEERS)])
-        check("peers-table", out.returncode == 0 and peers == want and all(len(row) == len(TABLE_HEADER) for row in rows),
+        peers = sorted((row[3], row[2], row[7]) for row in rows[1:]) if rows and rows[0] == INFO_TABLE_HEADER else []
+        want = sorted([("flags", "validator", "stake=5 zone=eu")] + [("plain-%d" % i, "worker", "-") for i in range(PLAIN_PEERS)])
+        check("peers-table", out.returncode == 0 and peers == want and all(len(row) == len(INFO_TABLE_HEADER) for row in rows),
               "exit %s, stdout %r" % (out.returncode, out.stdout))
         out = cli("records", "jobs", "--bootstrap", reader)
         rows = table(out.stdout)

@@ -16,6 +16,21 @@ import Testing
         return RecordRow(record: record)
     }
 
+    @Test func subnetFieldsGetAnInfoColumnOnlyWhenAPeerPublishesThem() {
+        let first = SigningKey.generate(), second = SigningKey.generate()
+        var info = ServerInfo(state: .online, role: "miner", throughput: 0, address: Endpoint("127.0.0.1:6886")!, name: nil, version: "0.1.0")
+        info.info = ["stake": .integer(5), "zone": .string("eu"), "note": .string("two words")]
+        let record = KeyedRecord.signed(key: Array("node".utf8), value: info.bencoded, seq: 42, expires: 1_795_451_489, by: first)
+        let lines = RecordTable.text([RecordRow(record: record), heartbeat(second, name: nil)], now: now).split(separator: "\n").map(String.init)
+        #expect(lines[0].split(separator: " ") == ["OWNER", "STATE", "ROLE", "NAME", "ADDRESS", "TPUT", "VERSION", "INFO", "SEQ", "EXPIRES"])
+        #expect(lines[1].contains(#"note="two words" stake=5 zone=eu"#))
+        #expect(lines[2].split(separator: " ")[7] == "-")
+        // In JSON every heartbeat row has `info`, `{}` when it has none.
+        let json = RecordTable.json([RecordRow(record: record), heartbeat(second, name: nil)], now: now)
+        #expect(json.contains(#""info":{"note":"two words","stake":5,"zone":"eu"}"#))
+        #expect(json.contains(#""info":{}"#))
+    }
+
     @Test func aHeartbeatTableHasAHeaderAndAlignedColumns() {
         let first = SigningKey.generate(), second = SigningKey.generate()
         let table = RecordTable.text([heartbeat(first, name: "a-rather-long-name"), heartbeat(second, name: nil, state: .joining, role: "miner")], now: now)

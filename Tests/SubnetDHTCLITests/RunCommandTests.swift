@@ -1,3 +1,4 @@
+import Foundation
 import SubnetDHT
 import Testing
 @testable import subnet_dht
@@ -22,6 +23,42 @@ import Testing
         #expect(configuration.bootstrap.isEmpty)
         #expect(configuration.stateDirectory == nil)
         #expect(configuration.httpPort == nil)
+    }
+
+    @Test func infoFlagsAndFileBecomeTheHeartbeatsSubnetFields() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("info-\(UUID().uuidString).json")
+        try Data(#"{"stake": 3, "zone": "eu", "old": true}"#.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let command = try parse(["run", "--info-file", file.path, "--info", "stake=5", "--info", "score=0.5", "--info", "name=alice smith",
+                                 "--info", #"tags=["a","b"]"#, "--info", "old=null", "--info", "empty="], as: Run.self)
+        let configuration = try command.peerConfiguration(signingKey: key)
+        #expect(configuration.info == ["stake": .integer(5), "zone": .string("eu"), "score": .number(0.5), "name": .string("alice smith"),
+                                       "tags": .array([.string("a"), .string("b")]), "empty": .string("")])
+        #expect(try parse(["run"], as: Run.self).peerConfiguration(signingKey: key).info.isEmpty)
+    }
+
+    @Test func badInfoIsRefusedNamingTheFlag() throws {
+        func message(_ arguments: [String]) -> String {
+            do {
+                _ = try parse(["run"] + arguments, as: Run.self)
+                return "accepted"
+            } catch {
+                return Run.message(for: error)
+            }
+        }
+        #expect(message(["--info", "stake"]).contains("--info must be KEY=VALUE, got 'stake'"))
+        #expect(message(["--info", "=5"]).contains("--info must be KEY=VALUE"))
+        #expect(message(["--info-file", "/nonexistent/info.json"]).contains("--info-file /nonexistent/info.json: cannot be read"))
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("info-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data("[1, 2]".utf8).write(to: file)
+        #expect(message(["--info-file", file.path]).contains("a JSON object is needed, not array"))
+        try Data("{\"stake\": ".utf8).write(to: file)
+        #expect(message(["--info-file", file.path]).contains("not JSON"))
+        // A heartbeat past a record's 1,000-byte value limit would be refused by every replica.
+        let big = String(repeating: "x", count: 900)
+        #expect(message(["--info", "blob=\(big)"]).contains("over the 1000-byte limit of a record's value"))
+        #expect(message(["--info", "blob=\(big.prefix(600))"]) == "accepted")
     }
 
     @Test func everyFlagReachesTheConfiguration() throws {

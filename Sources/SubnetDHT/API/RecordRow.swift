@@ -58,7 +58,8 @@ public struct RecordRow: Hashable, Sendable {
 }
 
 /// The `--json` form of a list of rows: one JSON array on one line, one flat object per row.
-/// Heartbeats have `owner seq exp expires_in state role addr name ver tput`; other values
+/// Heartbeats have `owner seq exp expires_in state role addr name ver tput info` (`info` the
+/// subnet's own fields, `{}` when none); other values
 /// `owner seq exp expires_in value` (the value bencoded, as text).
 public enum RecordListJSON {
     /// The JSON array of `rows`, with `expires_in` counted from `now`.
@@ -82,6 +83,7 @@ public enum RecordListJSON {
                 "\"name\":\(info.name.map(JSONText.quoted) ?? "null")",
                 "\"ver\":\(info.version.map(JSONText.quoted) ?? "null")",
                 "\"tput\":\(info.throughput)",
+                "\"info\":\(JSONValue.object(info.info).jsonText)",
             ]
         case .value(let value):
             fields.append("\"value\":\(JSONText.quoted(String(decoding: Bencode.encode(value), as: UTF8.self)))")

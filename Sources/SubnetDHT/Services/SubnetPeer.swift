@@ -28,6 +28,8 @@ public final class SubnetPeer: Service, Sendable {
         public var role = "worker"
         /// The heartbeat's optional public `name`, at most 64 bytes.
         public var name: String?
+        /// The subnet's own fields the heartbeat publishes in `info` (docs/PROTOCOL.md 4).
+        public var info: [String: JSONValue] = [:]
         /// The software version the heartbeat publishes in `ver`.
         public var version = SubnetDHTVersion.current
         /// Nil runs without heartbeats (a passive member that still keeps a live view).
@@ -96,7 +98,7 @@ public final class SubnetPeer: Service, Sendable {
     public func run() async throws {
         let node = try await DHTNode.start(configuration.node)
         var info = ServerInfo(state: .joining, role: configuration.role, throughput: 0, address: node.localEndpoint,
-                              name: configuration.name, version: configuration.version)
+                              name: configuration.name, version: configuration.version, info: configuration.info)
         state.withLockedValue { $0 = (node, info) }
         restoreSnapshot(into: node)
         let http: HTTPServing?

@@ -49,6 +49,9 @@ public struct ServerInfo: Hashable, Sendable {
     /// `pings`: hex owner-key prefix (`pingKey(for:)`) to round-trip time in microseconds.
     /// Empty means absent: it is not encoded, and an empty dictionary on the wire reads as empty.
     public var pings: [String: Int64]
+    /// `info`: the subnet's own fields (stake, score, ...), sent as the compact JSON text of
+    /// an object. Empty means absent. A key policy may require fields and bound them.
+    public var info: [String: JSONValue]
     /// Entries this version does not know, kept for forward compatibility and re-encoded
     /// as-is. Entries here under the name of a known field are ignored when encoding.
     public var unknownFields: [[UInt8]: BValue]
@@ -65,6 +68,7 @@ public struct ServerInfo: Hashable, Sendable {
     ///   - version: An optional software version.
     ///   - relay: Optional: true when the peer is reachable only through a relay.
     ///   - pings: Round-trip times to other peers, by `pingKey(for:)`, in microseconds.
+    ///   - info: The subnet's own fields.
     ///   - unknownFields: Extra entries to publish as they are.
     public init(
         state: State,
@@ -75,6 +79,7 @@ public struct ServerInfo: Hashable, Sendable {
         version: String? = nil,
         relay: Bool? = nil,
         pings: [String: Int64] = [:],
+        info: [String: JSONValue] = [:],
         unknownFields: [[UInt8]: BValue] = [:]
     ) {
         self.state = state
@@ -85,6 +90,7 @@ public struct ServerInfo: Hashable, Sendable {
         self.version = version
         self.relay = relay
         self.pings = pings
+        self.info = info
         self.unknownFields = unknownFields
     }
 
@@ -96,7 +102,8 @@ public struct ServerInfo: Hashable, Sendable {
     /// Reads a ServerInfo dictionary, enforcing docs/PROTOCOL.md 4's table: `state`,
     /// `role`, `tput` and `addr` required; `state` 0...2; `tput` >= 0; `addr` 6 or 18 bytes;
     /// `role` <= 32, `name` <= 64 and `ver` <= 32 bytes of UTF-8; `relay` 0 or 1; `pings`
-    /// keys 16 hex digits and values integers >= 0. Any other entry is kept unread.
+    /// keys 16 hex digits and values integers >= 0; `info` the JSON text of an object. Any
+    /// other entry is kept unread.
     public init(bencoded: BValue) throws(ServerInfoError) {
         guard case .dict(let entries) = bencoded else { throw .notADictionary }
 
@@ -124,13 +131,16 @@ public struct ServerInfo: Hashable, Sendable {
         let pings = try Self.optional(Field.pings, in: entries) { () throws(ServerInfoError) in
             try Self.pings(entries[Array(Field.pings.utf8)])
         } ?? [:]
+        let info = try Self.optional(Field.info, in: entries) { () throws(ServerInfoError) in
+            try Self.info(try Self.bytes(Field.info, in: entries))
+        } ?? [:]
 
         var unknownFields = entries
         for field in Field.all { unknownFields[Array(field.utf8)] = nil }
 
         self.init(
             state: state, role: role, throughput: throughput, address: address, name: name, version: version,
-            relay: relay, pings: pings, unknownFields: unknownFields)
+            relay: relay, pings: pings, info: info, unknownFields: unknownFields)
     }
 
     /// The dictionary to publish as a `node` record's `v`. `init(bencoded:)` of it gives
@@ -151,6 +161,7 @@ public struct ServerInfo: Hashable, Sendable {
             for (key, rtt) in pings { encoded[Array(key.utf8)] = .int(rtt) }
             entries[Array(Field.pings.utf8)] = .dict(encoded)
         }
+        if !info.isEmpty { entries[Array(Field.info.utf8)] = .string(JSONValue.object(info).jsonText) }
         return .dict(entries)
     }
 
@@ -164,7 +175,8 @@ public struct ServerInfo: Hashable, Sendable {
         static let version = "ver"
         static let relay = "relay"
         static let pings = "pings"
-        static let all = [state, role, throughput, address, name, version, relay, pings]
+        static let info = "info"
+        static let all = [state, role, throughput, address, name, version, relay, pings, info]
     }
 
     private static func required(_ field: String, in entries: [[UInt8]: BValue]) throws(ServerInfoError) -> BValue {
@@ -210,6 +222,12 @@ public struct ServerInfo: Hashable, Sendable {
             pings[String(decoding: key, as: UTF8.self)] = rtt
         }
         return pings
+    }
+
+    /// `info` is the JSON text of an object; an empty object reads as absent.
+    private static func info(_ raw: [UInt8]) throws(ServerInfoError) -> [String: JSONValue] {
+        guard case .object(let fields)? = try? JSONValue(parsing: raw) else { throw .invalidValue(Field.info) }
+        return fields
     }
 
     /// Either case is accepted: the protocol says only "hex", and refusing a peer's

@@ -34,6 +34,7 @@ struct Run: AsyncParsableCommand {
     var rateLimit: Double = RateLimitSettings().queriesPerSecond
     @Option(help: "Most keyed records this node stores for others, over all keys (each up to about 1 KB).")
     var maxRecords = RecordStoreSettings().maxRecords
+    @OptionGroup var heartbeatInfo: HeartbeatInfoOptions
     @OptionGroup var subnet: SubnetOptions
     @OptionGroup var network: NetworkOptions
 
@@ -48,6 +49,7 @@ struct Run: AsyncParsableCommand {
         guard rateLimit >= 0, rateLimit.isFinite else { throw ValidationError("--rate-limit must be 0 or more") }
         guard (1...10_000_000).contains(maxRecords) else { throw ValidationError("--max-records must be 1 to 10,000,000") }
         _ = try subnet.heartbeatSettings(key: key)
+        try heartbeatInfo.checkSize(role: role, name: name)
     }
 
     /// What the flags ask of the peer: kept apart from `run()` so that tests can check every
@@ -66,6 +68,7 @@ struct Run: AsyncParsableCommand {
         configuration.bootstrap = try network.bootstrapEndpoints()
         configuration.role = role
         configuration.name = name
+        configuration.info = try heartbeatInfo.fields()
         configuration.heartbeat = noHeartbeat ? nil : heartbeat
         configuration.stateDirectory = stateDir
         configuration.httpPort = metricsPort

@@ -13,7 +13,7 @@ extension APITests {
                                   name: "node-5", version: "0.1.0")
             let record = RecordFixtures.heartbeat(owner, seq: 1_795_451_474_197, expires: 1_795_451_489, info: info)
             let expected = #"[{"owner":""# + owner.publicKey.hex
-                + #"","seq":1795451474197,"exp":1795451489,"expires_in":14,"state":"online","role":"worker","addr":"127.0.0.1:6886","name":"node-5","ver":"0.1.0","tput":1500}]"#
+                + #"","seq":1795451474197,"exp":1795451489,"expires_in":14,"state":"online","role":"worker","addr":"127.0.0.1:6886","name":"node-5","ver":"0.1.0","tput":1500,"info":{}}]"#
             #expect(RecordListJSON.render([RecordRow(record: record)], now: now) == expected)
             // A live view keeps peers, not records: the same row either way.
             #expect(RecordRow(peer: Peer(record: record)!) == RecordRow(record: record))
@@ -22,7 +22,7 @@ extension APITests {
         @Test func optionalFieldsAreNullAndTextIsEscaped() {
             let info = ServerInfo(state: .joining, role: "miner", throughput: 12, address: Endpoint("[::1]:7000")!, name: "a\"b\n")
             let json = RecordListJSON.render([RecordRow(record: RecordFixtures.heartbeat(owner, seq: 1, expires: 1_795_451_470, info: info))], now: now)
-            #expect(json.contains(#""expires_in":0,"state":"joining","role":"miner","addr":"[::1]:7000","name":"a\"b\n","ver":null,"tput":12}"#))
+            #expect(json.contains(#""expires_in":0,"state":"joining","role":"miner","addr":"[::1]:7000","name":"a\"b\n","ver":null,"tput":12,"info":{}}"#))
         }
 
         @Test func aValueThatIsNotAHeartbeatRendersAsItsBencoding() {

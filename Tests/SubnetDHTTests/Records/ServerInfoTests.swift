@@ -33,6 +33,37 @@ extension RecordsTests {
             #expect(Bencode.encode(info.bencoded) == Array("d4:addr6:".utf8) + [10, 0, 0, 1, 0x1a, 0xe1] + Array("4:role9:validator5:statei2e4:tputi12500ee".utf8))
         }
 
+        @Test func theSubnetsOwnFieldsTravelAsOneCanonicalJSONObject() throws {
+            var info = Self.minimal()
+            info.info = ["stake": .integer(5), "score": .number(0.75), "zone": .string("eu/west"), "tags": .array([.string("gpu"), .bool(true)]),
+                         "limits": .object(["rps": .integer(40), "burst": .null])]
+            let decoded = try Self.roundTrip(info)
+            #expect(decoded == info)
+            // Keys sorted, no spaces, integers without a fraction, slashes as they are.
+            guard case .dict(let entries) = info.bencoded, case .bytes(let text)? = entries[Array("info".utf8)] else {
+                Issue.record("no info entry"); return
+            }
+            #expect(String(decoding: text, as: UTF8.self)
+                == #"{"limits":{"burst":null,"rps":40},"score":0.75,"stake":5,"tags":["gpu",true],"zone":"eu/west"}"#)
+            // No fields, no entry.
+            #expect(Bencode.encode(Self.minimal().bencoded) == Bencode.encode(ServerInfo(state: .online, role: "validator", throughput: 12_500,
+                                                                                        address: Self.v4, info: [:]).bencoded))
+        }
+
+        @Test func infoThatIsNotAJSONObjectIsRefused() throws {
+            for text in ["not json", "[1,2]", "5", "{\"open\":", ""] {
+                guard case .dict(var entries) = Self.minimal().bencoded else { return }
+                entries[Array("info".utf8)] = .string(text)
+                #expect(throws: ServerInfoError.invalidValue("info"), "\(text)") { try ServerInfo(bencoded: .dict(entries)) }
+            }
+            guard case .dict(var entries) = Self.minimal().bencoded else { return }
+            entries[Array("info".utf8)] = .int(5)
+            #expect(throws: ServerInfoError.wrongType("info")) { try ServerInfo(bencoded: .dict(entries)) }
+            // An empty object is no fields.
+            entries[Array("info".utf8)] = .string("{}")
+            #expect(try ServerInfo(bencoded: .dict(entries)).info.isEmpty)
+        }
+
         @Test func roundTripWithEveryOptionalField() throws {
             let info = try Self.full()
             #expect(try Self.roundTrip(info) == info)

@@ -90,7 +90,7 @@ extension StatusPageTests {
             #expect(live.count == 4)
             #expect(response.body == RecordListJSON.render(live.map(RecordRow.init(peer:)), now: Self.now) + "\n")
             #expect(response.body.hasPrefix(#"[{"owner":"\#(keys[0].publicKey.hex)","seq":"#))
-            #expect(response.body.contains(#""expires_in":12,"state":"online","role":"worker","addr":"127.0.0.1:7000","name":null,"ver":"0.1.0","tput":1500}"#))
+            #expect(response.body.contains(#""expires_in":12,"state":"online","role":"worker","addr":"127.0.0.1:7000","name":null,"ver":"0.1.0","tput":1500,"info":{}}"#))
             await server.stop()
         }
 
