@@ -211,6 +211,11 @@ def main():
         check("key-refused-without-open-keys", failed and published(k_metrics, "ok") == 0 and jobs_before == [],
               "K publishes ok %s failed %s; records jobs %s" % (published(k_metrics, "ok"), published(k_metrics, "failed"), jobs_before))
 
+        # announce: a record under a key no replica has a policy for is refused by all (exit 1).
+        refused_announce = cli("announce", "jobs", '{"task": "resize"}', "--bootstrap", reader)
+        check("announce-refused-without-policy", refused_announce.returncode == 1 and "rejected by" in refused_announce.stderr
+              and "209" in refused_announce.stderr, "exit %s, stderr %r" % (refused_announce.returncode, refused_announce.stderr[-300:]))
+
         # --open-keys: O accepts records under `jobs`, so K's heartbeats land there. O's own do
         # not: a peer publishes to the other nodes closest to the key, and those refuse `jobs`.
         _, _, o_key = start(13, "open", seed, ("--key", "jobs", "--open-keys"))
@@ -238,6 +243,14 @@ def main():
         check("records-table", out.returncode == 0 and rows[:1] == [TABLE_HEADER]
               and [row[3] for row in rows[1:]] == ["keyed"] and all(row[1] == "online" for row in rows[1:]),
               "exit %s, stdout %r" % (out.returncode, out.stdout))
+
+        # announce: with O there, the record is stored (on O) and read back under its owner.
+        announced = cli("announce", "jobs", '{"task": "resize", "size": 640}', "--ttl", "60", "--bootstrap", reader)
+        announcer = (re.search(r"^owner ([0-9a-f]{64})$", announced.stdout, re.M) or [None, None])[1]
+        rows = {r.get("owner"): r for r in read_json("records", "jobs", "--json", "--bootstrap", reader) or []}
+        check("announce-stores-a-record", announced.returncode == 0 and announcer in rows
+              and rows[announcer].get("value") == "d4:sizei640e4:task6:resizee" and 0 < rows[announcer].get("expires_in", 0) <= 60,
+              "exit %s, stdout %r, stderr %r; jobs rows %s" % (announced.returncode, announced.stdout, announced.stderr[-300:], rows.get(announcer)))
 
         # peers --watch: redraws with one peer fewer once a peer stops gracefully.
         watch = subprocess.Popen([binary, "peers", "--watch", "--interval", "0.5", "--bootstrap", reader],

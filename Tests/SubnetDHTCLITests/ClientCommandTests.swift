@@ -16,11 +16,30 @@ import Testing
         #expect(try parse(["records"]) is Records)
         #expect(try parse(["peers"]) is Peers)
         #expect(try parse(["keygen", "--out", "/tmp/id"]) is Keygen)
+        #expect(try parse(["announce", "jobs", "hello", "--bootstrap", "127.0.0.1:6881"]) is Announce)
         #expect(try parse(["testnet"]) is Testnet)
         #expect(try parse(["run"]) is Run)
         #expect(try parse(["bench"]) is Bench)
         let unknown = try #require(refusal(["serve"]))
         #expect(unknown.status == usageStatus)
+    }
+
+    @Test func announceReadsItsValueAsJSONOrTextAndRefusesWhatBencodeCannotHold() throws {
+        func value(_ text: String) throws -> BValue {
+            try parse(["announce", "jobs", text, "--bootstrap", "127.0.0.1:6881"], as: Announce.self).bencodedValue()
+        }
+        #expect(try value(#"{"task": "resize", "size": 640, "tags": ["a"]}"#)
+            == .dict([Array("task".utf8): .string("resize"), Array("size".utf8): .int(640), Array("tags".utf8): .list([.string("a")])]))
+        #expect(try value("plain words") == .string("plain words"))
+        #expect(try value("42") == .int(42))
+        let fraction = try #require(refusal(["announce", "jobs", "0.5", "--bootstrap", "127.0.0.1:6881"]))
+        #expect(fraction.status == usageStatus && fraction.message.contains("bencode has no fractional number"))
+        #expect(refusal(["announce", "jobs", #"{"ok": true}"#, "--bootstrap", "127.0.0.1:6881"])?.message.contains("bencode has no boolean") == true)
+        #expect(refusal(["announce", String(repeating: "k", count: 65), "v", "--bootstrap", "127.0.0.1:6881"])?.message.contains("KEY must be 1 to 64 bytes") == true)
+        #expect(refusal(["announce", "jobs", "v", "--ttl", "0", "--bootstrap", "127.0.0.1:6881"])?.message.contains("--ttl must be at least 1") == true)
+        #expect(refusal(["announce", "jobs", String(repeating: "x", count: 1_000), "--bootstrap", "127.0.0.1:6881"])?.message
+            .contains("over the 1000-byte limit") == true)
+        #expect(try parse(["announce", "jobs", "v", "--bootstrap", "127.0.0.1:6881"], as: Announce.self).ttl == 600)
     }
 
     @Test func networkOptionsAreSharedByTheClientCommands() throws {

@@ -38,14 +38,7 @@ import Testing
     }
 
     @Test func badInfoIsRefusedNamingTheFlag() throws {
-        func message(_ arguments: [String]) -> String {
-            do {
-                _ = try parse(["run"] + arguments, as: Run.self)
-                return "accepted"
-            } catch {
-                return Run.message(for: error)
-            }
-        }
+        func message(_ arguments: [String]) -> String { refusal(["run"] + arguments)?.message ?? "accepted" }
         #expect(message(["--info", "stake"]).contains("--info must be KEY=VALUE, got 'stake'"))
         #expect(message(["--info", "=5"]).contains("--info must be KEY=VALUE"))
         #expect(message(["--info-file", "/nonexistent/info.json"]).contains("--info-file /nonexistent/info.json: cannot be read"))

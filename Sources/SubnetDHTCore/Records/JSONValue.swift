@@ -59,6 +59,26 @@ public enum JSONValue: Hashable, Sendable {
         }
     }
 
+    /// The value as bencode, for a record published from JSON (`subnet-dht announce`):
+    /// integers, strings, arrays and objects map one to one; bencode has no fractions,
+    /// booleans or null, so those are refused rather than changed.
+    public func bencoded() throws(ParseError) -> BValue {
+        switch self {
+        case .integer(let value): return .int(value)
+        case .string(let value): return .string(value)
+        case .array(let values):
+            var list = [BValue]()
+            for value in values { list.append(try value.bencoded()) }
+            return .list(list)
+        case .object(let fields):
+            var entries = [[UInt8]: BValue]()
+            for (key, value) in fields { entries[Array(key.utf8)] = try value.bencoded() }
+            return .dict(entries)
+        case .number, .bool, .null:
+            throw ParseError(description: "bencode has no \(typeName == "number" ? "fractional number" : typeName): write it as a string or an integer")
+        }
+    }
+
     private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
