@@ -274,12 +274,42 @@ def main():
                         return True
             return False
 
+        # peers --watch --json: one event a line, the first read's peers as joined.
+        json_watch = subprocess.Popen([binary, "peers", "--watch", "--json", "--interval", "0.5", "--bootstrap", reader],
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        processes.append(json_watch)
+        events = []
+
+        def json_watch_sees(wanted, limit):
+            deadline = time.time() + limit
+            while time.time() < deadline:
+                ready, _, _ = select.select([json_watch.stdout], [], [], max(0, deadline - time.time()))
+                if not ready:
+                    break
+                line = json_watch.stdout.readline()
+                if not line:
+                    break
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    events.append(("not JSON", line))
+                    continue
+                events.append((event.get("event"), (event.get("peer") or {}).get("name")))
+                if wanted(events):
+                    return True
+            return False
+
+        joined = json_watch_sees(lambda seen: sum(1 for kind, _ in seen if kind == "joined") == PLAIN_PEERS + 1, 15)
         before = watch_shows(PLAIN_PEERS + 1, 15)
         plain[2][0].send_signal(signal.SIGTERM)
         after = watch_shows(PLAIN_PEERS, 15)
-        watch.send_signal(signal.SIGINT)
-        watch.wait(timeout=10)
+        left = json_watch_sees(lambda seen: ("left", "plain-2") in seen, 15)
+        for watcher in (watch, json_watch):
+            watcher.send_signal(signal.SIGINT)
+            watcher.wait(timeout=10)
         check("peers-watch-redraws", before and after, "drawn counts %s" % counts, "drawn counts %s" % counts)
+        check("peers-watch-json-events", joined and left and all(kind in ("joined", "changed", "left", "expired") for kind, _ in events),
+              "events %s" % events, "%d events" % len(events))
 
         # get: 1 nothing found, 2 no network, 64 a bad command line.
         missing = cli("get", os.urandom(20).hex(), "--bootstrap", reader)

@@ -31,6 +31,30 @@ import Testing
         #expect(json.contains(#""info":{}"#))
     }
 
+    @Test func watchingAsJSONPrintsOneEventALine() throws {
+        let a = SigningKey.generate(), b = SigningKey.generate()
+        func record(_ owner: SigningKey, _ state: ServerInfo.State, seq: Int64, tput: Int64 = 0, pings: [String: Int64] = [:]) -> KeyedRecord {
+            let info = ServerInfo(state: state, role: "worker", throughput: tput, address: Endpoint("127.0.0.1:6886")!, pings: pings)
+            return KeyedRecord.signed(key: Array("node".utf8), value: info.bencoded, seq: seq, expires: now.seconds + 10, by: owner)
+        }
+        var events = PeerEvents()
+        func kinds(_ records: [KeyedRecord]) -> [String] {
+            events.update(with: records, now: now).map { "\($0.kind.rawValue) \($0.peer.owner == a.publicKey ? "a" : "b")" }.sorted()
+        }
+        #expect(kinds([record(a, .online, seq: 1), record(b, .joining, seq: 1)]) == ["joined a", "joined b"])
+        // A refresh, and new round-trip times, are no change; a state or throughput change is.
+        #expect(kinds([record(a, .online, seq: 2, pings: ["0011223344556677": 900]), record(b, .online, seq: 2)]) == ["changed b"])
+        #expect(kinds([record(a, .online, seq: 3, tput: 12_500), record(b, .online, seq: 2)]) == ["changed a"])
+        #expect(kinds([record(a, .offline, seq: 4), record(b, .online, seq: 2)]) == ["left a"])
+        #expect(kinds([record(a, .offline, seq: 4)]) == ["expired b"])
+        #expect(kinds([record(a, .offline, seq: 4)]).isEmpty)
+        let line = PeerEvents.line(.joined, Peer(record: record(b, .online, seq: 5))!, now: now)
+        let parsed = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        #expect(parsed?["event"] as? String == "joined")
+        #expect((parsed?["peer"] as? [String: Any])?["owner"] as? String == b.publicKey.hex)
+        #expect(!line.contains("\n"))
+    }
+
     @Test func aHeartbeatTableHasAHeaderAndAlignedColumns() {
         let first = SigningKey.generate(), second = SigningKey.generate()
         let table = RecordTable.text([heartbeat(first, name: "a-rather-long-name"), heartbeat(second, name: nil, state: .joining, role: "miner")], now: now)

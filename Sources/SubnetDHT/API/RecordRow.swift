@@ -67,7 +67,8 @@ public enum RecordListJSON {
         "[" + rows.map { object($0, now: now) }.joined(separator: ",") + "]"
     }
 
-    static func object(_ row: RecordRow, now: Timestamp) -> String {
+    /// The JSON object of one row, as in `render(_:now:)`.
+    public static func object(_ row: RecordRow, now: Timestamp) -> String {
         var fields = [
             "\"owner\":\"\(row.owner.hex)\"",
             "\"seq\":\(row.seq)",
