@@ -102,6 +102,14 @@ def main():
         check("run-refuses-bad-flag-64", refused.returncode == 64 and "--role must be one of" in refused.stderr
               and "listening" not in refused.stdout, "exit %s, stderr %r" % (refused.returncode, refused.stderr[-300:]))
 
+        # --policy: a mistake in the file stops run before it binds, naming the line and field.
+        policy = os.path.join(logs, "policy.json")
+        with open(policy, "w") as out:
+            out.write('{"keys": {"node": {"roles": ["validator", "miner"],\n  "max_ttl": "long"}}}\n')
+        bad_policy = cli("run", "--port", "0", "--policy", policy, timeout=10)
+        check("run-refuses-bad-policy", bad_policy.returncode == 64 and "line 2: keys.node.max_ttl: must be a number, not string" in bad_policy.stderr
+              and "listening" not in bad_policy.stdout, "exit %s, stderr %r" % (bad_policy.returncode, bad_policy.stderr[-300:]))
+
         first, seed, _ = start(0, "plain-0", None)
         plain = [(first, seed)]
         for index in range(1, PLAIN_PEERS):
@@ -276,25 +284,29 @@ def main():
 
         # peers --watch --json: one event a line, the first read's peers as joined.
         json_watch = subprocess.Popen([binary, "peers", "--watch", "--json", "--interval", "0.5", "--bootstrap", reader],
-                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         processes.append(json_watch)
         events = []
+        pending = [b""]
 
         def json_watch_sees(wanted, limit):
+            # Raw reads, split here: a buffered readline would leave lines select() cannot see.
             deadline = time.time() + limit
             while time.time() < deadline:
                 ready, _, _ = select.select([json_watch.stdout], [], [], max(0, deadline - time.time()))
                 if not ready:
                     break
-                line = json_watch.stdout.readline()
-                if not line:
+                chunk = os.read(json_watch.stdout.fileno(), 65536)
+                if not chunk:
                     break
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    events.append(("not JSON", line))
-                    continue
-                events.append((event.get("event"), (event.get("peer") or {}).get("name")))
+                *lines, pending[0] = (pending[0] + chunk).split(b"\n")
+                for line in lines:
+                    try:
+                        event = json.loads(line)
+                    except ValueError:
+                        events.append(("not JSON", line))
+                        continue
+                    events.append((event.get("event"), (event.get("peer") or {}).get("name")))
                 if wanted(events):
                     return True
             return False

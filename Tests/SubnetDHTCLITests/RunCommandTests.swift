@@ -54,6 +54,36 @@ import Testing
         #expect(message(["--info", "blob=\(big.prefix(600))"]) == "accepted")
     }
 
+    @Test func aPolicyFileReplacesTheKeyPoliciesAndMustLetTheNodesOwnHeartbeatThrough() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("policy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let policy = directory.appendingPathComponent("policy.json").path
+        try Data(#"{"keys": {"node": {"roles": ["validator", "miner"], "info": {"stake": {"type": "number", "min": 0}}, "writers_file": "writers.txt", "max_ttl": 300}}, "open_keys": false}"#.utf8)
+            .write(to: URL(fileURLWithPath: policy))
+        try Data("\(key.publicKey.hex)\n".utf8).write(to: directory.appendingPathComponent("writers.txt"))
+        let configuration = try parse(["run", "--policy", policy, "--role", "miner", "--info", "stake=5"], as: Run.self).peerConfiguration(signingKey: key)
+        let node = try #require(configuration.node.settings.keyPolicies.policy(for: Array("node".utf8)))
+        #expect(node.maxTTL == .seconds(300) && node.allowedWriters == [key.publicKey])
+        #expect(!configuration.node.settings.keyPolicies.openKeys)
+        // A role outside the defaults is fine when the policy allows it; the policy's own refusals stop the run.
+        func message(_ arguments: [String]) -> String { refusal(["run", "--policy", policy] + arguments)?.message ?? "accepted" }
+        #expect(message(["--role", "worker", "--info", "stake=5"]).contains("the policy refuses this node's own heartbeat under node: role worker is not one of this subnet's roles"))
+        #expect(message(["--role", "miner"]).contains("info.stake is required"))
+        #expect(message(["--role", "miner", "--info", "stake=-2"]).contains("info.stake must be at least 0"))
+        #expect(message(["--role", "miner", "--no-heartbeat"]) == "accepted")
+        #expect(message(["--role", "miner", "--info", "stake=5", "--heartbeat-ttl", "400"])
+            .contains("the policy's max_ttl for node (300.0 seconds) is below --heartbeat-ttl (400.0 seconds)"))
+        #expect(refusal(["run", "--policy", directory.appendingPathComponent("none.json").path])?.message.contains("none.json: cannot be read") == true)
+        // A key not among the writers cannot heartbeat.
+        #expect(throws: (any Error).self) {
+            try parse(["run", "--policy", policy, "--role", "miner", "--info", "stake=5"], as: Run.self).peerConfiguration(signingKey: .generate())
+        }
+        // --open-keys still opens keys the policy leaves closed.
+        let open = try parse(["run", "--policy", policy, "--role", "miner", "--info", "stake=5", "--open-keys"], as: Run.self).peerConfiguration(signingKey: key)
+        #expect(open.node.settings.keyPolicies.openKeys)
+    }
+
     @Test func everyFlagReachesTheConfiguration() throws {
         let id = String(repeating: "ab", count: 20)
         let command = try parse(["run", "--host", "127.0.0.2", "--port", "0", "--node-id", id, "--open-keys",

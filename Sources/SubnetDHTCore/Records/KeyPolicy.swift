@@ -43,13 +43,20 @@ public struct KeyPolicy: Sendable {
     }
 
     /// docs/PROTOCOL.md 4: the heartbeat key. Values are ServerInfo dictionaries with a role
-    /// from `roles`; TTL at most an hour; 10,000 owners; 60 stores per owner per minute.
+    /// from `roles` and subnet fields that keep `infoRules`; TTL at most `maxTTL` (an hour);
+    /// 10,000 owners; 60 stores per owner per minute.
     public static func node(roles: Set<String> = ServerInfo.defaultRoles, maxOwners: Int = 10_000,
-                            storesPerOwnerPerMinute: Int = 60) -> KeyPolicy {
-        KeyPolicy(maxTTL: .seconds(3600), maxOwners: maxOwners, storesPerOwnerPerMinute: storesPerOwnerPerMinute) { value in
+                            storesPerOwnerPerMinute: Int = 60, maxTTL: Duration = .seconds(3600),
+                            infoRules: [String: InfoFieldRule] = [:]) -> KeyPolicy {
+        let rules = infoRules.sorted { $0.key < $1.key }
+        return KeyPolicy(maxTTL: maxTTL, maxOwners: maxOwners, storesPerOwnerPerMinute: storesPerOwnerPerMinute) { value in
             do throws(ServerInfoError) {
                 let info = try ServerInfo(bencoded: value)
-                return roles.contains(info.role) ? nil : "role \(info.role) is not one of this subnet's roles"
+                guard roles.contains(info.role) else { return "role \(info.role) is not one of this subnet's roles" }
+                for (name, rule) in rules {
+                    if let refusal = rule.refusal(of: info.info[name], field: name) { return refusal }
+                }
+                return nil
             } catch {
                 return "not a ServerInfo: \(error.message)"
             }

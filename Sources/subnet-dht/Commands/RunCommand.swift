@@ -34,6 +34,8 @@ struct Run: AsyncParsableCommand {
     var rateLimit: Double = RateLimitSettings().queriesPerSecond
     @Option(help: "Most keyed records this node stores for others, over all keys (each up to about 1 KB).")
     var maxRecords = RecordStoreSettings().maxRecords
+    @Option(help: "The subnet's validator rules, a JSON file (docs/POLICY.md): writers, roles, info fields and bounds per key.")
+    var policy: String?
     @OptionGroup var heartbeatInfo: HeartbeatInfoOptions
     @OptionGroup var subnet: SubnetOptions
     @OptionGroup var network: NetworkOptions
@@ -42,7 +44,20 @@ struct Run: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
         if let nodeID, NodeID(hex: nodeID) == nil { throw ValidationError("--node-id must be 40 hex digits") }
         if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 0 to 65535") }
-        guard ServerInfo.defaultRoles.contains(role) else {
+        if let policies = try policyFile()?.policies {
+            // The node's own heartbeat must pass the rules it enforces, or every replica refuses it.
+            if !noHeartbeat, let keyPolicy = policies.policy(for: Array(key.utf8)) {
+                let heartbeat = ServerInfo(state: .online, role: role, throughput: 0, address: Endpoint(address: .v4(0x7f00_0001), port: 6881),
+                                           name: name, version: SubnetDHTVersion.current, info: try heartbeatInfo.fields())
+                if let refusal = keyPolicy.valueCheck(heartbeat.bencoded) {
+                    throw ValidationError("the policy refuses this node's own heartbeat under \(key): \(refusal)")
+                }
+                let ttl = try subnet.heartbeatSettings(key: key).ttl
+                guard ttl <= keyPolicy.maxTTL else {
+                    throw ValidationError("the policy's max_ttl for \(key) (\(keyPolicy.maxTTL)) is below --heartbeat-ttl (\(ttl)): every heartbeat would be refused")
+                }
+            }
+        } else if !ServerInfo.defaultRoles.contains(role) {
             throw ValidationError("--role must be one of \(ServerInfo.defaultRoles.sorted().joined(separator: ", "))")
         }
         if let name, name.utf8.count > 64 { throw ValidationError("--name is longer than 64 bytes") }
@@ -52,12 +67,28 @@ struct Run: AsyncParsableCommand {
         try heartbeatInfo.checkSize(role: role, name: name)
     }
 
+    /// `--policy`, read and checked; nil without it.
+    func policyFile() throws -> PolicyFile? {
+        guard let policy else { return nil }
+        do {
+            return try PolicyFile.load(path: policy)
+        } catch {
+            throw ValidationError("--policy \(error)")
+        }
+    }
+
     /// What the flags ask of the peer: kept apart from `run()` so that tests can check every
     /// flag's way into the settings without starting a node.
     func peerConfiguration(signingKey: SigningKey) throws -> SubnetPeer.Configuration {
         var node = DHTNode.Configuration(host: host, port: port, signingKey: signingKey)
+        if let file = try policyFile() {
+            node.settings.keyPolicies = file.policies
+            if !noHeartbeat, let writers = file.policies.policy(for: Array(key.utf8))?.allowedWriters, !writers.contains(signingKey.publicKey) {
+                throw ValidationError("this node's key \(signingKey.publicKey.hex) is not among the policy's writers of \(key): its heartbeats would be refused (--no-heartbeat runs without them)")
+            }
+        }
+        node.settings.keyPolicies.openKeys = node.settings.keyPolicies.openKeys || openKeys
         network.apply(to: &node.settings)
-        node.settings.keyPolicies.openKeys = openKeys
         node.settings.rateLimit.queriesPerSecond = rateLimit
         node.settings.rateLimit.burst = 2 * rateLimit
         node.settings.recordStore.maxRecords = maxRecords
