@@ -13,7 +13,7 @@ enum InternalPurpose: Hashable, Sendable {
 /// The watched key's live view and when it is next read.
 struct MembershipWatch: Sendable {
     let key: [UInt8]
-    var view = MembershipView()
+    var view: MembershipView
     /// The key's storage targets, each read through record feeds.
     var shards: [ShardFeed]
     /// How long a replica's word counts after its last answer: the heartbeat TTL.
@@ -78,8 +78,8 @@ extension DHTCore {
     public mutating func watchMembership(key: String, vouchTime: Duration = .seconds(90), now: Timestamp) {
         guard membership?.key != Array(key.utf8) else { return }
         let bytes = Array(key.utf8)
-        membership = MembershipWatch(key: bytes, shards: storageTargets(forKey: bytes).map { ShardFeed(key: bytes, target: $0) },
-                                     vouchTime: vouchTime)
+        membership = MembershipWatch(key: bytes, view: MembershipView(policy: settings.keyPolicies.byKey[bytes]),
+                                     shards: storageTargets(forKey: bytes).map { ShardFeed(key: bytes, target: $0) }, vouchTime: vouchTime)
         nextPrune = now
     }
 

@@ -61,12 +61,19 @@ public enum MembershipEvent: Hashable, Sendable {
 struct MembershipView: Sendable {
     private(set) var peers: [PublicKey: Peer] = [:]
     private var vouched: Set<PublicKey> = []
+    /// The key's policy on this node, when it has one: a record it would refuse to store is
+    /// not shown either, whoever stored it (a replica without the policy, or with another).
+    private let policy: KeyPolicy?
+
+    init(policy: KeyPolicy? = nil) {
+        self.policy = policy
+    }
 
     /// Folds in a complete read of the key. Owners missing from the read keep their last
     /// record until it expires: a read can miss a replica, an expiry cannot be wrong.
     mutating func apply(_ records: [KeyedRecord], now: Timestamp) -> [MembershipEvent] {
         var events = [MembershipEvent]()
-        for record in records {
+        for record in records where admits(record) {
             guard let peer = Peer(record: record), !peer.isExpired(at: now) else { continue }
             events += observe(peer, now: now)
         }
@@ -75,7 +82,7 @@ struct MembershipView: Sendable {
 
     /// A record a feed holds: the owner stays until the feed releases it.
     mutating func hold(_ record: KeyedRecord, now: Timestamp) -> [MembershipEvent] {
-        guard let peer = Peer(record: record) else { return [] }
+        guard admits(record), let peer = Peer(record: record) else { return [] }
         let events = observe(peer, now: now)
         if peers[peer.owner] != nil { vouched.insert(peer.owner) }
         return events
@@ -85,6 +92,10 @@ struct MembershipView: Sendable {
     mutating func release(_ owner: PublicKey, now: Timestamp) -> [MembershipEvent] {
         guard vouched.remove(owner) != nil, let peer = peers.removeValue(forKey: owner) else { return [] }
         return peer.info.state != .offline ? [.expired(peer)] : []
+    }
+
+    private func admits(_ record: KeyedRecord) -> Bool {
+        policy?.refusal(of: record) == nil
     }
 
     /// One peer's newest record.

@@ -321,5 +321,21 @@ extension SubnetTests {
             #expect(view.apply([], now: later) == [.expired(Peer(record: bOnline)!)])
             #expect(view.livePeers(now: later).isEmpty)
         }
+
+        @Test func aRecordTheNodesPolicyWouldRefuseIsNotShown() {
+            let now = Timestamp(seconds: 1_700_000_000)
+            let miner = SigningKey.generate(), worker = SigningKey.generate()
+            var view = MembershipView(policy: .node(roles: ["validator", "miner"]))
+            let admitted = RecordFixtures.heartbeat(miner, seq: 1, expires: now.seconds + 90, info: RecordFixtures.serverInfo(role: "miner"))
+            // Stored by a replica without the policy: read in full or held by a feed, never shown.
+            let refused = RecordFixtures.heartbeat(worker, seq: 1, expires: now.seconds + 90, info: RecordFixtures.serverInfo(role: "worker"))
+            #expect(view.apply([admitted, refused], now: now) == [.joined(Peer(record: admitted)!)])
+            #expect(view.hold(refused, now: now).isEmpty)
+            #expect(view.livePeers(now: now).map(\.owner) == [miner.publicKey])
+            #expect(view.release(worker.publicKey, now: now).isEmpty)
+            // Without a policy (a reader that has none for the key) every heartbeat shows.
+            var open = MembershipView()
+            #expect(open.apply([admitted, refused], now: now).count == 2)
+        }
     }
 }
