@@ -32,6 +32,7 @@ bounded 900 swift test --skip-build
 bounded 900 /usr/bin/python3 Tests/Interop/libtorrent_interop.py --subnet-dht "$bin"
 bounded 600 /usr/bin/python3 Tests/Process/subnet_processes.py --subnet-dht "$bin"
 bounded 300 /usr/bin/python3 Tests/Process/cli_commands.py --subnet-dht "$bin"
+bounded 300 /usr/bin/python3 Tests/Process/subnet_policy.py --subnet-dht "$bin"
 bounded 600 /usr/bin/python3 Tests/Process/status_page.py --subnet-dht "$bin"
 bounded 900 bash Fuzz/run.sh 60
 bounded 600 /usr/bin/python3 Tests/Faults/flood_loopback.py --subnet-dht "$bin"

@@ -26,6 +26,12 @@ extension DHTNode {
         try await shell.withCore { core, now in core.updateHeartbeat(info, now: now) }
     }
 
+    /// Enforces `policies` from now on, on stores and on the live view (a subnet's writers
+    /// changed); live peers they refuse leave the view at once.
+    public func replaceKeyPolicies(_ policies: KeyPolicies) async throws {
+        try await shell.withCore { core, now in core.replaceKeyPolicies(policies, now: now) }
+    }
+
     /// Stops heartbeating and announces `final` (normally OFFLINE), waiting for the replicas'
     /// answers. Nil when no heartbeat was running.
     public func stopHeartbeat(final info: ServerInfo) async throws -> StoreResult? {

@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
@@ -32,6 +37,11 @@ public final class SubnetPeer: Service, Sendable {
         public var info: [String: JSONValue] = [:]
         /// The software version the heartbeat publishes in `ver`.
         public var version = SubnetDHTVersion.current
+        /// The policy file the node's key policies came from (`run --policy`): it and the
+        /// writers files it names are read again every `policyCheckInterval`, and a change is
+        /// enforced at once. Unreadable or invalid, the last good policies stay (logged).
+        public var policyFile: String?
+        public var policyCheckInterval: Duration = .seconds(1)
         /// Nil runs without heartbeats (a passive member that still keeps a live view).
         public var heartbeat: HeartbeatSettings? = HeartbeatSettings()
         /// Where snapshots of routing table and records go; nil keeps no state.
@@ -115,6 +125,8 @@ public final class SubnetPeer: Service, Sendable {
         let lifecycle = MemberLifecycle(seeds: configuration.bootstrap, heartbeat: configuration.heartbeat, logger: logger,
                                         sleep: { try? await Task.sleep(for: $0) })
         let joining = info
+        let policyWatch = Task { await self.watchPolicy(of: node) }
+        defer { policyWatch.cancel() }
         let work = Task {
             let online = await lifecycle.enter(node, as: joining) { online in self.state.withLockedValue { $0.info = online } }
             guard online != nil else { return }
@@ -158,6 +170,49 @@ public final class SubnetPeer: Service, Sendable {
             // A bad snapshot costs a slower start, never the start itself.
             logger.error("ignoring unreadable snapshot", metadata: ["directory": "\(directory)", "error": "\(error)"])
         }
+    }
+
+    /// Reads the policy file and its writers files again every check interval; enforces the
+    /// policies anew when any of them changed.
+    private func watchPolicy(of node: DHTNode) async {
+        guard let path = configuration.policyFile else { return }
+        let started = configuration.node.settings.keyPolicies
+        var files = Self.policyFiles(path)
+        var seen = Self.contents(of: files)
+        var lastError: String?
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.policyCheckInterval)
+            let now = Self.contents(of: files)
+            guard now != seen else { continue }
+            do {
+                var loaded = try PolicyFile.load(path: path).policies
+                // What the command line set stays: open keys, and each key's shard depth.
+                loaded.openKeys = loaded.openKeys || started.openKeys
+                for (key, policy) in loaded.byKey {
+                    loaded.byKey[key]?.shardDepth = started.byKey[key]?.shardDepth ?? policy.shardDepth
+                }
+                try await node.replaceKeyPolicies(loaded)
+                files = Self.policyFiles(path)
+                seen = Self.contents(of: files)
+                lastError = nil
+                logger.info("policy reloaded", metadata: ["file": "\(path)"])
+            } catch {
+                // Keep the last good policies; say so once per distinct error.
+                let text = "\(error)"
+                if text != lastError { logger.error("policy not reloaded, the last good one stays", metadata: ["error": "\(text)"]) }
+                lastError = text
+                seen = now
+            }
+        }
+    }
+
+    /// The policy file and the writers files it names.
+    private static func policyFiles(_ path: String) -> [String] {
+        [path] + ((try? PolicyFile.load(path: path))?.writersFiles.values.sorted() ?? [])
+    }
+
+    private static func contents(of files: [String]) -> [[UInt8]?] {
+        files.map { try? Array(Data(contentsOf: URL(fileURLWithPath: $0))) }
     }
 
     private func saveSnapshots(of node: DHTNode) async {

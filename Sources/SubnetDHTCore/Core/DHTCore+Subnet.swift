@@ -83,6 +83,18 @@ extension DHTCore {
         nextPrune = now
     }
 
+    /// Enforces `policies` from now on, on stores and on the live view: a subnet's writers
+    /// changed (`run --policy` re-reads its files). Records stored already stay until they
+    /// expire; live peers the new policy refuses leave the view at once, reported as expired.
+    public mutating func replaceKeyPolicies(_ policies: KeyPolicies, now: Timestamp) {
+        settings.keyPolicies = policies
+        responder.settings.keyPolicies = policies
+        guard var watch = membership.take() else { return }
+        let events = watch.view.admit(policies.byKey[watch.key], now: now)
+        membership = watch
+        deliver(events, now: now)
+    }
+
     /// Stops keeping a live view: a peer that only heartbeats (a simulation's announcers).
     public mutating func unwatchMembership() {
         membership = nil

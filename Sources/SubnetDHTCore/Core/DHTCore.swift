@@ -8,7 +8,8 @@
 /// the routing table, contact capabilities and subnet upkeep (+Upkeep, +Subnet) are its own.
 public struct DHTCore {
     public let localID: NodeID
-    public let settings: DHTSettings
+    /// Its key policies change while the node runs (`replaceKeyPolicies`); the rest never does.
+    public internal(set) var settings: DHTSettings
     public internal(set) var statistics = CoreStatistics()
 
     var routing: RoutingTable

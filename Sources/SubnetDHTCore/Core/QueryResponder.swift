@@ -5,7 +5,8 @@
 /// node lists (`AnswerNodes`).
 struct QueryResponder {
     let localID: NodeID
-    let settings: DHTSettings
+    /// Its key policies change while the node runs (`DHTCore.replaceKeyPolicies`); the rest never does.
+    var settings: DHTSettings
     var peerStore: PeerStore
     var itemStore: ItemStore
     var recordStore: RecordStore

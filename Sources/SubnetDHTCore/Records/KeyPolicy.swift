@@ -38,8 +38,13 @@ public struct KeyPolicy: Sendable {
     /// Why the policy refuses `record` for who wrote it and what it holds, or nil. The quota is
     /// not judged here: it counts stores over time, which only the validator sees.
     func refusal(of record: KeyedRecord) -> String? {
-        if let writers = allowedWriters, !writers.contains(record.owner) { return "owner may not write this key" }
-        return valueCheck(record.value)
+        refusal(owner: record.owner, value: record.value)
+    }
+
+    /// Why the policy refuses `value` from `owner`, or nil.
+    func refusal(owner: PublicKey, value: BValue) -> String? {
+        if let writers = allowedWriters, !writers.contains(owner) { return "owner may not write this key" }
+        return valueCheck(value)
     }
 
     /// docs/PROTOCOL.md 4: the heartbeat key. Values are ServerInfo dictionaries with a role

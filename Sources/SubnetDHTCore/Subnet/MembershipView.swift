@@ -63,7 +63,7 @@ struct MembershipView: Sendable {
     private var vouched: Set<PublicKey> = []
     /// The key's policy on this node, when it has one: a record it would refuse to store is
     /// not shown either, whoever stored it (a replica without the policy, or with another).
-    private let policy: KeyPolicy?
+    private var policy: KeyPolicy?
 
     init(policy: KeyPolicy? = nil) {
         self.policy = policy
@@ -96,6 +96,20 @@ struct MembershipView: Sendable {
 
     private func admits(_ record: KeyedRecord) -> Bool {
         policy?.refusal(of: record) == nil
+    }
+
+    /// Judges by `policy` from now on: live peers it refuses go, reported as expired (their
+    /// records no longer count, whatever their expiry says); departed ones are dropped quietly.
+    mutating func admit(_ policy: KeyPolicy?, now: Timestamp) -> [MembershipEvent] {
+        self.policy = policy
+        guard let policy else { return [] }
+        var events = [MembershipEvent]()
+        for (owner, peer) in peers where policy.refusal(owner: owner, value: peer.info.bencoded) != nil {
+            peers[owner] = nil
+            vouched.remove(owner)
+            if isLive(peer, now: now) { events.append(.expired(peer)) }
+        }
+        return events.sorted { $0.peer.owner < $1.peer.owner }
     }
 
     /// One peer's newest record.

@@ -100,6 +100,7 @@ struct Run: AsyncParsableCommand {
         configuration.role = role
         configuration.name = name
         configuration.info = try heartbeatInfo.fields()
+        configuration.policyFile = policy
         configuration.heartbeat = noHeartbeat ? nil : heartbeat
         configuration.stateDirectory = stateDir
         configuration.httpPort = metricsPort

@@ -336,6 +336,12 @@ extension SubnetTests {
             // Without a policy (a reader that has none for the key) every heartbeat shows.
             var open = MembershipView()
             #expect(open.apply([admitted, refused], now: now).count == 2)
+            // The writers change: a live peer the new policy refuses leaves at once, as expired.
+            var writers = KeyPolicy.node(roles: ["miner", "worker"])
+            writers.allowedWriters = [worker.publicKey]
+            #expect(open.admit(writers, now: now) == [.expired(Peer(record: admitted)!)])
+            #expect(open.livePeers(now: now).map(\.owner) == [worker.publicKey])
+            #expect(open.apply([admitted], now: now).isEmpty)
         }
     }
 }
