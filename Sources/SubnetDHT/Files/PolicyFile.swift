@@ -166,8 +166,9 @@ private struct KeyRules {
 
     /// `node`, and any key given roles or info rules, holds heartbeats (ServerInfo values).
     func policy(key: String) -> KeyPolicy {
-        let defaults = key == "node" || roles != nil || info != nil ? KeyPolicy.node() : KeyPolicy.openKey
-        var policy = key == "node" || roles != nil || info != nil
+        let heartbeats = key == "node" || roles != nil || info != nil
+        let defaults = heartbeats ? KeyPolicy.node() : KeyPolicy.openKey
+        var policy = heartbeats
             ? KeyPolicy.node(roles: roles ?? ServerInfo.defaultRoles, maxOwners: maxOwners ?? defaults.maxOwners,
                              storesPerOwnerPerMinute: storesPerMinute ?? defaults.storesPerOwnerPerMinute,
                              maxTTL: maxTTL ?? defaults.maxTTL, infoRules: info ?? [:])
@@ -261,7 +262,7 @@ private struct PolicyReader {
     func number(_ value: JSONValue, at field: [String], in range: ClosedRange<Double>, unit: String) throws(PolicyFileError) -> Double {
         guard let number = value.numberValue else { throw error(at: field, "must be a number, not \(value.typeName)") }
         guard range.contains(number) else {
-            throw error(at: field, "must be \(Self.text(range.lowerBound)) to \(Self.text(range.upperBound))\(unit.isEmpty ? "" : " " + unit)")
+            throw error(at: field, "must be \(JSONValue.text(of: range.lowerBound)) to \(JSONValue.text(of: range.upperBound))\(unit.isEmpty ? "" : " " + unit)")
         }
         return number
     }
@@ -294,9 +295,5 @@ private struct PolicyReader {
             index += 1
         }
         return nil
-    }
-
-    private static func text(_ number: Double) -> String {
-        number.rounded() == number && abs(number) < 1e15 ? String(Int64(number)) : String(number)
     }
 }

@@ -32,8 +32,8 @@ public struct InfoFieldRule: Hashable, Sendable {
         guard let value, value != .null else { return required ? "info.\(name) is required" : nil }
         guard matches(value) else { return "info.\(name) must be \(Self.article(kind)) \(kind.rawValue), not \(value.typeName)" }
         if let number = value.numberValue {
-            if let min, number < min { return "info.\(name) must be at least \(Self.text(min))" }
-            if let max, number > max { return "info.\(name) must be at most \(Self.text(max))" }
+            if let min, number < min { return "info.\(name) must be at least \(JSONValue.text(of: min))" }
+            if let max, number > max { return "info.\(name) must be at most \(JSONValue.text(of: max))" }
         }
         if case .string(let text) = value, let maxLength, text.utf8.count > maxLength {
             return "info.\(name) must be at most \(maxLength) bytes"
@@ -60,8 +60,4 @@ public struct InfoFieldRule: Hashable, Sendable {
     }
 
     private static func article(_ kind: Kind) -> String { kind == .integer || kind == .array || kind == .object ? "an" : "a" }
-
-    private static func text(_ number: Double) -> String {
-        number.rounded() == number && abs(number) < 1e15 ? String(Int64(number)) : String(number)
-    }
 }

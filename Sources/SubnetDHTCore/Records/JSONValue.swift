@@ -47,6 +47,11 @@ public enum JSONValue: Hashable, Sendable {
         }
     }
 
+    /// A number as people write it in a rule or an error: `0`, not `0.0`.
+    public static func text(of number: Double) -> String {
+        number.rounded() == number && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+    }
+
     /// The word a policy or an error names this value's type by.
     public var typeName: String {
         switch self {
