@@ -25,6 +25,14 @@ import Testing
         #expect(configuration.httpPort == nil)
     }
 
+    @Test func theHTTPPortHasItsNameAndItsOlderOneAndBindsLoopbackUnlessAsked() throws {
+        let named = try parse(["run", "--http-port", "9200"], as: Run.self).peerConfiguration(signingKey: key)
+        #expect(named.httpPort == 9200 && named.httpHost == "127.0.0.1")
+        let older = try parse(["run", "--metrics-port", "9100", "--http-host", "0.0.0.0"], as: Run.self).peerConfiguration(signingKey: key)
+        #expect(older.httpPort == 9100 && older.httpHost == "0.0.0.0")
+        #expect(try parse(["run", "--http-host", "::1"], as: Run.self).peerConfiguration(signingKey: key).httpHost == "::1")
+    }
+
     @Test func infoFlagsAndFileBecomeTheHeartbeatsSubnetFields() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("info-\(UUID().uuidString).json")
         try Data(#"{"stake": 3, "zone": "eu", "old": true}"#.utf8).write(to: file)
@@ -143,6 +151,8 @@ import Testing
         (["--node-id", "abc"], "--node-id must be 40 hex digits"),
         (["--node-id", String(repeating: "g", count: 40)], "--node-id must be 40 hex digits"),
         (["--metrics-port", "70000"], "--metrics-port must be 0 to 65535"),
+        (["--http-port", "70000"], "--http-port or --metrics-port must be 0 to 65535"),
+        (["--http-host", "localhost"], "--http-host must be an IP address, got 'localhost'"),
         (["--role", "king"], "--role must be one of bootstrap, coordinator, miner, standby, validator, worker"),
         (["--name", String(repeating: "n", count: 65)], "--name is longer than 64 bytes"),
         (["--rate-limit=-1"], "--rate-limit must be 0 or more"),

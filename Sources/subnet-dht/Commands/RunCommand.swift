@@ -28,8 +28,10 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Key the heartbeat goes under.") var key = "node"
     @Flag(help: "Do not publish heartbeats (still serve the DHT and keep a live view).") var noHeartbeat = false
     @Option(help: "Directory for snapshots of routing table and records (fast rejoin after restart).") var stateDir: String?
-    @Option(help: "Serve the subnet's status page (/), /peers.json, /records/KEY.json, Prometheus /metrics and /health on this TCP port (127.0.0.1).")
-    var metricsPort: Int?
+    @Option(name: [.customLong("http-port"), .customLong("metrics-port")],
+            help: "Serve the subnet's status page (/), /peers.json, /records/KEY.json, Prometheus /metrics and /health on this TCP port (--metrics-port is its older name).")
+    var httpPort: Int?
+    @Option(help: "Address the HTTP port binds: loopback unless asked, so the page is not exposed by accident.") var httpHost = "127.0.0.1"
     @Option(help: "Queries a second one source may send, sustained, with bursts of twice that (0: no limit; sources are IP addresses, or IP:port on loopback).")
     var rateLimit: Double = RateLimitSettings().queriesPerSecond
     @Option(help: "Most keyed records this node stores for others, over all keys (each up to about 1 KB).")
@@ -43,7 +45,10 @@ struct Run: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
         if let nodeID, NodeID(hex: nodeID) == nil { throw ValidationError("--node-id must be 40 hex digits") }
-        if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 0 to 65535") }
+        if let httpPort, !(0...65535).contains(httpPort) { throw ValidationError("--http-port or --metrics-port must be 0 to 65535") }
+        guard IPAddress(httpHost) != nil else {
+            throw ValidationError("--http-host must be an IP address, got '\(httpHost)'")
+        }
         if let policies = try policyFile()?.policies {
             // The node's own heartbeat must pass the rules it enforces, or every replica refuses it.
             if !noHeartbeat, let keyPolicy = policies.policy(for: Array(key.utf8)) {
@@ -103,7 +108,8 @@ struct Run: AsyncParsableCommand {
         configuration.policyFile = policy
         configuration.heartbeat = noHeartbeat ? nil : heartbeat
         configuration.stateDirectory = stateDir
-        configuration.httpPort = metricsPort
+        configuration.httpPort = httpPort
+        configuration.httpHost = httpHost
         return configuration
     }
 
@@ -111,9 +117,10 @@ struct Run: AsyncParsableCommand {
         subnet.bootstrapLogging()
         let configuration = try peerConfiguration(signingKey: try loadIdentity(identity))
         let logger = Logger(label: "subnet-dht")
-        let peer = try SubnetPeer(configuration, logger: logger) { node, metricsPort in
+        let host = configuration.httpHost.contains(":") ? "[\(configuration.httpHost)]" : configuration.httpHost
+        let peer = try SubnetPeer(configuration, logger: logger) { node, httpPort in
             Console.out("listening \(node.localEndpoint) \(node.localID.hex) \(node.publicKey.hex)")
-            if let metricsPort { logger.info("status page on http://127.0.0.1:\(metricsPort)/ (metrics on /metrics, health on /health)") }
+            if let httpPort { logger.info("status page on http://\(host):\(httpPort)/ (metrics on /metrics, health on /health)") }
         }
         let group = ServiceGroup(services: [peer], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
