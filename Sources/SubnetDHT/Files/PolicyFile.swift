@@ -23,8 +23,8 @@ public struct PolicyFile: Sendable {
 
     /// Reads and checks the file at `path`; a `writers_file` is read relative to its directory.
     public static func load(path: String) throws(PolicyFileError) -> PolicyFile {
-        let text = try read(path, for: path)
-        return try parse(text, path: path) { writers throws(PolicyFileError) in try read(writers, for: path) }
+        let text = try read(path)
+        return try parse(text, path: path) { writers throws(PolicyFileError) in try read(writers) }
     }
 
     /// Checks `text`, the contents of `path`; `readWriters` reads a writers file by its resolved path.
@@ -66,7 +66,7 @@ public struct PolicyFile: Sendable {
         return String(policyPath[...slash]) + file
     }
 
-    private static func read(_ file: String, for policyPath: String) throws(PolicyFileError) -> [UInt8] {
+    private static func read(_ file: String) throws(PolicyFileError) -> [UInt8] {
         do {
             return Array(try Data(contentsOf: URL(fileURLWithPath: file)))
         } catch {

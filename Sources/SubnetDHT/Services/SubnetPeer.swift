@@ -177,7 +177,7 @@ public final class SubnetPeer: Service, Sendable {
     private func watchPolicy(of node: DHTNode) async {
         guard let path = configuration.policyFile else { return }
         let started = configuration.node.settings.keyPolicies
-        var files = Self.policyFiles(path)
+        var files = (try? PolicyFile.load(path: path)).map { Self.policyFiles(path, naming: $0) } ?? [path]
         var seen = Self.contents(of: files)
         var lastError: String?
         while !Task.isCancelled {
@@ -185,15 +185,19 @@ public final class SubnetPeer: Service, Sendable {
             let now = Self.contents(of: files)
             guard now != seen else { continue }
             do {
-                var loaded = try PolicyFile.load(path: path).policies
+                let file = try PolicyFile.load(path: path)
+                var loaded = file.policies
                 // What the command line set stays: open keys, and each key's shard depth.
                 loaded.openKeys = loaded.openKeys || started.openKeys
                 for (key, policy) in loaded.byKey {
                     loaded.byKey[key]?.shardDepth = started.byKey[key]?.shardDepth ?? policy.shardDepth
                 }
                 try await node.replaceKeyPolicies(loaded)
-                files = Self.policyFiles(path)
-                seen = Self.contents(of: files)
+                // The bytes that prompted this load count as seen (a write during it is seen
+                // next round); files named anew are read now.
+                let named = Self.policyFiles(path, naming: file)
+                seen = named == files ? now : Self.contents(of: named)
+                files = named
                 lastError = nil
                 logger.info("policy reloaded", metadata: ["file": "\(path)"])
             } catch {
@@ -206,9 +210,9 @@ public final class SubnetPeer: Service, Sendable {
         }
     }
 
-    /// The policy file and the writers files it names.
-    private static func policyFiles(_ path: String) -> [String] {
-        [path] + ((try? PolicyFile.load(path: path))?.writersFiles.values.sorted() ?? [])
+    /// The policy file at `path` and the writers files `file`, loaded from it, names.
+    private static func policyFiles(_ path: String, naming file: PolicyFile) -> [String] {
+        [path] + file.writersFiles.values.sorted()
     }
 
     private static func contents(of files: [String]) -> [[UInt8]?] {
