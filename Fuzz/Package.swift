@@ -13,7 +13,7 @@ let package = Package(
         .target(name: "CFuzzerDriver", path: "Sources/CFuzzerDriver"),
         .executableTarget(
             name: "FuzzDatagram",
-            dependencies: ["CFuzzerDriver", .product(name: "SubnetDHT", package: "SubnetDHT")],
+            dependencies: ["CFuzzerDriver", .product(name: "SubnetDHTCore", package: "SubnetDHT")],
             path: "Sources/FuzzDatagram"
         ),
     ]

@@ -1,11 +1,11 @@
 // libFuzzer entry point: every input is one datagram from a stranger. `DatagramHarness`
-// (in SubnetDHTCore, re-exported by SubnetDHT) does the work and stops the process on any
+// (in SubnetDHTCore: the fuzzer builds no sockets or HTTP) does the work and stops the process on any
 // violated property.
 import CFuzzerDriver
 #if canImport(Glibc)
 import Glibc  // atexit
 #endif
-import SubnetDHT
+import SubnetDHTCore
 
 /// What the node sent back over the whole run; libFuzzer calls inputs on one thread.
 nonisolated(unsafe) var coverage = DatagramHarness.Coverage()

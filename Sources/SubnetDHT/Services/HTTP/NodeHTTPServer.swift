@@ -1,6 +1,8 @@
+import HTTPTypes
+import Hummingbird
+import Logging
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
 import SubnetDHTCore
@@ -21,12 +23,13 @@ public enum NodeHTTPServerError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// The small HTTP/1.1 server of a node's HTTP port: `/metrics` (Prometheus text format),
-/// `/health` (JSON; 200 when healthy, 503 when not) and, when given a `StatusPage`, the
-/// status page and its JSON (`/`, `/peers.json`, `/records/KEY.json`). Any other path is 404,
-/// another method than GET 405, a malformed request 400. Bodies come from closures called
-/// once per request, in a task, never on the event loop; the closures ``SubnetPeer`` gives
-/// read what its follower of the node keeps, so a request does not wait on the node.
+/// The HTTP/1.1 server of a node's HTTP port, on Hummingbird: `/metrics` (Prometheus text
+/// format), `/health` (JSON; 200 when healthy, 503 when not) and, when given a `StatusPage`,
+/// the status page and its JSON (`/`, `/peers.json`, `/records/KEY.json`). Any other path is
+/// 404, another method than the path's 405, a malformed request 400. Bodies come from closures
+/// called once per request, in the connection's task, never on the event loop; the closures
+/// ``SubnetPeer`` gives read what its follower of the node keeps, so a request does not wait
+/// on the node.
 ///
 ///     let server = NodeHTTPServer(port: 9090, metrics: { metrics.render() }, health: { await report() })
 ///     let port = try await server.start()   // or put it in a ServiceGroup: `run()` serves until shutdown
@@ -50,7 +53,7 @@ public final class NodeHTTPServer: Service, Sendable {
     public let settings: Settings
     private let group: any EventLoopGroup
     private let routes: NodeHTTPRoutes
-    private let state = NIOLockedValueBox(ServerState())
+    private let state = NIOLockedValueBox(Phase.idle)
 
     /// A server that does not listen yet: ``start()`` or ``run()`` binds it. The status page
     /// comes in through `init(host:port:settings:group:clock:metrics:health:statusPage:)`.
@@ -69,24 +72,39 @@ public final class NodeHTTPServer: Service, Sendable {
                             metrics: @escaping @Sendable () async -> String,
                             health: @escaping @Sendable () async -> HealthReport) {
         self.init(host: host, port: port, settings: settings, group: group, clock: clock, metrics: metrics, health: health,
-                  pages: nil)
+                  pages: [])
     }
 
-    /// A server that also serves `pages`.
+    /// A server that also serves `pages`, in order.
     init(host: String, port: Int, settings: Settings, group: any EventLoopGroup, clock: @escaping @Sendable () -> Timestamp,
          metrics: @escaping @Sendable () async -> String, health: @escaping @Sendable () async -> HealthReport,
-         pages: (any NodeHTTPPages)?) {
+         pages: [any NodeHTTPPages]) {
         self.host = host
         self.requestedPort = port
         self.settings = settings
         self.group = group
-        self.routes = NodeHTTPRoutes(metrics: metrics, health: health, pages: pages, clock: clock)
+        var routes = NodeHTTPRoutes()
+        for page in pages { page.addRoutes(to: &routes, clock: clock) }
+        routes.add(.get, "/metrics") { _, _ in
+            .content(.ok, contentType: Self.metricsContentType, await metrics())
+        }
+        routes.add(.get, "/health") { _, _ in
+            let report = await health()
+            let now = clock()
+            return .content(report.isHealthy(now: now) ? .ok : .serviceUnavailable, contentType: "application/json",
+                         report.json(now: now) + "\n")
+        }
+        routes.hint("/metrics")
+        routes.hint("/health")
+        self.routes = routes
     }
+
+    static let metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
 
     /// The bound port while the server listens, else nil.
     public var port: Int? {
-        state.withLockedValue { state in
-            if case .listening(_, let port) = state.phase { port } else { nil }
+        state.withLockedValue { phase in
+            if case .listening(let port, _) = phase { port } else { nil }
         }
     }
 
@@ -94,35 +112,65 @@ public final class NodeHTTPServer: Service, Sendable {
     /// returns the same port.
     @discardableResult
     public func start() async throws -> Int {
-        let claim = state.withLockedValue { state -> Result<Int?, NodeHTTPServerError> in
-            switch state.phase {
+        let claim = state.withLockedValue { phase -> Result<Int?, NodeHTTPServerError> in
+            switch phase {
             case .idle:
-                state.phase = .starting
+                phase = .starting
                 return .success(nil)
             case .starting: return .failure(.alreadyStarting)
-            case .listening(_, let port): return .success(port)
+            case .listening(let port, _): return .success(port)
             case .stopped: return .failure(.stopped)
             }
         }
         if let port = try claim.get() { return port }
 
-        let channel: any Channel
-        do {
-            channel = try await makeBootstrap().bind(host: host, port: requestedPort).get()
-        } catch {
-            state.withLockedValue { state in
-                if case .starting = state.phase { state.phase = .idle }
+        let bound = NIOLockedValueBox<CheckedContinuation<Int, any Error>?>(nil)
+        let report: @Sendable (Result<Int, any Error>) -> Void = { result in
+            bound.withLockedValue { continuation in
+                continuation?.resume(with: result)
+                continuation = nil
             }
-            throw NodeHTTPServerError.bindFailed("\(host):\(requestedPort): \(error)")
         }
-        let port = channel.localAddress?.port ?? requestedPort
-        let kept = state.withLockedValue { state -> Bool in
-            guard case .starting = state.phase else { return false }  // stopped while binding
-            state.phase = .listening(channel, port: port)
+        let address = "\(host):\(requestedPort)"
+        let application = Application(
+            router: routes.router(),
+            server: .nodeHTTP1(idleTimeout: settings.idleTimeout),
+            configuration: ApplicationConfiguration(address: .hostname(host, port: requestedPort), backlog: settings.backlog),
+            onServerRunning: { channel in report(.success(channel.localAddress?.port ?? 0)) },
+            eventLoopGroupProvider: .shared(group),
+            logger: Self.logger)
+        // The server's own group: its graceful shutdown lets requests in progress finish, and
+        // once the grace period is over it cancels them and closes their connections.
+        var configuration = ServiceGroupConfiguration(services: [application], logger: Self.logger)
+        configuration.maximumGracefulShutdownDuration = settings.shutdownGracePeriod
+        let services = ServiceGroup(configuration: configuration)
+        let running = Task {
+            do {
+                try await services.run()
+                report(.failure(NodeHTTPServerError.stopped))
+            } catch {
+                report(.failure(NodeHTTPServerError.bindFailed("\(address): \(error)")))
+            }
+        }
+        let port: Int
+        do {
+            port = try await withCheckedThrowingContinuation { continuation in
+                bound.withLockedValue { $0 = continuation }
+            }
+        } catch {
+            _ = await running.result
+            state.withLockedValue { phase in
+                if case .starting = phase { phase = .idle }
+            }
+            throw error
+        }
+        let kept = state.withLockedValue { phase -> Bool in
+            guard case .starting = phase else { return false }  // stopped while binding
+            phase = .listening(port, Serving(services: services, task: running))
             return true
         }
         guard kept else {
-            try? await channel.close()
+            await Serving(services: services, task: running).stop()
             throw NodeHTTPServerError.stopped
         }
         return port
@@ -131,24 +179,12 @@ public final class NodeHTTPServer: Service, Sendable {
     /// Stops listening, lets requests in progress finish (up to `settings.shutdownGracePeriod`)
     /// and closes every connection. Returns once they are closed.
     public func stop() async {
-        let (listener, connections) = state.withLockedValue { state -> ((any Channel)?, [any Channel]) in
-            if case .stopped = state.phase { return (nil, []) }
-            var listener: (any Channel)?
-            if case .listening(let channel, _) = state.phase { listener = channel }
-            state.phase = .stopped
-            return (listener, Array(state.connections.values))
+        let serving = state.withLockedValue { phase -> Serving? in
+            defer { phase = .stopped }
+            if case .listening(_, let serving) = phase { return serving }
+            return nil
         }
-        try? await listener?.close()
-        let grace = TimeAmount(settings.shutdownGracePeriod)
-        let deadlines = connections.map { connection in
-            // Idle connections close now, busy ones after their response's end.
-            connection.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
-            return connection.eventLoop.scheduleTask(in: grace) { connection.close(promise: nil) }
-        }
-        for (connection, deadline) in zip(connections, deadlines) {
-            try? await connection.closeFuture.get()
-            deadline.cancel()
-        }
+        await serving?.stop()
     }
 
     /// Serves until graceful shutdown of the surrounding `ServiceGroup` or cancellation, then stops.
@@ -158,47 +194,28 @@ public final class NodeHTTPServer: Service, Sendable {
         await stop()
     }
 
-    private func makeBootstrap() -> ServerBootstrap {
-        let state = self.state, routes = self.routes, idleTimeout = TimeAmount(settings.idleTimeout)
-        return ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: Int32(clamping: settings.backlog))
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 1)
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelInitializer { channel in
-                let id = ObjectIdentifier(channel)
-                let accepted = state.withLockedValue { state -> Bool in
-                    switch state.phase {
-                    case .starting, .listening: break
-                    case .idle, .stopped: return false
-                    }
-                    state.connections[id] = channel
-                    return true
-                }
-                guard accepted else { return channel.close() }
-                channel.closeFuture.whenComplete { _ in
-                    state.withLockedValue { $0.connections[id] = nil }
-                }
-                return channel.eventLoop.makeCompletedFuture {
-                    let pipeline = channel.pipeline.syncOperations
-                    try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout))
-                    try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
-                    try pipeline.addHandler(NodeHTTPHandler(routes: routes))
-                }
-            }
-    }
-}
+    /// Hummingbird's own lines (a server started, a request failed) matter only when something is wrong.
+    private static let logger: Logger = {
+        var logger = Logger(label: "subnet-dht.http")
+        logger.logLevel = .warning
+        return logger
+    }()
 
-private struct ServerState: Sendable {
-    enum Phase: Sendable {
+    /// A listening server's service group and the task that runs it.
+    private struct Serving: Sendable {
+        let services: ServiceGroup
+        let task: Task<Void, Never>
+
+        func stop() async {
+            await services.triggerGracefulShutdown()
+            await task.value
+        }
+    }
+
+    private enum Phase: Sendable {
         case idle
         case starting
-        case listening(any Channel, port: Int)
+        case listening(Int, Serving)
         case stopped
     }
-
-    var phase = Phase.idle
-    /// Open connections, so `stop()` can close them.
-    var connections: [ObjectIdentifier: any Channel] = [:]
 }

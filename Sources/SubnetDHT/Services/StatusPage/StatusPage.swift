@@ -1,6 +1,7 @@
+import HTTPTypes
+import Hummingbird
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import SubnetDHTCore
 
@@ -53,37 +54,34 @@ public struct StatusPage: Sendable {
         self.readRecords = readRecords
     }
 
-    /// The answer for `path`, or nil when the path is none of the page's.
-    func route(method: HTTPMethod, path: String, query: String, clock: @escaping @Sendable () -> Timestamp) -> NodeHTTPRoute? {
+    /// The page's paths, each answering GET; the answers are computed in the connection's
+    /// task, and the page and `/peers.json` read the recorder's snapshot, never the node.
+    func addRoutes(to routes: inout NodeHTTPRoutes, clock: @escaping @Sendable () -> Timestamp) {
         let recorder = self.recorder, settings = self.settings
-        let compute: @Sendable () async -> NodeHTTPResponse
-        switch path {
-        case "/", "/index.html":
-            compute = { Self.html(StatusPageHTML(settings: settings).document(recorder.status(now: clock()))) }
-        case "/status.html":
-            compute = { Self.html(StatusPageHTML(settings: settings).live(recorder.status(now: clock()))) }
-        case "/peers.json":
-            compute = {
-                let status = recorder.status(now: clock())
-                return Self.json(RecordListJSON.render(status.live.map(RecordRow.init(peer:)), now: status.now))
-            }
-        case _ where path.hasPrefix(RecordsRequest.prefix):
-            let request: RecordsRequest
-            switch RecordsRequest.parse(path: path, query: query) {
-            case .success(let parsed): request = parsed
-            case .failure(.notFound(let message)): return .immediate(.text(.notFound, message + "\n"))
-            case .failure(.badRequest(let message)): return .immediate(.text(.badRequest, message + "\n"))
-            }
-            guard method == .GET else { return .immediate(.methodNotAllowed) }
-            return .deferred { await self.records(request, clock: clock) }
-        default:
-            return nil
+        for path in ["/", "/index.html"] {
+            routes.add(.get, path) { _, _ in Self.html(StatusPageHTML(settings: settings).document(recorder.status(now: clock()))) }
         }
-        guard method == .GET else { return .immediate(.methodNotAllowed) }
-        return .deferred(compute)
+        routes.add(.get, "/status.html") { _, _ in
+            Self.html(StatusPageHTML(settings: settings).live(recorder.status(now: clock())))
+        }
+        routes.add(.get, "/peers.json") { _, _ in
+            let status = recorder.status(now: clock())
+            return Self.json(RecordListJSON.render(status.live.map(RecordRow.init(peer:)), now: status.now))
+        }
+        // One segment, checked by `RecordsRequest`: a bad key is 400, a path without `.json` 404.
+        routes.add(.get, "/records/{key}") { request, _ in
+            switch RecordsRequest.parse(path: request.uri.path, query: request.uri.query ?? "") {
+            case .success(let parsed): await self.records(parsed, clock: clock)
+            case .failure(.notFound(let message)): .text(.notFound, message + "\n")
+            case .failure(.badRequest(let message)): .text(.badRequest, message + "\n")
+            }
+        }
+        routes.hint("/")
+        routes.hint("/peers.json")
+        routes.hint("/records/KEY.json")
     }
 
-    private func records(_ request: RecordsRequest, clock: @escaping @Sendable () -> Timestamp) async -> NodeHTTPResponse {
+    private func records(_ request: RecordsRequest, clock: @escaping @Sendable () -> Timestamp) async -> Response {
         let limit = settings.concurrentRecordReads
         let admitted = recordReads.withLockedValue { reads in
             guard reads < limit else { return false }
@@ -91,7 +89,7 @@ public struct StatusPage: Sendable {
             return true
         }
         guard admitted else {
-            return .text(.serviceUnavailable, "too many record reads in progress; try again\n", extraHeaders: [("Retry-After", "1")])
+            return .text(.serviceUnavailable, "too many record reads in progress; try again\n", headers: [(.retryAfter, "1")])
         }
         let read = readRecords, reads = recordReads, key = request.key
         let outcome = await withTimeout(settings.recordsTimeout) { () -> Result<[KeyedRecord], any Error> in
@@ -113,15 +111,15 @@ public struct StatusPage: Sendable {
     }
 
     /// Pages and JSON change every second: never cached, never sniffed as another type.
-    private static let headers = [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")]
+    private static let headers: [(HTTPField.Name, String)] = [(.cacheControl, "no-store"), (.xContentTypeOptions, "nosniff")]
 
-    private static func html(_ body: String) -> NodeHTTPResponse {
-        NodeHTTPResponse(status: .ok, contentType: "text/html; charset=utf-8", body: body, extraHeaders: headers)
+    private static func html(_ body: String) -> Response {
+        .content(.ok, contentType: "text/html; charset=utf-8", body, headers: headers)
     }
 
     /// One line, as the CLI prints it.
-    private static func json(_ body: String) -> NodeHTTPResponse {
-        NodeHTTPResponse(status: .ok, contentType: "application/json", body: body + "\n", extraHeaders: headers)
+    private static func json(_ body: String) -> Response {
+        .content(.ok, contentType: "application/json", body + "\n", headers: headers)
     }
 }
 
@@ -209,9 +207,7 @@ enum PercentEncoding {
     }
 }
 
-extension StatusPage: NodeHTTPPages {
-    var pathsHint: String { "/, /peers.json, /records/KEY.json" }
-}
+extension StatusPage: NodeHTTPPages {}
 
 extension NodeHTTPServer {
     /// A server that does not listen yet, serving the status page beside `/metrics` and
@@ -233,6 +229,6 @@ extension NodeHTTPServer {
                             health: @escaping @Sendable () async -> HealthReport,
                             statusPage: StatusPage?) {
         self.init(host: host, port: port, settings: settings, group: group, clock: clock, metrics: metrics, health: health,
-                  pages: statusPage)
+                  pages: statusPage.map { [$0] } ?? [])
     }
 }
