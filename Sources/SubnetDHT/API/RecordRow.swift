@@ -50,6 +50,11 @@ public struct RecordRow: Hashable, Sendable {
         records.map(RecordRow.init(record:)).filter { includeOffline || $0.info?.state != .offline }
     }
 
+    /// A heartbeat's throughput as the tools print it: `-` when its owner never reported one.
+    public static func throughputText(of info: ServerInfo) -> String {
+        info.throughputReported ? throughputText(info.throughput) : "-"
+    }
+
     /// Throughput as the tools print it: `tput` is in thousandths of requests per second.
     public static func throughputText(_ thousandths: Int64) -> String {
         let whole = thousandths / 1000, fraction = String(abs(thousandths % 1000))
@@ -59,7 +64,7 @@ public struct RecordRow: Hashable, Sendable {
 
 /// The `--json` form of a list of rows: one JSON array on one line, one flat object per row.
 /// Heartbeats have `owner seq exp expires_in state role addr name ver tput info` (`info` the
-/// subnet's own fields, `{}` when none); other values
+/// subnet's own fields, `{}` when none; `tput` null when never reported); other values
 /// `owner seq exp expires_in value` (the value bencoded, as text).
 public enum RecordListJSON {
     /// The JSON array of `rows`, with `expires_in` counted from `now`.
@@ -83,7 +88,7 @@ public enum RecordListJSON {
                 "\"addr\":\(JSONText.quoted(info.address.description))",
                 "\"name\":\(info.name.map(JSONText.quoted) ?? "null")",
                 "\"ver\":\(info.version.map(JSONText.quoted) ?? "null")",
-                "\"tput\":\(info.throughput)",
+                "\"tput\":\(info.throughputReported ? String(info.throughput) : "null")",
                 "\"info\":\(JSONValue.object(info.info).jsonText)",
             ]
         case .value(let value):

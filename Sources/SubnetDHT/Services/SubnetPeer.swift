@@ -109,6 +109,7 @@ public final class SubnetPeer: Service, Sendable {
         let node = try await DHTNode.start(configuration.node)
         var info = ServerInfo(state: .joining, role: configuration.role, throughput: 0, address: node.localEndpoint,
                               name: configuration.name, version: configuration.version, info: configuration.info)
+        info.throughputReported = false  // until the application reports one (`update(_:)`)
         state.withLockedValue { $0 = (node, info) }
         restoreSnapshot(into: node)
         let http: HTTPServing?

@@ -185,7 +185,7 @@ extension DHTCore {
             switch event {
             case .expired(let peer): removed += removeFromRouting([peer], rememberLost: true, now: now)
             case .left(let peer): removed += removeFromRouting([peer], rememberLost: false, now: now)
-            case .joined, .stateChanged: break
+            case .joined, .stateChanged, .changed: break
             }
         }
         if removed > 0 { emit(event: .pruned(records: 0, peers: removed)) }

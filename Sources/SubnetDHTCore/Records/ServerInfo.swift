@@ -38,6 +38,10 @@ public struct ServerInfo: Hashable, Sendable {
     /// `tput` >= 0: throughput in thousandths of requests per second, an integer so that
     /// the value has one canonical encoding.
     public var throughput: Int64
+    /// False while the owner has never reported a throughput (`tnone` 1 on the wire, `tput`
+    /// then 0): readers show `-`, not a measured zero. Heartbeats without `tnone` (older
+    /// nodes) count as reported.
+    public var throughputReported = true
     /// `addr`: where the owner's DHT node answers, compact (6 or 18 bytes).
     public var address: Endpoint
     /// `name`: optional public name, at most 64 bytes.
@@ -94,6 +98,26 @@ public struct ServerInfo: Hashable, Sendable {
         self.unknownFields = unknownFields
     }
 
+    /// The most bytes this heartbeat's value takes bencoded once its node fills in what it
+    /// changes on its own: an IPv6 address, the largest throughput, the longest version. Over
+    /// `StorageSettings.maxValueSize` (1,000), every replica refuses it (205).
+    public var largestValueSize: Int {
+        var widest = self
+        widest.address = Endpoint(address: .v6(high: .max, low: .max), port: .max)
+        widest.throughput = .max
+        widest.version = String(repeating: "x", count: Self.maxVersionLength)
+        return Bencode.encode(widest.bencoded).count
+    }
+
+    /// Whether `other` says the same as this, apart from the round-trip times (`pings`), which
+    /// move every heartbeat: what a reader acts on is the rest.
+    public func hasSameContent(as other: ServerInfo) -> Bool {
+        var mine = self, theirs = other
+        mine.pings = [:]
+        theirs.pings = [:]
+        return mine == theirs
+    }
+
     /// The `pings` key for `owner`: lower-case hex of its first 8 bytes.
     public static func pingKey(for owner: PublicKey) -> String {
         HexEncoding.encode(owner.bytes.prefix(pingKeyLength / 2))
@@ -101,7 +125,7 @@ public struct ServerInfo: Hashable, Sendable {
 
     /// Reads a ServerInfo dictionary, enforcing docs/PROTOCOL.md 4's table: `state`,
     /// `role`, `tput` and `addr` required; `state` 0...2; `tput` >= 0; `addr` 6 or 18 bytes;
-    /// `role` <= 32, `name` <= 64 and `ver` <= 32 bytes of UTF-8; `relay` 0 or 1; `pings`
+    /// `role` <= 32, `name` <= 64 and `ver` <= 32 bytes of UTF-8; `relay` and `tnone` 0 or 1; `pings`
     /// keys 16 hex digits and values integers >= 0; `info` the JSON text of an object. Any
     /// other entry is kept unread.
     public init(bencoded: BValue) throws(ServerInfoError) {
@@ -135,12 +159,21 @@ public struct ServerInfo: Hashable, Sendable {
             try Self.info(try Self.bytes(Field.info, in: entries))
         } ?? [:]
 
+        let throughputUnreported = try Self.optional(Field.throughputUnreported, in: entries) { () throws(ServerInfoError) -> Bool in
+            switch try Self.integer(Field.throughputUnreported, in: entries) {
+            case 0: return false
+            case 1: return true
+            default: throw .invalidValue(Field.throughputUnreported)
+            }
+        } ?? false
+
         var unknownFields = entries
         for field in Field.all { unknownFields[Array(field.utf8)] = nil }
 
         self.init(
             state: state, role: role, throughput: throughput, address: address, name: name, version: version,
             relay: relay, pings: pings, info: info, unknownFields: unknownFields)
+        self.throughputReported = !throughputUnreported
     }
 
     /// The dictionary to publish as a `node` record's `v`. `init(bencoded:)` of it gives
@@ -152,6 +185,7 @@ public struct ServerInfo: Hashable, Sendable {
         entries[Array(Field.state.utf8)] = .int(state.rawValue)
         entries[Array(Field.role.utf8)] = .string(role)
         entries[Array(Field.throughput.utf8)] = .int(throughput)
+        if !throughputReported { entries[Array(Field.throughputUnreported.utf8)] = .int(1) }
         entries[Array(Field.address.utf8)] = .bytes(address.compact)
         if let name { entries[Array(Field.name.utf8)] = .string(name) }
         if let version { entries[Array(Field.version.utf8)] = .string(version) }
@@ -176,7 +210,8 @@ public struct ServerInfo: Hashable, Sendable {
         static let relay = "relay"
         static let pings = "pings"
         static let info = "info"
-        static let all = [state, role, throughput, address, name, version, relay, pings, info]
+        static let throughputUnreported = "tnone"
+        static let all = [state, role, throughput, address, name, version, relay, pings, info, throughputUnreported]
     }
 
     private static func required(_ field: String, in entries: [[UInt8]: BValue]) throws(ServerInfoError) -> BValue {

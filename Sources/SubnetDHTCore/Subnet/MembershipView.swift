@@ -38,6 +38,10 @@ public enum MembershipEvent: Hashable, Sendable {
     case joined(Peer)
     /// A live peer moved between JOINING and ONLINE.
     case stateChanged(Peer, from: ServerInfo.State)
+    /// A live peer, in the same state, published other content: role, name, address,
+    /// throughput, version, relay or subnet fields (`info`). A heartbeat that only refreshed,
+    /// or changed only its round-trip times (`pings`, new every heartbeat), is no change.
+    case changed(Peer)
     /// The peer said OFFLINE: it left on purpose.
     case left(Peer)
     /// The peer's heartbeat expired without an OFFLINE: it died or was cut off.
@@ -46,7 +50,7 @@ public enum MembershipEvent: Hashable, Sendable {
     /// The peer the event is about, as its newest heartbeat describes it.
     public var peer: Peer {
         switch self {
-        case .joined(let peer), .stateChanged(let peer, _), .left(let peer), .expired(let peer): peer
+        case .joined(let peer), .stateChanged(let peer, _), .changed(let peer), .left(let peer), .expired(let peer): peer
         }
     }
 }
@@ -126,8 +130,9 @@ struct MembershipView: Sendable {
         case (true, .offline):
             return [.left(peer)]
         case (true, let state):
-            guard let before = previous?.info.state, before != state else { return [] }
-            return [.stateChanged(peer, from: before)]
+            guard let previous else { return [] }
+            if previous.info.state != state { return [.stateChanged(peer, from: previous.info.state)] }
+            return previous.info.hasSameContent(as: peer.info) ? [] : [.changed(peer)]
         }
     }
 

@@ -36,10 +36,9 @@ struct HeartbeatInfoOptions: ParsableArguments {
     func checkSize(role: String, name: String?) throws {
         let fields = try fields()
         guard !fields.isEmpty else { return }
-        // The largest the other fields get: an IPv6 address and the longest version.
-        let widest = ServerInfo(state: .offline, role: role, throughput: .max, address: Endpoint(address: .v6(high: .max, low: .max), port: .max),
-                                name: name, version: String(repeating: "x", count: ServerInfo.maxVersionLength), info: fields)
-        let size = Bencode.encode(widest.bencoded).count, limit = StorageSettings().maxValueSize
+        let heartbeat = ServerInfo(state: .offline, role: role, throughput: 0, address: Endpoint(address: .v4(0), port: 0),
+                                   name: name, info: fields)
+        let size = heartbeat.largestValueSize, limit = StorageSettings().maxValueSize
         guard size <= limit else {
             throw ValidationError("the heartbeat with this info is up to \(size) bytes, over the \(limit)-byte limit of a record's value: drop or shorten fields")
         }

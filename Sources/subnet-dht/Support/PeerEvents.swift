@@ -34,7 +34,7 @@ struct PeerEvents {
             case (nil, let peer?) where peer.isLive(at: now):
                 events.append((.joined, peer))
             case (let old?, let peer?) where peer.isLive(at: now):
-                if Self.content(of: old.info) != Self.content(of: peer.info) { events.append((.changed, peer)) }
+                if !old.info.hasSameContent(as: peer.info) { events.append((.changed, peer)) }
             case (.some, let peer?) where peer.info.state == .offline && !peer.isExpired(at: now):
                 events.append((.left, peer))
             case (let old?, _):
@@ -50,12 +50,5 @@ struct PeerEvents {
     /// The line of one event.
     static func line(_ kind: Kind, _ peer: Peer, now: Timestamp) -> String {
         #"{"event":"\#(kind.rawValue)","peer":\#(RecordListJSON.object(RecordRow(peer: peer), now: now))}"#
-    }
-
-    /// What a reader acts on: everything but the round-trip times, which move every heartbeat.
-    private static func content(of info: ServerInfo) -> ServerInfo {
-        var info = info
-        info.pings = [:]
-        return info
     }
 }

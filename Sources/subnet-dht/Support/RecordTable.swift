@@ -21,7 +21,7 @@ enum RecordTable {
             switch row.content {
             case .peer(let info):
                 return [owner, info.state.label, info.role, info.name ?? "-", "\(info.address)",
-                        RecordRow.throughputText(info.throughput), info.version ?? "-"]
+                        RecordRow.throughputText(of: info), info.version ?? "-"]
                     + (showsInfo ? [Self.compact(info.info)] : []) + ["\(row.seq)", expires]
             case .value(let value):
                 let text = String(String(decoding: Bencode.encode(value), as: UTF8.self).prefix(40))

@@ -50,6 +50,36 @@ extension RecordsTests {
                                                                                         address: Self.v4, info: [:]).bencoded))
         }
 
+        @Test func aThroughputNeverReportedTravelsAsTnoneBesideAZeroTput() throws {
+            var info = Self.minimal()
+            info.throughput = 0
+            info.throughputReported = false
+            #expect(Bencode.encode(info.bencoded) == Array("d4:addr6:".utf8) + [10, 0, 0, 1, 0x1a, 0xe1]
+                + Array("4:role9:validator5:statei2e5:tnonei1e4:tputi0ee".utf8))
+            #expect(try Self.roundTrip(info) == info)
+            // Reported (older nodes send no tnone): no entry, and 0 reads as a reported zero.
+            info.throughputReported = true
+            #expect(try Self.roundTrip(info).throughputReported)
+            guard case .dict(var entries) = info.bencoded else { return }
+            entries[Array("tnone".utf8)] = .int(0)
+            #expect(try ServerInfo(bencoded: .dict(entries)).throughputReported)
+            entries[Array("tnone".utf8)] = .int(2)
+            #expect(throws: ServerInfoError.invalidValue("tnone")) { try ServerInfo(bencoded: .dict(entries)) }
+            // What readers print.
+            var unreported = Self.minimal()
+            unreported.throughputReported = false
+            #expect(RecordRow.throughputText(of: unreported) == "-" && RecordRow.throughputText(of: Self.minimal()) == "12.500/s")
+        }
+
+        @Test func theLargestValueSizeCountsTheWidestAddressThroughputAndVersion() throws {
+            let info = Self.minimal()
+            let widest = ServerInfo(state: .online, role: "validator", throughput: .max,
+                                    address: Endpoint(address: .v6(high: .max, low: .max), port: .max),
+                                    version: String(repeating: "x", count: ServerInfo.maxVersionLength))
+            #expect(info.largestValueSize == Bencode.encode(widest.bencoded).count)
+            #expect(info.largestValueSize > Bencode.encode(info.bencoded).count)
+        }
+
         @Test func infoThatIsNotAJSONObjectIsRefused() throws {
             for text in ["not json", "[1,2]", "5", "{\"open\":", ""] {
                 guard case .dict(var entries) = Self.minimal().bencoded else { return }

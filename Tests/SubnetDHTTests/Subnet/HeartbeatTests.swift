@@ -322,6 +322,25 @@ extension SubnetTests {
             #expect(view.livePeers(now: later).isEmpty)
         }
 
+        @Test func otherContentInTheSameStateIsAChangeAndNewPingsAreNot() {
+            let now = Timestamp(seconds: 1_700_000_000)
+            let a = SigningKey.generate()
+            var view = MembershipView()
+            var info = RecordFixtures.serverInfo()
+            #expect(view.apply([RecordFixtures.heartbeat(a, seq: 1, expires: now.seconds + 90, info: info)], now: now).count == 1)
+            // A refresh with new round-trip times only: nothing to act on.
+            info.pings = [ServerInfo.pingKey(for: SigningKey.generate().publicKey): 420]
+            #expect(view.apply([RecordFixtures.heartbeat(a, seq: 2, expires: now.seconds + 90, info: info)], now: now).isEmpty)
+            // A new throughput, then new subnet fields: each a change, with the new content.
+            info.throughput = 12_500
+            let faster = RecordFixtures.heartbeat(a, seq: 3, expires: now.seconds + 90, info: info)
+            #expect(view.apply([faster], now: now) == [.changed(Peer(record: faster)!)])
+            info.info = ["stake": .integer(5)]
+            let staked = RecordFixtures.heartbeat(a, seq: 4, expires: now.seconds + 90, info: info)
+            #expect(view.apply([staked], now: now) == [.changed(Peer(record: staked)!)])
+            #expect(view.livePeers(now: now).first?.info.info == ["stake": .integer(5)])
+        }
+
         @Test func aRecordTheNodesPolicyWouldRefuseIsNotShown() {
             let now = Timestamp(seconds: 1_700_000_000)
             let miner = SigningKey.generate(), worker = SigningKey.generate()

@@ -78,7 +78,7 @@ struct StatusPageHTML {
             return "<tr data-owner=\"\(peer.owner.hex)\" data-state=\"\(peer.info.state.label)\">"
                 + keyCell(peer.owner) + textCell(peer.info.name ?? "-") + textCell(peer.info.role)
                 + "<td data-v=\"\(peer.info.state.label)\">\(badge(peer.info.state.label))</td>"
-                + numberCell(peer.info.throughput, RecordRow.throughputText(peer.info.throughput))
+                + numberCell(peer.info.throughputReported ? peer.info.throughput : -1, RecordRow.throughputText(of: peer.info))
                 + textCell(peer.info.version ?? "-") + textCell(peer.info.address.description, code: true)
                 + numberCell(age?.millisecondsValue ?? -1, age.map { "\(HTMLText.duration($0)) ago" } ?? "-")
                 + numberCell(expiresIn.millisecondsValue, "in \(HTMLText.duration(expiresIn))")

@@ -46,7 +46,7 @@ struct SubnetStatusBoard: Sendable {
     /// One change of the node's view, seen at `now`.
     mutating func apply(_ event: MembershipEvent, now: Timestamp) {
         switch event {
-        case .joined(let peer), .stateChanged(let peer, _):
+        case .joined(let peer), .stateChanged(let peer, _), .changed(let peer):
             departures[peer.owner] = nil
             setLive(peer)
         case .left(let peer):
