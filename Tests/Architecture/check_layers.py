@@ -34,7 +34,7 @@ LAYERS = {
         ["Transport", "Files"],
         ["API"],
         ["Testnet", "Services/Metrics", "Services/HTTP"],
-        ["Services/StatusPage"],
+        ["Services/StatusPage", "Services/Control"],
         ["Services"],
     ],
 }

@@ -32,6 +32,12 @@ extension DHTNode {
         try await shell.withCore { core, now in core.replaceKeyPolicies(policies, now: now) }
     }
 
+    /// The policy this node enforces for `key` now: the registered one, the open-key policy
+    /// when open keys are on, or nil when it refuses the key.
+    public func keyPolicy(for key: String) async throws -> KeyPolicy? {
+        try await shell.withCore { core, _ in core.settings.keyPolicies.policy(for: Array(key.utf8)) }
+    }
+
     /// Stops heartbeating and announces `final` (normally OFFLINE), waiting for the replicas'
     /// answers. Nil when no heartbeat was running.
     public func stopHeartbeat(final info: ServerInfo) async throws -> StoreResult? {

@@ -82,18 +82,23 @@ public enum RecordListJSON {
         ]
         switch row.content {
         case .peer(let info):
-            fields += [
-                "\"state\":\"\(info.state.label)\"",
-                "\"role\":\(JSONText.quoted(info.role))",
-                "\"addr\":\(JSONText.quoted(info.address.description))",
-                "\"name\":\(info.name.map(JSONText.quoted) ?? "null")",
-                "\"ver\":\(info.version.map(JSONText.quoted) ?? "null")",
-                "\"tput\":\(info.throughputReported ? String(info.throughput) : "null")",
-                "\"info\":\(JSONValue.object(info.info).jsonText)",
-            ]
+            fields += heartbeatFields(info)
         case .value(let value):
             fields.append("\"value\":\(JSONText.quoted(String(decoding: Bencode.encode(value), as: UTF8.self)))")
         }
         return "{" + fields.joined(separator: ",") + "}"
+    }
+
+    /// A heartbeat's members of a row: `state role addr name ver tput info`.
+    public static func heartbeatFields(_ info: ServerInfo) -> [String] {
+        [
+            "\"state\":\"\(info.state.label)\"",
+            "\"role\":\(JSONText.quoted(info.role))",
+            "\"addr\":\(JSONText.quoted(info.address.description))",
+            "\"name\":\(info.name.map(JSONText.quoted) ?? "null")",
+            "\"ver\":\(info.version.map(JSONText.quoted) ?? "null")",
+            "\"tput\":\(info.throughputReported ? String(info.throughput) : "null")",
+            "\"info\":\(JSONValue.object(info.info).jsonText)",
+        ]
     }
 }

@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 import SubnetDHTCore
 
 /// The node's long-term ed25519 identity on disk. Its public key is the node's heartbeat
@@ -16,6 +8,10 @@ import SubnetDHTCore
 public enum IdentityFile {
     /// Largest file worth reading: a valid one is 65 bytes, anything much bigger is not ours.
     private static let maxFileSize = 4096
+
+    private static func file(_ path: String) -> SecretFile {
+        SecretFile(path: path, kind: "identity file", holds: "the node's secret key", maxSize: maxFileSize)
+    }
 
     /// Loads the key at `path`, or creates one there if no file exists. An existing file is
     /// never rewritten, even if it is refused, so a typo cannot destroy an identity.
@@ -33,24 +29,12 @@ public enum IdentityFile {
 
     /// Reads and validates the key at `path`.
     public static func load(at path: String) throws(CryptoError) -> SigningKey {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .fileSystem("cannot open identity file \(path): \(lastError())") }
-        defer { close(fd) }
-
-        // fstat on the open descriptor: the checks apply to the very file we read.
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw .fileSystem("cannot stat identity file \(path): \(lastError())") }
-        guard info.st_mode & S_IFMT == S_IFREG else {
-            throw .invalidKeyFile("identity file \(path) is not a regular file")
+        let content: [UInt8]
+        do {
+            content = try file(path).read()
+        } catch {
+            throw Self.error(error, path: path)
         }
-        let permissions = info.st_mode & 0o777
-        guard permissions & 0o077 == 0 else {
-            throw .invalidKeyFile(
-                "identity file \(path) is accessible by group or others (mode \(octal(permissions))); "
-                    + "it holds the node's secret key: run `chmod 600 \(path)`")
-        }
-
-        let content = try readAll(fd, path: path)
         return try parse(content, path: path)
     }
 
@@ -59,28 +43,19 @@ public enum IdentityFile {
     /// place, so a crash leaves either the old file or the complete new one. Without
     /// `overwrite`, an existing file is kept and `.fileExists` is thrown.
     public static func create(at path: String, key: SigningKey, overwrite: Bool) throws(CryptoError) {
-        guard !path.isEmpty else { throw .fileSystem("identity file path is empty") }
-        let directory = POSIXFile.parentDirectory(of: path)
-        try makeDirectories(directory)
-        if !overwrite && POSIXFile.exists(path) { throw .fileExists(path) }
-
-        let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: .min ... .max))"
-        try writeNewFile(temporary, contents: Array((HexEncoding.encode(key.seed) + "\n").utf8))
-        defer { unlink(temporary) }
-
-        if overwrite {
-            guard rename(temporary, path) == 0 else {
-                throw .fileSystem("cannot move identity file into place at \(path): \(lastError())")
-            }
-        } else {
-            // link() fails atomically if the path exists, unlike rename(), which would
-            // replace a file created concurrently; the temporary name is unlinked afterwards.
-            guard link(temporary, path) == 0 else {
-                if errno == EEXIST { throw .fileExists(path) }
-                throw .fileSystem("cannot create identity file \(path): \(lastError())")
-            }
+        do {
+            try file(path).create(Array((HexEncoding.encode(key.seed) + "\n").utf8), overwrite: overwrite)
+        } catch {
+            throw Self.error(error, path: path)
         }
-        POSIXFile.syncDirectory(directory)
+    }
+
+    private static func error(_ failure: SecretFile.Failure, path: String) -> CryptoError {
+        switch failure {
+        case .fileSystem(let message): .fileSystem(message)
+        case .refused(let message): .invalidKeyFile(message)
+        case .exists: .fileExists(path)
+        }
     }
 
     // MARK: - Parsing
@@ -99,48 +74,5 @@ public enum IdentityFile {
         } catch {
             throw corrupt
         }
-    }
-
-    // MARK: - File-system helpers
-
-
-    private static func readAll(_ fd: Int32, path: String) throws(CryptoError) -> [UInt8] {
-        switch POSIXFile.readAll(fd, limit: maxFileSize, chunkSize: 512) {
-        case .contents(let content): return content
-        case .failed: throw .fileSystem("cannot read identity file \(path): \(lastError())")
-        case .tooLarge: throw .invalidKeyFile("identity file \(path) is corrupt: larger than \(maxFileSize) bytes")
-        }
-    }
-
-    private static func writeNewFile(_ path: String, contents: [UInt8]) throws(CryptoError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .fileSystem("cannot create \(path): \(lastError())") }
-        var failure: CryptoError?
-        // The umask can only remove bits, but be explicit: the mode is the security property.
-        if fchmod(fd, 0o600) != 0 { failure = .fileSystem("cannot chmod \(path): \(lastError())") }
-        if failure == nil && !POSIXFile.writeAll(fd, contents) {
-            failure = .fileSystem("cannot write \(path): \(lastError())")
-        }
-        if failure == nil && fsync(fd) != 0 { failure = .fileSystem("cannot fsync \(path): \(lastError())") }
-        close(fd)
-        if let failure {
-            unlink(path)
-            throw failure
-        }
-    }
-
-    /// `mkdir -p` with mode 0700 for the directories it creates; existing ones are left alone.
-    private static func makeDirectories(_ directory: String) throws(CryptoError) {
-        if let failed = POSIXFile.makeDirectories(directory) {
-            throw .fileSystem("cannot create directory \(failed): \(lastError())")
-        }
-    }
-
-
-
-    private static func lastError() -> String { POSIXFile.lastError() }
-
-    private static func octal(_ mode: mode_t) -> String {
-        "0" + String(UInt32(mode), radix: 8)
     }
 }

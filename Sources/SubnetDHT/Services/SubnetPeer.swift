@@ -5,6 +5,7 @@ import Foundation
 #endif
 import Logging
 import NIOConcurrencyHelpers
+import NIOPosix
 import ServiceLifecycle
 import SubnetDHTCore
 
@@ -53,8 +54,12 @@ public final class SubnetPeer: Service, Sendable {
         /// not exposed unless asked for.
         public var httpHost = "127.0.0.1"
         /// The node's HTTP port: the subnet's status page (`/`, `/peers.json`,
-        /// `/records/KEY.json`), `/metrics` and `/health`; nil serves none.
+        /// `/records/KEY.json`), `/metrics`, `/health` and the control API (`PUT /self`,
+        /// `POST /records/KEY`, `GET /events`); nil serves none.
         public var httpPort: Int?
+        /// The bearer token the control API's writes need (`ControlTokenFile.loadOrCreate(at:)`);
+        /// nil refuses every write (403). Reads need none.
+        public var controlToken: String?
         /// How long shutdown waits for the OFFLINE announce to be acknowledged.
         public var offlineTimeout: Duration = .seconds(5)
         /// The status page's poll interval and bounds on its `/records/KEY.json` reads.
@@ -73,7 +78,17 @@ public final class SubnetPeer: Service, Sendable {
     public let configuration: Configuration
     private let logger: Logger
     private let onStarted: @Sendable (DHTNode, Int?) -> Void
-    private let state = NIOLockedValueBox<(node: DHTNode?, info: ServerInfo?)>((nil, nil))
+    private let state = NIOLockedValueBox(RunState())
+
+    /// What a running peer keeps: its node, what its heartbeat says, and whether heartbeats
+    /// have started (before, a change waits for the first ONLINE to carry it).
+    private struct RunState: Sendable {
+        var node: DHTNode?
+        var info: ServerInfo?
+        var heartbeating = false
+        /// Shutdown has begun: OFFLINE is the last word, and changes are refused.
+        var leaving = false
+    }
 
     /// `onStarted` runs once the socket is bound (and the HTTP server, if any), before joining.
     ///
@@ -110,14 +125,14 @@ public final class SubnetPeer: Service, Sendable {
         var info = ServerInfo(state: .joining, role: configuration.role, throughput: 0, address: node.localEndpoint,
                               name: configuration.name, version: configuration.version, info: configuration.info)
         info.throughputReported = false  // until the application reports one (`update(_:)`)
-        state.withLockedValue { $0 = (node, info) }
+        state.withLockedValue { $0 = RunState(node: node, info: info) }
         restoreSnapshot(into: node)
         let http: HTTPServing?
         do {
             http = try await startHTTP(for: node)
         } catch {
             // The node is up already: stopped here, or its socket would outlive the failed run.
-            state.withLockedValue { $0 = (nil, nil) }
+            state.withLockedValue { $0 = RunState() }
             await node.shutdown()
             throw error
         }
@@ -129,12 +144,23 @@ public final class SubnetPeer: Service, Sendable {
         let policyWatch = Task { await self.watchPolicy(of: node) }
         defer { policyWatch.cancel() }
         let work = Task {
-            let online = await lifecycle.enter(node, as: joining) { online in self.state.withLockedValue { $0.info = online } }
-            guard online != nil else { return }
+            let online = await lifecycle.enter(node, as: joining) { online in
+                self.state.withLockedValue { state in
+                    // What `update(_:)` changed while joining goes online with it.
+                    var latest = state.info ?? online
+                    if latest.state == .joining { latest.state = .online }
+                    state.info = latest
+                    state.heartbeating = true
+                }
+            }
+            guard let online else { return }
+            // The lifecycle published the info it joined with; a change made since goes now.
+            if let latest = self.state.withLockedValue({ $0.info }), latest != online { try? await node.updateHeartbeat(latest) }
             await self.saveSnapshots(of: node)
         }
         // Serve until SIGTERM/SIGINT (through the ServiceGroup) or cancellation.
         try? await gracefulShutdown()
+        state.withLockedValue { $0.leaving = true }
         work.cancel()
         // The heartbeat must not start after the OFFLINE below; a join still waiting on its
         // lookup ends within the request timeouts, and the wait is bounded anyway.
@@ -155,6 +181,45 @@ public final class SubnetPeer: Service, Sendable {
 
     /// The current ServerInfo, as last published or about to be.
     public var info: ServerInfo? { state.withLockedValue { $0.info } }
+
+    /// Changes what the heartbeat says and publishes it at once (`PUT /self`): the new info,
+    /// or why not. A change the node's own policy for the heartbeat key would refuse, or one
+    /// that would not fit a record's value, is refused here and nothing is published. While
+    /// the node joins, the change waits for the first ONLINE heartbeat.
+    public func update(_ change: SelfUpdate) async throws(SelfUpdateError) -> ServerInfo {
+        try change.check()
+        guard let heartbeat = configuration.heartbeat else { throw .noHeartbeat }
+        guard let node = state.withLockedValue({ $0.node }) else { throw .notRunning }
+        let policy: KeyPolicy?
+        do {
+            policy = try await node.keyPolicy(for: heartbeat.key)
+        } catch {
+            throw .notRunning
+        }
+        let outcome = state.withLockedValue { state -> Result<(info: ServerInfo, publish: Bool), SelfUpdateError> in
+            guard let current = state.info, !state.leaving else { return .failure(.notRunning) }
+            let changed = change.applied(to: current)
+            if let refusal = Self.refusal(of: changed, owner: node.publicKey, under: heartbeat.key, policy: policy) {
+                return .failure(refusal)
+            }
+            state.info = changed
+            return .success((changed, state.heartbeating))
+        }
+        let (changed, publish) = try outcome.get()
+        if publish { try? await node.updateHeartbeat(changed) }
+        return changed
+    }
+
+    /// Why replicas would refuse `info` as `owner`'s heartbeat under `key`, or nil.
+    private static func refusal(of info: ServerInfo, owner: PublicKey, under key: String, policy: KeyPolicy?) -> SelfUpdateError? {
+        let size = info.largestValueSize, limit = StorageSettings().maxValueSize
+        guard size <= limit else {
+            return .refused("the heartbeat would be up to \(size) bytes, over the \(limit)-byte limit of a record's value: "
+                            + "drop or shorten info fields", code: 205)
+        }
+        guard let policy else { return .refused("this node's policy refuses the key \(key)", code: 209) }
+        return policy.refusal(owner: owner, value: info.bencoded).map { .refused("the policy for \(key) refuses it: \($0)", code: 209) }
+    }
 
     // MARK: - Parts
 
@@ -238,13 +303,13 @@ public final class SubnetPeer: Service, Sendable {
         }
     }
 
-    /// The HTTP server and the task that keeps what it serves current.
+    /// The HTTP server and the tasks that keep what it serves current.
     private struct HTTPServing {
         let server: NodeHTTPServer
-        let following: Task<Void, Never>
+        let following: [Task<Void, Never>]
 
         func stop() async {
-            following.cancel()
+            for task in following { task.cancel() }
             await server.stop()
         }
     }
@@ -259,19 +324,27 @@ public final class SubnetPeer: Service, Sendable {
         // what it keeps, so no request waits on the node's event loop.
         let feed = NodeStatusFeed(node: node, recorder: recorder, metrics: metrics,
                                   refreshInterval: configuration.statusRecorder.refreshInterval)
-        let following = Task { await feed.run() }
-        let server = NodeHTTPServer(host: configuration.httpHost, port: port, metrics: {
+        // The control API's event stream: subscribed now, so it misses nothing from the join on.
+        let journal = EventJournal(), changes = node.membershipEvents()
+        let following = [Task { await feed.run() }, Task { for await change in changes { journal.record(change) } }]
+        let control = ControlAPI(token: configuration.controlToken, journal: journal, owner: node.publicKey,
+                                 updateSelf: { change throws(SelfUpdateError) in try await self.update(change) },
+                                 keyPolicy: { key in try await node.keyPolicy(for: key) },
+                                 announce: { key, value, ttl in try await node.announce(key: key, value: value, ttl: ttl) })
+        let statusPage = StatusPage(recorder: recorder, node: node, settings: configuration.statusPage)
+        let server = NodeHTTPServer(host: configuration.httpHost, port: port, settings: NodeHTTPServer.Settings(), group: MultiThreadedEventLoopGroup.singleton,
+                                    clock: { SystemClock.now() }, metrics: {
             metrics.render()
         }, health: { [state] in
             let status = feed.status
             let label = state.withLockedValue { $0.info?.state.label } ?? "stopped"
             return HealthReport(state: label, lastHeartbeat: status?.lastHeartbeat, routingTableSize: status?.routingTableSize ?? 0,
                                 livePeers: status?.livePeers ?? 0, heartbeatTTLSeconds: ttl)
-        }, statusPage: StatusPage(recorder: recorder, node: node, settings: configuration.statusPage))
+        }, pages: [statusPage, control])
         do {
             try await server.start()
         } catch {
-            following.cancel()
+            for task in following { task.cancel() }
             throw error
         }
         return HTTPServing(server: server, following: following)

@@ -42,7 +42,7 @@ public struct KeyPolicy: Sendable {
     }
 
     /// Why the policy refuses `value` from `owner`, or nil.
-    func refusal(owner: PublicKey, value: BValue) -> String? {
+    public func refusal(owner: PublicKey, value: BValue) -> String? {
         if let writers = allowedWriters, !writers.contains(owner) { return "owner may not write this key" }
         return valueCheck(value)
     }

@@ -32,6 +32,8 @@ struct Run: AsyncParsableCommand {
             help: "Serve the subnet's status page (/), /peers.json, /records/KEY.json, Prometheus /metrics and /health on this TCP port (--metrics-port is its older name).")
     var httpPort: Int?
     @Option(help: "Address the HTTP port binds: loopback unless asked, so the page is not exposed by accident.") var httpHost = "127.0.0.1"
+    @Option(help: "File of the bearer token the control API's writes need (PUT /self, POST /records/KEY); created with a random token and mode 0600 when missing, refused when group or others can read it. Without it those writes answer 403.")
+    var controlToken: String?
     @Option(help: "Queries a second one source may send, sustained, with bursts of twice that (0: no limit; sources are IP addresses, or IP:port on loopback).")
     var rateLimit: Double = RateLimitSettings().queriesPerSecond
     @Option(help: "Most keyed records this node stores for others, over all keys (each up to about 1 KB).")
@@ -70,6 +72,7 @@ struct Run: AsyncParsableCommand {
         guard (1...10_000_000).contains(maxRecords) else { throw ValidationError("--max-records must be 1 to 10,000,000") }
         _ = try subnet.heartbeatSettings(key: key)
         try heartbeatInfo.checkSize(role: role, name: name)
+        if controlToken != nil && httpPort == nil { throw ValidationError("--control-token needs --http-port: the control API is served there") }
     }
 
     /// `--policy`, read and checked; nil without it.
@@ -110,6 +113,13 @@ struct Run: AsyncParsableCommand {
         configuration.stateDirectory = stateDir
         configuration.httpPort = httpPort
         configuration.httpHost = httpHost
+        if let controlToken {
+            do {
+                configuration.controlToken = try ControlTokenFile.loadOrCreate(at: controlToken)
+            } catch {
+                throw ValidationError("--control-token \(error)")
+            }
+        }
         return configuration
     }
 
@@ -120,7 +130,9 @@ struct Run: AsyncParsableCommand {
         let host = configuration.httpHost.contains(":") ? "[\(configuration.httpHost)]" : configuration.httpHost
         let peer = try SubnetPeer(configuration, logger: logger) { node, httpPort in
             Console.out("listening \(node.localEndpoint) \(node.localID.hex) \(node.publicKey.hex)")
-            if let httpPort { logger.info("status page on http://\(host):\(httpPort)/ (metrics on /metrics, health on /health)") }
+            if let httpPort {
+                logger.info("status page on http://\(host):\(httpPort)/ (metrics on /metrics, health on /health, events on /events)")
+            }
         }
         let group = ServiceGroup(services: [peer], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
