@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import NIOConcurrencyHelpers
 import NIOCore
+import ServiceLifecycle
 import SubnetDHTCore
 
 /// The local control API on the node's HTTP port, for the application the node runs beside:
@@ -239,29 +240,34 @@ struct ControlAPI: Sendable {
                 ticker.cancel()
                 waker.finish()
             }
-            var wakeUp = wakeUps.makeAsyncIterator()
-            var cursor = lastID
-            var idleSince = ContinuousClock.now
-            // A browser's EventSource retries after 2 s when the stream breaks.
-            try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
-            repeat {
-                var text = ""
-                switch journal.read(after: cursor) {
-                case .events(let entries):
-                    for entry in entries {
-                        text += Self.message(entry.name, id: entry.id, data: RecordListJSON.object(RecordRow(peer: entry.peer), now: now()))
+            // The server's graceful stop ends the stream, as it ends no request by itself.
+            try await withGracefulShutdownHandler {
+                var wakeUp = wakeUps.makeAsyncIterator()
+                var cursor = lastID
+                var idleSince = ContinuousClock.now
+                // A browser's EventSource retries after 2 s when the stream breaks.
+                try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
+                repeat {
+                    var text = ""
+                    switch journal.read(after: cursor) {
+                    case .events(let entries):
+                        for entry in entries {
+                            text += Self.message(entry.name, id: entry.id, data: RecordListJSON.object(RecordRow(peer: entry.peer), now: now()))
+                        }
+                        cursor = entries.last?.id ?? cursor
+                    case .reset(let id, let live):
+                        text = Self.message("reset", id: id, data: RecordListJSON.render(live.map(RecordRow.init(peer:)), now: now()))
+                        cursor = id
                     }
-                    cursor = entries.last?.id ?? cursor
-                case .reset(let id, let live):
-                    text = Self.message("reset", id: id, data: RecordListJSON.render(live.map(RecordRow.init(peer:)), now: now()))
-                    cursor = id
-                }
-                if text.isEmpty, ContinuousClock.now - idleSince >= keepAlive { text = ": keep-alive\n\n" }
-                guard !text.isEmpty else { continue }
-                // Waits while the client reads slowly; the journal meanwhile moves on without it.
-                try await writer.write(ByteBuffer(string: text))
-                idleSince = ContinuousClock.now
-            } while await wakeUp.next() != nil
+                    if text.isEmpty, ContinuousClock.now - idleSince >= keepAlive { text = ": keep-alive\n\n" }
+                    guard !text.isEmpty else { continue }
+                    // Waits while the client reads slowly; the journal meanwhile moves on without it.
+                    try await writer.write(ByteBuffer(string: text))
+                    idleSince = ContinuousClock.now
+                } while await wakeUp.next() != nil
+            } onGracefulShutdown: {
+                waker.finish()
+            }
             try await writer.finish(nil)
         })
     }

@@ -73,6 +73,26 @@ final class HTTPTestConnection: @unchecked Sendable {  // a file descriptor; eac
         }
     }
 
+    /// Everything received until `text` appears in it (a streamed body has no length); the
+    /// rest stays for the next read. Throws when `text` does not come within `timeout`.
+    func readUntil(_ text: String, within timeout: Duration = .seconds(10)) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        let wanted = Array(text.utf8)
+        while true {
+            if let start = received.indices.first(where: { received[$0...].starts(with: wanted) }) {
+                let end = start + wanted.count
+                let read = String(decoding: received[..<end], as: UTF8.self)
+                received.removeFirst(end)
+                return read
+            }
+            if closedByPeer { throw Failure("closed before \(text) came: \(String(decoding: received, as: UTF8.self))") }
+            guard ContinuousClock.now < deadline else {
+                throw Failure("no \(text) within \(timeout): \(String(decoding: received, as: UTF8.self))")
+            }
+            try await receiveSome()
+        }
+    }
+
     /// Whether the server closes the connection within `timeout` (having sent nothing more).
     func closesByPeer(within timeout: Duration = .seconds(5)) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
