@@ -10,7 +10,7 @@ struct SubnetDHTCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "subnet-dht",
         abstract: "A Mainline-compatible DHT node for subnets.",
-        subcommands: [Run.self, Testnet.self, Records.self, Peers.self, Announce.self, Keygen.self, Ping.self, Put.self, Get.self, Lookup.self],
+        subcommands: [Run.self, Testnet.self, Records.self, Peers.self, Announce.self, Update.self, Keygen.self, Ping.self, Put.self, Get.self, Lookup.self],
         // Tools for measuring the node, listed apart from the operator's commands.
         groupedSubcommands: [CommandGroup(name: "Benchmarking", subcommands: [Bench.self, LocalBench.self])])
 

@@ -323,6 +323,21 @@ def main():
         check("peers-watch-json-events", joined and left and all(kind in ("joined", "changed", "left", "expired") for kind, _ in events),
               "events %s" % events, "%d events" % len(events))
 
+        # update: PUT /self on a running node from the command line; refusals exit 1 with the code.
+        u_http, token = free_tcp_port(), os.path.join(logs, "control-token")
+        start(16, "steered", seed, ("--http-port", str(u_http), "--control-token", token))
+        changed = cli("update", "--http-port", str(u_http), "--token-file", token, "--tput", "12.5", "--info", "stake=7")
+        row = json.loads(changed.stdout) if changed.returncode == 0 else {}
+        king = cli("update", "--http-port", str(u_http), "--token-file", token, "--role", "king")
+        tokenless = cli("update", "--http-port", str(u_http), "--tput", "1")
+        nothing = cli("update", "--http-port", str(u_http))
+        check("update-changes-the-heartbeat", row.get("tput") == 12500 and row.get("info") == {"stake": 7} and row.get("name") == "steered"
+              and king.returncode == 1 and "(code 209)" in king.stderr and tokenless.returncode == 1 and "HTTP 401" in tokenless.stderr
+              and nothing.returncode == 64 and "nothing to change" in nothing.stderr,
+              "update %s %r; king %s %r; tokenless %s %r; nothing %s" % (changed.returncode, changed.stdout or changed.stderr[-200:],
+                                                                        king.returncode, king.stderr[-200:], tokenless.returncode,
+                                                                        tokenless.stderr[-200:], nothing.returncode))
+
         # get: 1 nothing found, 2 no network, 64 a bad command line.
         missing = cli("get", os.urandom(20).hex(), "--bootstrap", reader)
         unreachable = cli("get", os.urandom(20).hex(), "--bootstrap", nobody)

@@ -17,11 +17,24 @@ import Testing
         #expect(try parse(["peers"]) is Peers)
         #expect(try parse(["keygen", "--out", "/tmp/id"]) is Keygen)
         #expect(try parse(["announce", "jobs", "hello", "--bootstrap", "127.0.0.1:6881"]) is Announce)
+        #expect(try parse(["update", "--http-port", "9100", "--tput", "1"]) is Update)
         #expect(try parse(["testnet"]) is Testnet)
         #expect(try parse(["run"]) is Run)
         #expect(try parse(["bench"]) is Bench)
         let unknown = try #require(refusal(["serve"]))
         #expect(unknown.status == usageStatus)
+    }
+
+    @Test func updateSendsOnlyTheFieldsGivenAndRefusesWhatTheNodeWould() throws {
+        let update = try parse(["update", "--http-port", "9100", "--tput", "12.5", "--name", "", "--state", "offline",
+                                "--info", "stake=5", "--info", "zone=null", "--info", "tag=gpu"], as: Update.self)
+        #expect(try update.body() == #"{"info":{"stake":5,"tag":"gpu","zone":null},"name":null,"state":"offline","tput":12.5}"#)
+        #expect(try parse(["update", "--http-port", "9100", "--role", "miner"], as: Update.self).body() == #"{"role":"miner"}"#)
+        #expect(refusal(["update", "--http-port", "9100"])?.message.contains("nothing to change") == true)
+        #expect(refusal(["update", "--http-port", "9100", "--state", "joining"])?.message.contains("--state must be online or offline") == true)
+        #expect(refusal(["update", "--http-port", "9100", "--tput=-1"])?.message.contains("tput must be a number") == true)
+        #expect(refusal(["update", "--http-port", "0", "--tput", "1"])?.message.contains("--http-port must be 1 to 65535") == true)
+        #expect(refusal(["update", "--http-port", "9100", "--info", "=5"])?.message.contains("--info must be KEY=VALUE") == true)
     }
 
     @Test func announceReadsItsValueAsJSONOrTextAndRefusesWhatBencodeCannotHold() throws {

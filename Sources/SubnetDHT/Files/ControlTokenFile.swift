@@ -33,6 +33,11 @@ public enum ControlTokenFile {
                 throw Self.error(error)
             }
         }
+        return try load(at: path)
+    }
+
+    /// The token in `path`, which must exist.
+    public static func load(at path: String) throws(ControlTokenError) -> String {
         let content: [UInt8]
         do {
             content = try file(path).read()

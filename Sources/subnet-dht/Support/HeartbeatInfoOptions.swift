@@ -21,14 +21,19 @@ struct HeartbeatInfoOptions: ParsableArguments {
         var fields = [String: JSONValue]()
         if let infoFile { fields = try Self.object(inFile: infoFile) }
         for pair in pairs {
-            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
-                throw ValidationError("--info must be KEY=VALUE, got '\(pair)'")
-            }
-            let key = String(pair[..<equals]), text = String(pair[pair.index(after: equals)...])
-            let value = (try? JSONValue(parsing: Array(text.utf8))) ?? .string(text)
+            let (key, value) = try Self.field(pair)
             fields[key] = value == .null ? nil : value
         }
         return fields
+    }
+
+    /// One `--info KEY=VALUE`: VALUE as JSON when it parses, as a string otherwise.
+    static func field(_ pair: String) throws -> (key: String, value: JSONValue) {
+        guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+            throw ValidationError("--info must be KEY=VALUE, got '\(pair)'")
+        }
+        let text = String(pair[pair.index(after: equals)...])
+        return (String(pair[..<equals]), (try? JSONValue(parsing: Array(text.utf8))) ?? .string(text))
     }
 
     /// Fails when the heartbeat with these fields would not fit a record's value: replicas
