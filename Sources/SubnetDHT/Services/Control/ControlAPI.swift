@@ -221,7 +221,8 @@ struct ControlAPI: Sendable {
 
     // MARK: - Events
 
-    func events(_ request: Request, now: @escaping @Sendable () -> Timestamp) throws(Failure) -> Response {
+    /// The stream of `GET /events` on `channel`, its connection.
+    func events(_ request: Request, channel: any Channel, now: @escaping @Sendable () -> Timestamp) throws(Failure) -> Response {
         guard streams.claim(below: settings.maxEventStreams) else {
             throw Failure(.serviceUnavailable, "\(settings.maxEventStreams) event streams are open already; try again later")
         }
@@ -233,6 +234,9 @@ struct ControlAPI: Sendable {
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             defer { streams.release() }
             let (wakeUps, waker) = journal.wakeUps()
+            // A client that goes away ends its stream at once, not at the next write, which
+            // may be a keep-alive 15 s away.
+            HTTP1Persistence.clientGone(on: channel).whenComplete { _ in waker.finish() }
             let ticker = Task {
                 while (try? await Task.sleep(for: keepAlive)) != nil { waker.yield() }
             }
@@ -293,8 +297,8 @@ extension ControlAPI: NodeHTTPPages {
             }
             do throws(Failure) { return try await postRecord(request) } catch { return error.response }
         }
-        routes.add(.get, "/events") { request, _ in
-            do throws(Failure) { return try events(request, now: clock) } catch { return error.response }
+        routes.add(.get, "/events") { request, context in
+            do throws(Failure) { return try events(request, channel: context.channel, now: clock) } catch { return error.response }
         }
         routes.hint("/events")
     }

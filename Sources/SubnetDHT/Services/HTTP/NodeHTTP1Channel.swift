@@ -42,7 +42,8 @@ extension HTTPServerBuilder {
 
 /// Answers each request in its own version and closes the connection after the answer to a
 /// request that does not keep it alive (HTTP/1.0 without `keep-alive`, or `Connection: close`),
-/// saying so in a `Connection` header.
+/// saying so in a `Connection` header. It also tells when the client stopped sending
+/// (`clientGone`): a long answer (an event stream) ends then, instead of at its next write.
 final class HTTP1Persistence: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -51,6 +52,32 @@ final class HTTP1Persistence: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The requests whose answers have not ended, oldest first (pipelined requests queue here).
     private var requests: [(version: HTTPVersion, keepAlive: Bool)] = []
+    private var gone: EventLoopPromise<Void>?
+
+    /// Completes when the client closed its sending side, or the connection closed.
+    static func clientGone(on channel: any Channel) -> EventLoopFuture<Void> {
+        channel.pipeline.handler(type: HTTP1Persistence.self).flatMap { handler in
+            handler.gone?.futureResult ?? channel.closeFuture
+        }
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        gone = context.eventLoop.makePromise()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        gone?.succeed()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        gone?.succeed()
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed { gone?.succeed() }
+        context.fireUserInboundEventTriggered(event)
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .head(let head) = Self.unwrapInboundIn(data) {
