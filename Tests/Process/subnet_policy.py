@@ -6,6 +6,8 @@ Four peers (2 s heartbeats, 6 s TTL, 1 s prune) share one policy file: roles `va
 `miner` only, `info.stake` a number >= 0, writers from a keys file holding all four keys. B runs
 with a control token and is driven through the Python client (clients/python). Checks:
   * A's live view (/peers.json) and `peers --json` list the four, with B's `info` {"stake": 5};
+  * two nodes without the policy store each other's refused heartbeats: `peers --json` lists
+    them, `peers --json --policy FILE` and A's view do not;
   * PUT /self with tput 12.5 on B shows in A's view within two heartbeat intervals;
   * PUT /self with role `admin` answers 422 (code 209) and A still sees B as a miner;
     without the token 401, and nothing changes;
@@ -126,6 +128,27 @@ def main():
               "refused %r; unauthorized %r; A's row for b %s" % (refused, unauthorized, after),
               "422 code 209: %s" % (refused.message if refused else "-"))
 
+        # E and F run without the policy, as workers: each stores the other's heartbeat, which
+        # every node with the policy refuses. A plain read lists them; a reader with the policy
+        # does not, nor does A's view. They stop before the checks below, which they would
+        # disturb (their stores would take C's refused heartbeats).
+        e_process, e_address, _ = start_run(binary, logs, 4, "e", TIMING, seed, ("--role", "worker"), processes)
+        f_process, _, _ = start_run(binary, logs, 5, "f", TIMING, e_address, ("--role", "worker"), processes)
+
+        def reader_names(*extra):
+            out = subprocess.run([binary, "peers", "--json", "--bootstrap", seed, *extra], capture_output=True, text=True, timeout=60)
+            return sorted(row.get("name") for row in json.loads(out.stdout)) if out.returncode == 0 else None
+
+        plain, _ = wait_until(30, lambda: (lambda names: names if names and {"e", "f"} <= set(names) else None)(reader_names()), pause=1)
+        with_policy = reader_names("--policy", policy)
+        a_view = sorted(view())
+        for process in (e_process, f_process):
+            process.terminate()
+            process.wait(timeout=20)
+        check("reader-policy-hides-refused", plain == ["a", "b", "c", "d", "e", "f"] and with_policy == ["a", "b", "c", "d"]
+              and a_view == ["a", "b", "c", "d"],
+              "peers --json: %s; with --policy: %s; A's view: %s" % (plain, with_policy, a_view))
+
         # A's event stream: a graceful stop of D arrives as `left`.
         events = []
 
@@ -163,7 +186,10 @@ def main():
         # The policy file is re-read every second: gone within that and a prune interval (and the
         # 0.25 s between our looks).
         check("writers-file-change-enforced", gone and refused and took <= 1 + TIMING[2] + 0.5,
-              "A's view %s; C's failed publishes %s -> %s" % (sorted(view()), failed_before, failed_publishes()),
+              "A's live peers metric %s; A's view %s;" % (metric(http_get(a_http, "/metrics")[1] or "", "subnet_dht_live_peers"), sorted(view()))
+              + " A's view %s; C's failed publishes %s -> %s; A's events %s" % (
+                  sorted(view()), failed_before, failed_publishes(),
+                  [(e.name, e.id, e.data.get("name") if isinstance(e.data, dict) else len(e.data or [])) for _, e in events if not isinstance(e, str)]),
               "C gone from A's view %.1f s after the file changed" % (took if gone else -1))
 
         # The writers file disappears: the last good set stays, and the node says so.

@@ -25,6 +25,12 @@ import Testing
         #expect(unknown.status == usageStatus)
     }
 
+    @Test func readersTakeAPolicyFileAndRefuseABadOne() throws {
+        #expect(refusal(["peers", "--policy", "/nonexistent/policy.json", "--bootstrap", "127.0.0.1:6881"])?.message.hasPrefix("--policy ") == true)
+        #expect(refusal(["records", "jobs", "--policy", "/nonexistent/policy.json", "--bootstrap", "127.0.0.1:6881"])?.message.hasPrefix("--policy ") == true)
+        #expect(try parse(["peers", "--bootstrap", "127.0.0.1:6881"], as: Peers.self).readerPolicy.policy == nil)
+    }
+
     @Test func updateSendsOnlyTheFieldsGivenAndRefusesWhatTheNodeWould() throws {
         let update = try parse(["update", "--http-port", "9100", "--tput", "12.5", "--name", "", "--state", "offline",
                                 "--info", "stake=5", "--info", "zone=null", "--info", "tag=gpu"], as: Update.self)

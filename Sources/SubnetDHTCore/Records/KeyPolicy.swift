@@ -37,7 +37,7 @@ public struct KeyPolicy: Sendable {
 
     /// Why the policy refuses `record` for who wrote it and what it holds, or nil. The quota is
     /// not judged here: it counts stores over time, which only the validator sees.
-    func refusal(of record: KeyedRecord) -> String? {
+    public func refusal(of record: KeyedRecord) -> String? {
         refusal(owner: record.owner, value: record.value)
     }
 

@@ -109,9 +109,11 @@ struct MembershipView: Sendable {
         guard let policy else { return [] }
         var events = [MembershipEvent]()
         for (owner, peer) in peers where policy.refusal(owner: owner, value: peer.info.bencoded) != nil {
+            // Judged live before its feed's vouching goes: a held peer's record has expired on
+            // paper (refreshes never reach a reader), and it was live all the same.
+            if isLive(peer, now: now) { events.append(.expired(peer)) }
             peers[owner] = nil
             vouched.remove(owner)
-            if isLive(peer, now: now) { events.append(.expired(peer)) }
         }
         return events.sorted { $0.peer.owner < $1.peer.owner }
     }

@@ -13,6 +13,7 @@ struct Peers: AsyncParsableCommand {
     var watch = false
     @Option(help: "Seconds between reads with --watch.") var interval: Double = 2
     @Option(help: "The heartbeat key.") var key = "node"
+    @OptionGroup var readerPolicy: ReaderPolicyOptions
     @OptionGroup var network: NetworkOptions
 
     func validate() throws {
@@ -25,7 +26,8 @@ struct Peers: AsyncParsableCommand {
         var events = PeerEvents()
         repeat {
             let now = SystemClock.now()
-            let records = try await Progress.while("reading \(key)") { try await session.node.records(key: key) }
+            let records = try readerPolicy.admitted(try await Progress.while("reading \(key)") { try await session.node.records(key: key) },
+                                                    key: key)
             let live = records.compactMap(Peer.init(record:)).filter { $0.isLive(at: now) }
             if watch && json {
                 for (kind, peer) in events.update(with: records, now: now) { Console.out(PeerEvents.line(kind, peer, now: now)) }

@@ -341,6 +341,23 @@ extension SubnetTests {
             #expect(view.livePeers(now: now).first?.info.info == ["stake": .integer(5)])
         }
 
+        @Test func aPeerHeldByAFeedThatThePolicyNowRefusesLeavesAsExpired() {
+            let start = Timestamp(seconds: 1_700_000_000)
+            let miner = SigningKey.generate()
+            var view = MembershipView()
+            let held = RecordFixtures.heartbeat(miner, seq: 1, expires: start.seconds + 90, info: RecordFixtures.serverInfo(role: "miner"))
+            #expect(view.hold(held, now: start) == [.joined(Peer(record: held)!)])
+            // Long after its record's own expiry: refreshes never reach a feed's reader, and the
+            // feed still vouches for it, so it is live...
+            let later = start + .seconds(600)
+            #expect(view.livePeers(now: later).map(\.owner) == [miner.publicKey])
+            // ...until the writers change: then it goes, and is reported as it goes.
+            var writers = KeyPolicy.node()
+            writers.allowedWriters = []
+            #expect(view.admit(writers, now: later) == [.expired(Peer(record: held)!)])
+            #expect(view.livePeers(now: later).isEmpty)
+        }
+
         @Test func aRecordTheNodesPolicyWouldRefuseIsNotShown() {
             let now = Timestamp(seconds: 1_700_000_000)
             let miner = SigningKey.generate(), worker = SigningKey.generate()
