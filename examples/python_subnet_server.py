@@ -32,7 +32,7 @@ try:
     for event in client.events(reconnect=False):
         for peer in event.data if event.name == "reset" else [event.data]:
             tput = "-" if peer["tput"] is None else "%.1f/s" % (peer["tput"] / 1000)
-            print("%-7s %-8s %-9s %s %s" % (event.name, peer["role"], tput, peer["owner"][:16], peer["info"]), flush=True)
+            print("%-7s %-6s %-9s %-9s %s %s" % (event.name, peer["name"] or "-", peer["role"], tput, peer["owner"][:8], peer["info"]), flush=True)
 finally:
     node.terminate()
     node.wait()

@@ -231,10 +231,11 @@ class ExampleTests(unittest.TestCase):
         self.assertEqual(run.returncode, 0, run.stderr)
         lines = run.stdout.splitlines()
         self.assertTrue(lines[0].startswith("listening 127.0.0.1:"), lines)
-        key = lines[0].split()[3][:16]
-        self.assertTrue(any(re.match(r"joined\s+validator\s+-\s+", line) for line in lines), lines)
-        self.assertTrue(any(line.startswith("joined") and key in line and "{'stake': 5}" in line for line in lines), lines)
-        self.assertTrue(any(re.match(r"changed\s+miner\s+1\d\.\d/s\s+" + key, line) for line in lines), lines)
+        key = lines[0].split()[3][:8]
+        self.assertTrue(any(re.match(r"(joined|reset)\s+seed\s+validator\s+-\s+", line) for line in lines), lines)
+        self.assertTrue(any(re.match(r"(joined|reset)\s+-\s+miner\s+", line) and key in line and "{'stake': 5}" in line
+                            for line in lines), lines)
+        self.assertTrue(any(re.match(r"changed\s+-\s+miner\s+1\d\.\d/s\s+" + key, line) for line in lines), lines)
 
 
 if __name__ == "__main__":
