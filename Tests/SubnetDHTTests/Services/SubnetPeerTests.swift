@@ -95,3 +95,66 @@ extension ServicesTests {
         }
     }
 }
+
+extension ServicesTests {
+    /// `SubnetPeer.update(_:)`, what `PUT /self` calls, on a lone peer over loopback.
+    @Suite struct SubnetPeerUpdateTests {
+        static func configuration(heartbeat: Bool = true) -> SubnetPeer.Configuration {
+            var configuration = SubnetPeer.Configuration(node: DHTNode.Configuration(host: "127.0.0.1", port: 0))
+            configuration.role = "miner"
+            configuration.heartbeat = heartbeat ? HeartbeatSettings(interval: .seconds(1), ttl: .seconds(4), pruneInterval: .seconds(1)) : nil
+            return configuration
+        }
+
+        /// Waits (bounded) until `probe` holds.
+        static func eventually(_ what: String, _ probe: () async throws -> Bool) async throws {
+            let deadline = ContinuousClock.now + .seconds(20)
+            while try await !probe() {
+                guard ContinuousClock.now < deadline else { throw CLIStyleError("\(what) never happened") }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+
+        @Test func aChangeIsPublishedAtOnceAndARefusedOneChangesNothing() async throws {
+            let peer = try SubnetPeer(Self.configuration())
+            await #expect(throws: SelfUpdateError.notRunning) { try await peer.update(SelfUpdate(throughput: 1)) }
+            let running = Task { try await peer.run() }
+            try await Self.eventually("ONLINE") { peer.info?.state == .online }
+            #expect(peer.info?.throughputReported == false)
+            let node = try #require(peer.node)
+
+            let changed = try await peer.update(SelfUpdate(throughput: 12.5, info: ["stake": .integer(5)]))
+            #expect(changed.throughput == 12_500 && changed.throughputReported && changed.info == ["stake": .integer(5)])
+            #expect(peer.info == changed)
+            // The heartbeat carries it from now on (published at once, not at the next interval).
+            try await Self.eventually("the change in the heartbeat") { try await node.heartbeatStatus()?.info == changed }
+
+            // The node's own policy (roles) and the value limit refuse before anything changes.
+            do {
+                _ = try await peer.update(SelfUpdate(role: "admin"))
+                Issue.record("role admin was taken")
+            } catch {
+                guard case .refused(let message, 209) = error else { Issue.record("\(error)"); return }
+                #expect(message.contains("admin"))
+            }
+            do {
+                _ = try await peer.update(SelfUpdate(info: ["blob": .string(String(repeating: "x", count: 1_000))]))
+                Issue.record("an oversized heartbeat was taken")
+            } catch {
+                guard case .refused(let message, 205) = error else { Issue.record("\(error)"); return }
+                #expect(message.contains("1000-byte limit"))
+            }
+            #expect(peer.info == changed)
+            #expect(try await node.heartbeatStatus()?.info == changed)
+
+            running.cancel()
+            try await running.value
+            await #expect(throws: SelfUpdateError.notRunning) { try await peer.update(SelfUpdate(throughput: 2)) }
+        }
+
+        @Test func aPeerWithoutHeartbeatsHasNothingToChange() async throws {
+            let peer = try SubnetPeer(Self.configuration(heartbeat: false))
+            await #expect(throws: SelfUpdateError.noHeartbeat) { try await peer.update(SelfUpdate(throughput: 1)) }
+        }
+    }
+}

@@ -1,8 +1,6 @@
 import HTTPTypes
 import Hummingbird
-import NIOConcurrencyHelpers
 import NIOCore
-import ServiceLifecycle
 import SubnetDHTCore
 
 /// The local control API on the node's HTTP port, for the application the node runs beside:
@@ -39,8 +37,8 @@ struct ControlAPI: Sendable {
     /// What publishing a record takes: `DHTNode.keyPolicy(for:)` and `DHTNode.announce(key:value:ttl:seq:)`.
     let keyPolicy: @Sendable (String) async throws -> KeyPolicy?
     let announce: @Sendable (String, BValue, Duration) async throws -> (record: KeyedRecord, result: StoreResult)
-    /// Event streams open now.
-    private let streams = StreamCount()
+    /// `GET /events`.
+    let events: EventStream
 
     init(token: String?, settings: Settings = Settings(), journal: EventJournal, owner: PublicKey,
          updateSelf: @escaping @Sendable (SelfUpdate) async throws(SelfUpdateError) -> ServerInfo,
@@ -53,6 +51,7 @@ struct ControlAPI: Sendable {
         self.updateSelf = updateSelf
         self.keyPolicy = keyPolicy
         self.announce = announce
+        events = EventStream(journal: journal, keepAliveInterval: settings.keepAliveInterval, maxStreams: settings.maxEventStreams)
     }
 
     /// A failed request: its status, and the code and message of its JSON body.
@@ -218,70 +217,6 @@ struct ControlAPI: Sendable {
         for index in a.indices { difference |= a[index] ^ b[index] }
         return difference == 0
     }
-
-    // MARK: - Events
-
-    /// The stream of `GET /events` on `channel`, its connection.
-    func events(_ request: Request, channel: any Channel, now: @escaping @Sendable () -> Timestamp) throws(Failure) -> Response {
-        guard streams.claim(below: settings.maxEventStreams) else {
-            throw Failure(.serviceUnavailable, "\(settings.maxEventStreams) event streams are open already; try again later")
-        }
-        let lastID = request.headers[Self.lastEventID].flatMap { Int($0.filter { $0 != " " }) }
-        let journal = self.journal, keepAlive = settings.keepAliveInterval, streams = self.streams
-        var headers = HTTPFields()
-        headers[.contentType] = "text/event-stream"
-        headers[.cacheControl] = "no-store"
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            defer { streams.release() }
-            let (wakeUps, waker) = journal.wakeUps()
-            // A client that goes away ends its stream at once, not at the next write, which
-            // may be a keep-alive 15 s away.
-            HTTP1Persistence.clientGone(on: channel).whenComplete { _ in waker.finish() }
-            let ticker = Task {
-                while (try? await Task.sleep(for: keepAlive)) != nil { waker.yield() }
-            }
-            defer {
-                ticker.cancel()
-                waker.finish()
-            }
-            // The server's graceful stop ends the stream, as it ends no request by itself.
-            try await withGracefulShutdownHandler {
-                var wakeUp = wakeUps.makeAsyncIterator()
-                var cursor = lastID
-                var idleSince = ContinuousClock.now
-                // A browser's EventSource retries after 2 s when the stream breaks.
-                try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
-                repeat {
-                    var text = ""
-                    switch journal.read(after: cursor) {
-                    case .events(let entries):
-                        for entry in entries {
-                            text += Self.message(entry.name, id: entry.id, data: RecordListJSON.object(RecordRow(peer: entry.peer), now: now()))
-                        }
-                        cursor = entries.last?.id ?? cursor
-                    case .reset(let id, let live):
-                        text = Self.message("reset", id: id, data: RecordListJSON.render(live.map(RecordRow.init(peer:)), now: now()))
-                        cursor = id
-                    }
-                    if text.isEmpty, ContinuousClock.now - idleSince >= keepAlive { text = ": keep-alive\n\n" }
-                    guard !text.isEmpty else { continue }
-                    // Waits while the client reads slowly; the journal meanwhile moves on without it.
-                    try await writer.write(ByteBuffer(string: text))
-                    idleSince = ContinuousClock.now
-                } while await wakeUp.next() != nil
-            } onGracefulShutdown: {
-                waker.finish()
-            }
-            try await writer.finish(nil)
-        })
-    }
-
-    private static let lastEventID = HTTPField.Name("Last-Event-ID")!
-
-    /// One event: `event`, `id` and one `data` line (JSON has no raw line ends).
-    private static func message(_ name: String, id: Int, data: String) -> String {
-        "event: \(name)\nid: \(id)\ndata: \(data)\n\n"
-    }
 }
 
 extension ControlAPI: NodeHTTPPages {
@@ -298,25 +233,8 @@ extension ControlAPI: NodeHTTPPages {
             do throws(Failure) { return try await postRecord(request) } catch { return error.response }
         }
         routes.add(.get, "/events") { request, context in
-            do throws(Failure) { return try events(request, channel: context.channel, now: clock) } catch { return error.response }
+            do throws(Failure) { return try events.response(to: request, channel: context.channel, now: clock) } catch { return error.response }
         }
         routes.hint("/events")
-    }
-}
-
-/// How many event streams are open, bounded.
-private final class StreamCount: Sendable {
-    private let count = NIOLockedValueBox(0)
-
-    func claim(below limit: Int) -> Bool {
-        count.withLockedValue { count in
-            guard count < limit else { return false }
-            count += 1
-            return true
-        }
-    }
-
-    func release() {
-        count.withLockedValue { $0 -= 1 }
     }
 }
