@@ -106,6 +106,25 @@ extension ControlTests {
             await server.stop()
         }
 
+        @Test func aClientThatStopsReadingHoldsNoBacklogAndDelaysNoOne() async throws {
+            let journal = EventJournal(capacity: 64)
+            let server = Self.makeServer(journal: journal)
+            let stalled = try await Self.open(server)
+            _ = try await stalled.readUntil("event: reset")  // then never reads again
+            let reader = try await Self.open(server)
+            _ = try await reader.readUntil("event: reset")
+            // Far more than the socket buffers hold for the stalled one: its writes wait, the
+            // journal keeps its last 64, and the reader keeps up.
+            let keys = (0..<8).map { _ in SigningKey.generate() }
+            for round in 0..<20_000 {
+                journal.record(.changed(EventJournalTests.peer(keys[round % keys.count], tput: Int64(round))))
+            }
+            _ = try await reader.readUntil("id: 20000\n", within: .seconds(60))
+            #expect(journal.read(after: 20_000 - 64) != .events([]))
+            guard case .reset = journal.read(after: 20_000 - 65) else { Issue.record("the journal kept more than 64"); return }
+            await server.stop()
+        }
+
         @Test func anIdleStreamGetsKeepAliveComments() async throws {
             let server = Self.makeServer(journal: EventJournal(), keepAlive: .milliseconds(100))
             let stream = try await Self.open(server)
