@@ -81,8 +81,11 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            plugins: ["BuildCommit"]
         ),
+        // Writes the commit being built into the tool, for `subnet-dht --version`.
+        .plugin(name: "BuildCommit", capability: .buildTool()),
         .testTarget(
             name: "SubnetDHTTests",
             dependencies: ["SubnetDHT", "SubnetDHTCore"]

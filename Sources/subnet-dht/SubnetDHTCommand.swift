@@ -10,9 +10,14 @@ struct SubnetDHTCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "subnet-dht",
         abstract: "A Mainline-compatible DHT node for subnets.",
+        version: versionLine,
         subcommands: [Run.self, Testnet.self, Records.self, Peers.self, Announce.self, Update.self, Keygen.self, Ping.self, Put.self, Get.self, Lookup.self],
         // Tools for measuring the node, listed apart from the operator's commands.
         groupedSubcommands: [CommandGroup(name: "Benchmarking", subcommands: [Bench.self, LocalBench.self])])
+
+    /// `--version`: the package version (the heartbeat's `ver`), docs/PROTOCOL.md's version and
+    /// the commit the binary was built from.
+    static let versionLine = "subnet-dht \(SubnetDHTVersion.current) (protocol \(SubnetDHTVersion.protocolVersion), commit \(buildCommit))"
 
     static func main() async {
         do {

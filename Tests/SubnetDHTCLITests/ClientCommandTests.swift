@@ -25,6 +25,14 @@ import Testing
         #expect(unknown.status == usageStatus)
     }
 
+    @Test func versionNamesThePackageTheProtocolAndTheCommit() throws {
+        let line = SubnetDHTCommand.versionLine
+        #expect(line.hasPrefix("subnet-dht \(SubnetDHTVersion.current) (protocol \(SubnetDHTVersion.protocolVersion), commit "))
+        // Built from this checkout: a 12-digit commit (with -modified while the tree differs from it).
+        let commit = String(line.split(separator: " ").last?.dropLast() ?? "")
+        #expect(commit.prefix(12).allSatisfy(\.isHexDigit) && commit.count >= 12, "\(line)")
+    }
+
     @Test func readersTakeAPolicyFileAndRefuseABadOne() throws {
         #expect(refusal(["peers", "--policy", "/nonexistent/policy.json", "--bootstrap", "127.0.0.1:6881"])?.message.hasPrefix("--policy ") == true)
         #expect(refusal(["records", "jobs", "--policy", "/nonexistent/policy.json", "--bootstrap", "127.0.0.1:6881"])?.message.hasPrefix("--policy ") == true)
