@@ -60,6 +60,9 @@ public final class SubnetPeer: Service, Sendable {
         /// The bearer token the control API's writes need (`ControlTokenFile.loadOrCreate(at:)`);
         /// nil refuses every write (403). Reads need none.
         public var controlToken: String?
+        /// systemd's notification socket (`SystemdNotifier(environment:)`): READY=1 once ONLINE,
+        /// STATUS= lines, STOPPING=1, and WATCHDOG=1 while healthy. Nil sends nothing.
+        public var systemd: SystemdNotifier?
         /// How long shutdown waits for the OFFLINE announce to be acknowledged.
         public var offlineTimeout: Duration = .seconds(5)
         /// The status page's poll interval and bounds on its `/records/KEY.json` reads.
@@ -143,6 +146,13 @@ public final class SubnetPeer: Service, Sendable {
         let joining = info
         let policyWatch = Task { await self.watchPolicy(of: node) }
         defer { policyWatch.cancel() }
+        let systemd = configuration.systemd.map {
+            SystemdReporter(notifier: $0, heartbeatTTL: configuration.heartbeat?.ttl, logger: logger)
+        }
+        let reporting = Task { [state] in
+            await systemd?.run(node: node, state: { state.withLockedValue { $0.info?.state } })
+        }
+        defer { reporting.cancel() }
         let work = Task {
             let online = await lifecycle.enter(node, as: joining) { online in
                 self.state.withLockedValue { state in
@@ -156,11 +166,15 @@ public final class SubnetPeer: Service, Sendable {
             guard let online else { return }
             // The lifecycle published the info it joined with; a change made since goes now.
             if let latest = self.state.withLockedValue({ $0.info }), latest != online { try? await node.updateHeartbeat(latest) }
+            if let systemd, let status = try? await node.status() {
+                systemd.ready(SystemdReporter.statusLine(state: self.state.withLockedValue { $0.info?.state }, status))
+            }
             await self.saveSnapshots(of: node)
         }
         // Serve until SIGTERM/SIGINT (through the ServiceGroup) or cancellation.
         try? await gracefulShutdown()
         state.withLockedValue { $0.leaving = true }
+        systemd?.stopping()
         work.cancel()
         // The heartbeat must not start after the OFFLINE below; a join still waiting on its
         // lookup ends within the request timeouts, and the wait is bounded anyway.

@@ -113,6 +113,7 @@ struct Run: AsyncParsableCommand {
         configuration.stateDirectory = stateDir
         configuration.httpPort = httpPort
         configuration.httpHost = httpHost
+        configuration.systemd = SystemdNotifier(environment: SystemdNotifier.processEnvironment)
         if let controlToken {
             do {
                 configuration.controlToken = try ControlTokenFile.loadOrCreate(at: controlToken)
