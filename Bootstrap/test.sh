@@ -5,7 +5,8 @@
 # processes (heartbeats, SIGKILL, SIGTERM, metrics, restart), every operator command and `run`
 # flag as real processes (tables, exit codes, --watch, limits), the control API against bad input
 # and 1,000 dropped event streams, the readiness and watchdog messages a service manager gets,
-# an install and uninstall into a temporary DESTDIR, the Python client and its example
+# an install and uninstall into a temporary DESTDIR, nodes under the kernel's
+# MemoryDenyWriteExecute, the Python client and its example
 # against real nodes (and installed with pip), the status page in headless Chromium
 # (6 processes; a graceful stop shows on the open page), 60 s of fuzzing, a request flood
 # (all on 127.0.0.1), and the fault suite on network namespaces it creates itself (churn, loss,
@@ -39,6 +40,7 @@ bounded 300 /usr/bin/python3 Tests/Process/subnet_policy.py --subnet-dht "$bin"
 bounded 300 /usr/bin/python3 Tests/Process/control_input.py --subnet-dht "$bin"
 bounded 300 /usr/bin/python3 Tests/Process/systemd_notify.py --subnet-dht "$bin"
 bounded 300 /usr/bin/python3 Tests/Process/install.py --subnet-dht "$bin"
+bounded 300 /usr/bin/python3 Tests/Process/memory_deny_write_execute.py --subnet-dht "$bin"
 SUBNET_DHT="$bin" bounded 300 /usr/bin/python3 -m unittest discover -s clients/python/tests -v
 bounded 600 /usr/bin/python3 Tests/Process/status_page.py --subnet-dht "$bin"
 bounded 900 bash Fuzz/run.sh 60
