@@ -11,7 +11,7 @@ struct SubnetDHTCommand: AsyncParsableCommand {
         commandName: "subnet-dht",
         abstract: "A Mainline-compatible DHT node for subnets.",
         version: versionLine,
-        subcommands: [Run.self, Testnet.self, Records.self, Peers.self, Announce.self, Update.self, Keygen.self, Ping.self, Put.self, Get.self, Lookup.self],
+        subcommands: [Run.self, Testnet.self, Records.self, Peers.self, Announce.self, Update.self, Config.self, Keygen.self, Ping.self, Put.self, Get.self, Lookup.self],
         // Tools for measuring the node, listed apart from the operator's commands.
         groupedSubcommands: [CommandGroup(name: "Benchmarking", subcommands: [Bench.self, LocalBench.self])])
 
@@ -21,7 +21,16 @@ struct SubnetDHTCommand: AsyncParsableCommand {
 
     static func main() async {
         do {
-            var command = try parseAsRoot()
+            var command: any ParsableCommand
+            let arguments = Array(CommandLine.arguments.dropFirst())
+            if arguments.first == "run" {
+                // run's settings come in layers: a config file, the environment, the flags.
+                let layers = try await RunSettingsLayers.resolve(arguments: Array(arguments.dropFirst()),
+                                                                 environment: SystemdNotifier.processEnvironment)
+                command = try layers.parse()
+            } else {
+                command = try parseAsRoot(arguments)
+            }
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -17,6 +17,10 @@ struct Run: AsyncParsableCommand {
             SIGINT/SIGTERM it publishes OFFLINE, waits for the acknowledgements and exits 0.
             """)
 
+    @Option(help: ArgumentHelp("A file of these settings, JSON or YAML by its extension, keys named as the long flags (heartbeat-interval: 30, bootstrap: [host:port]).",
+                               discussion: "SUBNET_DHT_<OPTION> variables (SUBNET_DHT_HEARTBEAT_INTERVAL=30) override the file, and flags override both. `subnet-dht config check FILE` shows what each setting comes to.",
+                               valueName: "file"))
+    var config: String?
     @Option(help: "Address to bind.") var host = "127.0.0.1"
     @Option(help: "UDP port to bind (0 picks a free one).") var port = 6881
     @Option(help: "Identity file (ed25519 seed, created with mode 0600 when missing). Without it the node uses a fresh key.")
