@@ -56,13 +56,19 @@ struct HeartbeatInfoOptions: ParsableArguments {
         } catch {
             throw ValidationError("--info-file \(path): cannot be read (\(error.localizedDescription))")
         }
-        let value: JSONValue
-        do {
-            value = try JSONValue(parsing: bytes)
-        } catch {
-            throw ValidationError("--info-file \(path): \(error)")
-        }
-        guard case .object(let fields) = value else { throw ValidationError("--info-file \(path): a JSON object is needed, not \(value.typeName)") }
-        return fields.filter { $0.value != .null }
+        return try jsonObject(Array(bytes), from: "--info-file \(path)").filter { $0.value != .null }
     }
+}
+
+/// The fields of `bytes`, which must hold one JSON object; errors begin with `source` (the
+/// flag and file they came from).
+func jsonObject(_ bytes: [UInt8], from source: String) throws -> [String: JSONValue] {
+    let value: JSONValue
+    do {
+        value = try JSONValue(parsing: bytes)
+    } catch {
+        throw ValidationError("\(source): \(error)")
+    }
+    guard case .object(let fields) = value else { throw ValidationError("\(source): a JSON object is needed, not \(value.typeName)") }
+    return fields
 }

@@ -209,16 +209,7 @@ struct RunSettingsLayers {
 
     /// The top-level keys of a file, in order; the file must be one mapping.
     private static func topLevelKeys(_ bytes: [UInt8], isJSON: Bool, path: String) throws -> [String] {
-        if isJSON {
-            let parsed: JSONValue
-            do {
-                parsed = try JSONValue(parsing: bytes)
-            } catch {
-                throw ValidationError("--config \(path): \(error)")
-            }
-            guard case .object(let fields) = parsed else { throw ValidationError("--config \(path): the file must be one JSON object") }
-            return fields.keys.sorted()
-        }
+        if isJSON { return try jsonObject(bytes, from: "--config \(path)").keys.sorted() }
         let node: Node?
         do {
             node = try Yams.compose(yaml: String(decoding: bytes, as: UTF8.self))
