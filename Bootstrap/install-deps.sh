@@ -6,7 +6,9 @@ set -euo pipefail
 # iproute2 and iptables: the network-namespace test network and fault suite (loss, delay, partitions).
 # chromium and python3-websocket: the status page's browser test (headless, over the DevTools protocol).
 # python3-venv: the Python client's test installs it with pip into a fresh environment.
-packages=(libsodium-dev liblz4-dev pkg-config python3-libtorrent iproute2 iptables chromium python3-websocket python3-venv)
+# systemd and man-db: the install test runs systemd-analyze verify on the unit and man -l on the page.
+packages=(libsodium-dev liblz4-dev pkg-config python3-libtorrent iproute2 iptables chromium python3-websocket python3-venv
+          systemd man-db)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Removes what Bootstrap/install.sh installed, as its list says, and nothing else: a node's
-# state directory (identity, snapshots) stays.
+# state directory (identity, snapshots) stays, and so does a config file changed since it was
+# installed.
 #
 #   bash Bootstrap/uninstall.sh [--prefix /usr/local]      # DESTDIR as for install.sh
 set -euo pipefail
@@ -15,17 +16,21 @@ destdir=${DESTDIR:-}
 manifest="$destdir$prefix/share/subnet-dht/installed-files"
 [ -f "$manifest" ] || { echo "uninstall.sh: nothing installed under $destdir$prefix ($manifest is missing)" >&2; exit 66; }
 removed=0
-while IFS= read -r path; do
+while read -r path checksum; do
     [ -n "$path" ] || continue
     case "$path" in
-    "$prefix"/*) ;;
-    *) echo "uninstall.sh: skipping $path: not under $prefix" >&2; continue ;;
+    /*subnet-dht*) ;;
+    *) echo "uninstall.sh: skipping $path: not one of ours" >&2; continue ;;
     esac
-    if [ -e "$destdir$path" ] || [ -L "$destdir$path" ]; then
-        rm -f "$destdir$path"
-        removed=$((removed + 1))
+    [ -e "$destdir$path" ] || [ -L "$destdir$path" ] || continue
+    if [ -n "$checksum" ] && [ "$(sha256sum < "$destdir$path" | cut -d' ' -f1)" != "$checksum" ]; then
+        echo "keeping $path: changed since it was installed" >&2
+        continue
     fi
+    rm -f "$destdir$path"
+    removed=$((removed + 1))
+    # Directories of our own (PREFIX/share/subnet-dht, /etc/subnet-dht) go once empty.
+    directory=$(dirname "$path")
+    [ "$(basename "$directory")" != subnet-dht ] || rmdir "$destdir$directory" 2>/dev/null || true
 done < "$manifest"
-# The list's own directory was ours alone.
-rmdir "$destdir$prefix/share/subnet-dht" 2>/dev/null || true
 echo "removed $removed files under ${destdir}${prefix}"

@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
-"""Bootstrap/install.sh and uninstall.sh into a temporary DESTDIR, as a packager runs them.
+"""Bootstrap/install.sh and uninstall.sh into a temporary DESTDIR, as a packager runs them, and
+into a temporary prefix, as an operator runs them.
 
 Checks:
-  * the install lays down exactly the listed files (binary, man page, bash, zsh and fish
-    completions, the list itself), and the list names them;
+  * the install lays down exactly the listed files (binary, systemd unit, default config, man
+    page, bash, zsh and fish completions, the list itself), and the list names them;
+  * `systemd-analyze verify` passes on the installed unit, and `systemd-analyze security`
+    rates it;
+  * the installed binary, started with the installed default config (address, ports, seed and
+    state directory from SUBNET_DHT_* variables, as the unit does), joins a local network;
   * the installed binary prints its version; `man -l` renders the installed page; the page
     names every subcommand and every long option the binary has (it is generated, committed,
     and must not fall behind: Bootstrap/generate-manual.sh);
@@ -20,14 +25,19 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from pysupport.checks import Checks  # noqa: E402
+from pysupport.checks import Checks, wait_until  # noqa: E402
+from pysupport.localnet import free_tcp_port, http_get  # noqa: E402
+from pysupport.processes import start_run, stop_all  # noqa: E402
 
 REPOSITORY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 PREFIX = "/usr"
 EXPECTED = {
     "/usr/bin/subnet-dht",
+    "/usr/lib/systemd/system/subnet-dht.service",
+    "/etc/subnet-dht/config.yaml",
     "/usr/share/man/man1/subnet-dht.1",
     "/usr/share/bash-completion/completions/subnet-dht",
     "/usr/share/zsh/site-functions/_subnet-dht",
@@ -57,6 +67,59 @@ def options_of(command, path=()):
     return found
 
 
+def operator_install(binary, check):
+    """Into a temporary prefix (and config directory), so that the unit names real paths."""
+    root = tempfile.mkdtemp(prefix="install-prefix.")
+    processes = []
+    try:
+        prefix, sysconfdir = os.path.join(root, "usr"), os.path.join(root, "etc")
+        subprocess.run(["bash", os.path.join(REPOSITORY, "Bootstrap", "install.sh"), "--prefix", prefix, "--sysconfdir", sysconfdir,
+                        "--binary", binary], check=True, capture_output=True, timeout=120)
+        unit = os.path.join(prefix, "lib/systemd/system/subnet-dht.service")
+        verify = subprocess.run(["systemd-analyze", "verify", unit], capture_output=True, text=True, timeout=120,
+                                env=dict(os.environ, MANPATH=os.path.join(prefix, "share/man")))
+        security = subprocess.run(["systemd-analyze", "security", "--offline=true", unit], capture_output=True, text=True, timeout=120)
+        exposure = [line for line in security.stdout.splitlines() if "Overall exposure level" in line]
+        check("systemd-analyze-verify", verify.returncode == 0 and not verify.stderr.strip() and not verify.stdout.strip(),
+              "exit %s: %s %s" % (verify.returncode, verify.stdout[-400:], verify.stderr[-400:]),
+              "verify clean; %s" % (exposure[0].split("for ")[-1] if exposure else "no exposure line"))
+
+        # As the unit runs it, with this test's own address, ports, seed and state directory.
+        logs = os.path.join(root, "logs")
+        os.makedirs(logs)
+        seed_http = free_tcp_port()
+        _, seed, _ = start_run(os.path.join(prefix, "bin/subnet-dht"), logs, 0, "seed", (1, 4, 1), None,
+                               ("--http-port", str(seed_http)), processes)
+        state = os.path.join(root, "state")
+        environment = dict(os.environ, SUBNET_DHT_HOST="127.0.0.1", SUBNET_DHT_PORT="0", SUBNET_DHT_HTTP_PORT=str(free_tcp_port()),
+                           SUBNET_DHT_BOOTSTRAP=seed, SUBNET_DHT_STATE_DIR=state, SUBNET_DHT_IDENTITY=os.path.join(state, "identity"),
+                           SUBNET_DHT_HEARTBEAT_INTERVAL="1", SUBNET_DHT_HEARTBEAT_TTL="4", SUBNET_DHT_PRUNE_INTERVAL="1",
+                           SUBNET_DHT_NAME="installed")
+        config = os.path.join(sysconfdir, "subnet-dht/config.yaml")
+        checked = subprocess.run([os.path.join(prefix, "bin/subnet-dht"), "config", "check", config], capture_output=True, text=True,
+                                 timeout=30, env=environment)
+        node = subprocess.Popen([os.path.join(prefix, "bin/subnet-dht"), "run", "--config", config], stdout=subprocess.PIPE,
+                                stderr=open(os.path.join(logs, "installed.err"), "w"), text=True, env=environment)
+        processes.append(node)
+        first = node.stdout.readline().split()
+
+        def listed():
+            status, body = http_get(seed_http, "/peers.json")
+            return status == 200 and any(row.get("name") == "installed" for row in json.loads(body))
+
+        joined, took = wait_until(30, listed)
+        lines = checked.stdout.splitlines()
+        check("installed-config-joins", checked.returncode == 0 and any(line.startswith("json-logs") and line.endswith("file") for line in lines)
+              and any(line.startswith("port ") and line.endswith("environment") for line in lines) and first[:1] == ["listening"]
+              and joined and os.path.exists(os.path.join(state, "identity")),
+              "config check %s %r %r; first line %r; in the seed's view %s" % (checked.returncode, checked.stdout[-600:], checked.stderr[-300:],
+                                                                                first, joined),
+              "in the seed's view %.1f s after start" % (took or -1))
+    finally:
+        stop_all(processes)
+        subprocess.run(["rm", "-rf", root])
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--subnet-dht", default=os.environ.get("SUBNET_DHT_BIN", ".build/debug/subnet-dht"))
@@ -72,7 +135,7 @@ def main():
                                    capture_output=True, text=True, timeout=120, env=environment)
         laid = files_under(destdir)
         with open(os.path.join(destdir, "usr/share/subnet-dht/installed-files")) as listing:
-            listed = set(line.strip() for line in listing if line.strip())
+            listed = set(line.split()[0] for line in listing if line.strip())
         check("install-lays-down-exactly-the-list", installed.returncode == 0 and laid == EXPECTED and listed == EXPECTED,
               "exit %s %r; laid %s; listed %s" % (installed.returncode, installed.stderr[-300:], sorted(laid ^ EXPECTED), sorted(listed ^ EXPECTED)),
               "%d files" % len(laid))
@@ -108,19 +171,37 @@ def main():
               "bash: %s %r %r; zsh starts %r" % (loaded.returncode, loaded.stdout, loaded.stderr[-200:], zsh_text[:40]),
               loaded.stdout.strip())
 
+        # A node's state directory is never touched; an operator's config survives an
+        # uninstall once changed, and a reinstall (the new default goes beside it).
         state = os.path.join(destdir, "var/lib/subnet-dht")
         os.makedirs(state)
         with open(os.path.join(state, "identity"), "w") as identity:
             identity.write("kept\n")
-        removed = subprocess.run(["bash", os.path.join(REPOSITORY, "Bootstrap", "uninstall.sh"), "--prefix", PREFIX],
-                                 capture_output=True, text=True, timeout=60, env=environment)
+        with open(os.path.join(destdir, "etc/subnet-dht/config.yaml"), "a") as config:
+            config.write("name: edited\n")
+
+        def uninstall():
+            return subprocess.run(["bash", os.path.join(REPOSITORY, "Bootstrap", "uninstall.sh"), "--prefix", PREFIX],
+                                  capture_output=True, text=True, timeout=60, env=environment)
+
+        removed = uninstall()
         left = files_under(destdir)
-        again = subprocess.run(["bash", os.path.join(REPOSITORY, "Bootstrap", "uninstall.sh"), "--prefix", PREFIX],
-                               capture_output=True, text=True, timeout=60, env=environment)
-        check("uninstall-removes-exactly-the-list", removed.returncode == 0 and left == {"/var/lib/subnet-dht/identity"}
-              and again.returncode == 66 and "nothing installed" in again.stderr,
-              "exit %s %r; left %s; again %s %r" % (removed.returncode, removed.stderr[-200:], sorted(left), again.returncode, again.stderr[-200:]),
-              removed.stdout.strip())
+        reinstalled = subprocess.run(["bash", os.path.join(REPOSITORY, "Bootstrap", "install.sh"), "--prefix", PREFIX, "--binary", binary],
+                                     capture_output=True, text=True, timeout=120, env=environment)
+        beside = os.path.exists(os.path.join(destdir, "etc/subnet-dht/config.yaml.new"))
+        removed_again = uninstall()
+        left_again = files_under(destdir)
+        nothing = uninstall()
+        kept = {"/var/lib/subnet-dht/identity", "/etc/subnet-dht/config.yaml"}
+        check("uninstall-removes-exactly-the-list", removed.returncode == 0 and left == kept and "keeping /etc/subnet-dht/config.yaml" in removed.stderr
+              and reinstalled.returncode == 0 and beside and removed_again.returncode == 0 and left_again == kept
+              and nothing.returncode == 66 and "nothing installed" in nothing.stderr,
+              "exit %s %r; left %s; reinstalled %s, .new %s; left again %s; a third time %s %r"
+              % (removed.returncode, removed.stderr[-200:], sorted(left), reinstalled.returncode, beside, sorted(left_again),
+                 nothing.returncode, nothing.stderr[-200:]),
+              removed.stdout.strip() + "; kept the state directory and the changed config")
+
+        operator_install(binary, check)
     except Exception as error:  # the summary line must still be printed
         check("harness", False, repr(error))
     finally:
