@@ -83,6 +83,8 @@ import Testing
         #expect(await refusal(["--config", flagType])?.contains("open-keys must be true or false") == true)
         let shortTTL = try file("d.yaml", "heartbeat-interval: 30\nheartbeat-ttl: 20\n")
         #expect(await refusal(["--config", shortTTL])?.hasPrefix("--config \(shortTTL): the heartbeat TTL") == true)
+        let negative = try file("j.yaml", "rate-limit: -1\n")
+        #expect(await refusal(["--config", negative]) == "--config \(negative): --rate-limit must be 0 or more")
         let badValue = try file("e.yaml", "port: lots\n")
         #expect(await refusal(["--config", badValue])?.hasPrefix("--config \(badValue): ") == true)
         #expect(await refusal(["--config", "/nonexistent/node.yaml"])?.hasPrefix("--config /nonexistent/node.yaml: cannot be read") == true)

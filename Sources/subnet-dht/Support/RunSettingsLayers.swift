@@ -112,8 +112,9 @@ struct RunSettingsLayers {
             guard let (value, _) = settings[option.key] else { continue }
             switch value {
             case .flag(let on): if on { arguments.append("--" + option.key) }
-            case .single(let text): arguments += ["--" + option.key, text]
-            case .list(let items): for item in items { arguments += ["--" + option.key, item] }
+            // `--key=value`: a value that starts with `-` is not read as another flag.
+            case .single(let text): arguments.append("--\(option.key)=\(text)")
+            case .list(let items): arguments += items.map { "--\(option.key)=\($0)" }
             }
         }
         return arguments + commandLine
