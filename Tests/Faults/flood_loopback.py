@@ -30,18 +30,11 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from pysupport.bencode import bencode, query  # noqa: E402
 from pysupport.checks import Checks  # noqa: E402
+from pysupport.processes import rss_kib  # noqa: E402
 
 FLOOD_SECONDS = 10
 FLOOD_MAX = 400_000
 RATE, BURST = 250, 500
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def percentile(samples, fraction):

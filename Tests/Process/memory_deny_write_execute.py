@@ -12,21 +12,19 @@ A runtime that needed to write code at run time would fail here. Prints `ok NAME
 
     python3 Tests/Process/memory_deny_write_execute.py --subnet-dht .build/debug/subnet-dht
 """
-import argparse
 import ctypes
 import json
 import os
 import select
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "clients", "python"))
-from pysupport.checks import Checks, cannot_run, wait_until  # noqa: E402
+from pysupport.checks import cannot_run, wait_until  # noqa: E402
+from pysupport.harness import run_suite  # noqa: E402
 from pysupport.localnet import free_tcp_port, http_get  # noqa: E402
-from pysupport.processes import stop_all  # noqa: E402
 from subnet_dht import Client  # noqa: E402
 
 PR_SET_MDWE, PR_GET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN = 65, 66, 1
@@ -45,18 +43,7 @@ def kernel_has_mdwe():
     return probe.stdout.strip() in ("0", "1")
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--subnet-dht", default=os.environ.get("SUBNET_DHT_BIN", ".build/debug/subnet-dht"))
-    args = parser.parse_args()
-    binary = os.path.abspath(args.subnet_dht)
-    if not kernel_has_mdwe():
-        return cannot_run("this kernel has no PR_SET_MDWE (Linux 6.3 or later)", checks=1)
-    logs = tempfile.mkdtemp(prefix="mdwe.")
-    print("logs in %s" % logs, flush=True)
-    checks = Checks()
-    processes = []
-
+def suite(binary, logs, check, processes):
     def start(name, extra):
         command = [binary, "run", "--host", "127.0.0.1", "--port", "0", "--name", name, "--heartbeat-interval", "1",
                    "--heartbeat-ttl", "4", "--prune-interval", "1", *extra]
@@ -69,40 +56,40 @@ def main():
             raise RuntimeError("%s printed %r (exit %s)" % (name, line, process.poll()))
         return process, line[1], line[3]
 
-    try:
-        # The control: under the same prctl, a program that maps memory writable and executable
-        # at once is refused, so the restriction is in force where the nodes run.
-        control = subprocess.run([sys.executable, "-c", "import mmap; mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)"],
-                                 capture_output=True, text=True, timeout=30, preexec_fn=deny_write_execute)
-        enforced = control.returncode != 0 and "PermissionError" in control.stderr
-        seed, seed_address, _ = start("seed", ())
-        http = free_tcp_port()
-        token = os.path.join(logs, "control-token")
-        member, _, member_key = start("member", ("--bootstrap", seed_address, "--http-port", str(http), "--control-token", token,
-                                                 "--state-dir", os.path.join(logs, "state")))
-        client = Client(http, token_file=token)
-        events = client.events(reconnect=False)
-        reset = next(events)
-        changed = client.update(tput=3.5, info={"stake": 1})
-        listed, _ = wait_until(20, lambda: [row for row in client.peers() if row["owner"] == member_key and row["tput"] == 3500])
-        page_status, page = http_get(http, "/")
-        metrics_status, _ = http_get(http, "/metrics")
-        health_status, health = http_get(http, "/health")
-        member.terminate()
-        code = member.wait(timeout=30)
-        snapshot = os.path.exists(os.path.join(logs, "state"))
-        checks.check("runs-under-memory-deny-write-execute",
-                     enforced and reset.name == "reset" and changed["tput"] == 3500 and listed and page_status == 200
-                     and metrics_status == 200 and health_status == 200 and json.loads(health)["state"] == "online" and code == 0
-                     and seed.poll() is None and snapshot,
-                     "W+X mapping refused under the prctl: %s; reset %s; update %s; listed %s; page %s metrics %s health %s %r; exit %s; seed alive %s; snapshot %s"
-                     % (enforced, reset.name, changed, bool(listed), page_status, metrics_status, health_status, health, code, seed.poll() is None, snapshot),
-                     "both nodes under PR_SET_MDWE: join, heartbeats, page, metrics, /health online, PUT /self, /events, snapshot, exit 0")
-    except Exception as error:  # the summary line must still be printed
-        checks.check("harness", False, repr(error))
-    finally:
-        stop_all(processes)
-    return checks.summary()
+    # The control: under the same prctl, a program that maps memory writable and executable
+    # at once is refused, so the restriction is in force where the nodes run.
+    control = subprocess.run([sys.executable, "-c", "import mmap; mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)"],
+                             capture_output=True, text=True, timeout=30, preexec_fn=deny_write_execute)
+    enforced = control.returncode != 0 and "PermissionError" in control.stderr
+    seed, seed_address, _ = start("seed", ())
+    http = free_tcp_port()
+    token = os.path.join(logs, "control-token")
+    member, _, member_key = start("member", ("--bootstrap", seed_address, "--http-port", str(http), "--control-token", token,
+                                             "--state-dir", os.path.join(logs, "state")))
+    client = Client(http, token_file=token)
+    events = client.events(reconnect=False)
+    reset = next(events)
+    changed = client.update(tput=3.5, info={"stake": 1})
+    listed, _ = wait_until(20, lambda: [row for row in client.peers() if row["owner"] == member_key and row["tput"] == 3500])
+    page_status, page = http_get(http, "/")
+    metrics_status, _ = http_get(http, "/metrics")
+    health_status, health = http_get(http, "/health")
+    member.terminate()
+    code = member.wait(timeout=30)
+    snapshot = os.path.exists(os.path.join(logs, "state"))
+    check("runs-under-memory-deny-write-execute",
+                 enforced and reset.name == "reset" and changed["tput"] == 3500 and listed and page_status == 200
+                 and metrics_status == 200 and health_status == 200 and json.loads(health)["state"] == "online" and code == 0
+                 and seed.poll() is None and snapshot,
+                 "W+X mapping refused under the prctl: %s; reset %s; update %s; listed %s; page %s metrics %s health %s %r; exit %s; seed alive %s; snapshot %s"
+                 % (enforced, reset.name, changed, bool(listed), page_status, metrics_status, health_status, health, code, seed.poll() is None, snapshot),
+                 "both nodes under PR_SET_MDWE: join, heartbeats, page, metrics, /health online, PUT /self, /events, snapshot, exit 0")
+
+
+def main():
+    if not kernel_has_mdwe():
+        return cannot_run("this kernel has no PR_SET_MDWE (Linux 6.3 or later)", checks=1)
+    return run_suite("mdwe.", suite)
 
 
 if __name__ == "__main__":

@@ -14,35 +14,25 @@ final `N passed, M failed` line; exits 1 if anything failed.
 
     python3 Tests/Process/systemd_notify.py --subnet-dht .build/debug/subnet-dht
 """
-import argparse
 import json
 import os
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from pysupport.checks import Checks, wait_until  # noqa: E402
+from pysupport.checks import wait_until  # noqa: E402
+from pysupport.harness import run_suite  # noqa: E402
 from pysupport.localnet import free_port, free_tcp_port, http_get  # noqa: E402
-from pysupport.processes import start_run, stop_all  # noqa: E402
+from pysupport.processes import start_run  # noqa: E402
 
 TIMING = (1, 4, 1)   # heartbeat interval, TTL, prune interval (s)
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--subnet-dht", default=os.environ.get("SUBNET_DHT_BIN", ".build/debug/subnet-dht"))
-    args = parser.parse_args()
-    binary = os.path.abspath(args.subnet_dht)
-    logs = tempfile.mkdtemp(prefix="systemd-notify.")
-    print("logs in %s" % logs, flush=True)
-    checks = Checks()
-    check = checks.check
-    processes = []
+def suite(binary, logs, check, processes):
     messages = []  # (time, [fields])
     path = os.path.join(logs, "notify.sock")
     receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -113,13 +103,13 @@ def main():
         stopping = first("STOPPING=1", after=signalled)
         check("stopping-on-sigterm", stopping is not None and code == 0,
               "STOPPING=1 at %s; exit %s" % (stopping, code), "STOPPING=1 %.2f s after SIGTERM" % ((stopping or 0) - signalled))
-    except Exception as error:  # the summary line must still be printed
-        check("harness", False, repr(error))
     finally:
         listening = False
-        stop_all(processes)
         receiver.close()
-    return checks.summary()
+
+
+def main():
+    return run_suite("systemd-notify.", suite)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,15 @@ def stop_all(processes, timeout=10):
             process.kill()
 
 
+def rss_kib(pid):
+    """The resident memory of process `pid` in KiB (VmRSS); raises when the process is gone."""
+    with open("/proc/%d/status" % pid) as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def as_bytes(x):
     """Alert fields from std::string/std::array arrive as bytes or (salt) as str."""
     if isinstance(x, bytes):
